@@ -1,0 +1,25 @@
+import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
+
+/**
+ * The one port between the triage service and a FHIR server. Two implementations:
+ * the embedded store (a journaled in-process repository) and a remote R4 server
+ * reached through MedplumClient. The core never knows which one it talks to.
+ *
+ * Errors are thrown as OperationOutcomeError: a 4xx-class outcome when the server
+ * refused the request, and an outcome with issue code `transient` (HTTP 503)
+ * when it could not be reached or did not answer in time.
+ */
+export interface FhirStore {
+  /** Reads one resource; throws a not-found OperationOutcomeError when absent. */
+  readResource<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T>;
+  /** Runs a FHIR search, e.g. `{ _tag: 'system|code' }`, and returns the matching resources. */
+  searchResources<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): Promise<T[]>;
+  /** Applies a `transaction` Bundle all-or-nothing and returns the `transaction-response` Bundle. */
+  executeTransaction(bundle: Bundle): Promise<Bundle>;
+  /** Resolves when the store can serve requests; throws a transient OperationOutcomeError otherwise. */
+  checkReady(): Promise<void>;
+  /** Releases files, locks and connections. */
+  close(): Promise<void>;
+}
+
+export type { ResourceType };

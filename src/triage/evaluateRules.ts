@@ -1,0 +1,155 @@
+import { evalFhirPathTyped, type TypedValue } from '@medplum/core';
+import type { AnswerValue, AnswerView } from './answerView';
+import { withAnswers } from './answerView';
+import { isItemEnabled } from './enableWhen';
+import type { IndexedQuestion, QuestionnaireIndex } from './questionnaireIndex';
+import { type CompiledAdvice, type CompiledNote, type CompiledRule, type CompiledRuleset, type Disposition, DISPOSITION_VARIABLE, FIRED_COUNT_VARIABLE } from './ruleset';
+
+export interface RuleEvaluation {
+  readonly disposition: Disposition;
+  /** Every rule that fired, most urgent first, ruleset order within a disposition. */
+  readonly firedRules: readonly CompiledRule[];
+  readonly notes: readonly CompiledNote[];
+}
+
+/** True only for a FHIRPath result of exactly `true`: empty (unknown) and false do not fire. */
+function isTrue(result: readonly TypedValue[]): boolean {
+  return result.length === 1 && result[0]?.value === true;
+}
+
+function evaluate(condition: { atom: CompiledRule['atom'] }, answers: AnswerView, variables: Record<string, TypedValue>): boolean {
+  return isTrue(evalFhirPathTyped(condition.atom, [{ type: 'BackboneElement', value: answers }], variables));
+}
+
+/** Scores a complete, valid set of answers: the disposition is that of the most urgent fired rule. */
+export function evaluateRules(ruleset: CompiledRuleset, answers: AnswerView): RuleEvaluation {
+  const fired: CompiledRule[] = [];
+  for (const rule of ruleset.rules) {
+    const variables: Record<string, TypedValue> = rule.isDefault ? { [FIRED_COUNT_VARIABLE]: { type: 'integer', value: fired.length } } : {};
+    if (evaluate(rule, answers, variables)) {
+      fired.push(rule);
+    }
+  }
+  const notes = ruleset.notes.filter((note) => evaluate(note, answers, {}));
+  return summarise(ruleset, fired, notes);
+}
+
+/**
+ * Judges the red-flag rules (those implying `redFlagCodes`) on an incomplete or partly
+ * invalid set of answers, in three-valued logic: a rule fires only if it is true for
+ * every possible value of the answers that are missing. Missing inputs are enumerated
+ * over their whole domain (booleans, integer ranges, options and option sets), with
+ * items that a completion would disable left out, so the result does not depend on
+ * how the FHIRPath engine treats empty collections.
+ */
+export function evaluateRedFlags(
+  ruleset: CompiledRuleset,
+  questionnaire: QuestionnaireIndex,
+  answers: AnswerView,
+  redFlagCodes: readonly string[]
+): RuleEvaluation | undefined {
+  const fired = ruleset.rules.filter(
+    (rule) => redFlagCodes.includes(rule.disposition.code) && firesWhateverIsMissing(rule, questionnaire, answers)
+  );
+  return fired.length === 0 ? undefined : summarise(ruleset, fired, []);
+}
+
+function firesWhateverIsMissing(rule: CompiledRule, questionnaire: QuestionnaireIndex, answers: AnswerView): boolean {
+  const missing = rule.inputs
+    .filter((linkId) => answers[linkId] === undefined)
+    .map((linkId) => questionnaire.questionsByLinkId.get(linkId))
+    .filter((q): q is IndexedQuestion => q !== undefined);
+  for (const completion of completions(missing)) {
+    const completed = withAnswers(answers, completion);
+    const effective = withAnswers(completed, disabledIn(missing, completed));
+    if (!evaluate(rule, effective, {})) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function disabledIn(questions: readonly IndexedQuestion[], answers: AnswerView): Record<string, undefined> {
+  const removed: Record<string, undefined> = {};
+  for (const q of questions) {
+    if (isItemEnabled(q.item, q.ancestors, answers) === false) {
+      removed[q.linkId] = undefined;
+    }
+  }
+  return removed;
+}
+
+/** The cartesian product of the missing items' domains. */
+function* completions(questions: readonly IndexedQuestion[]): Generator<Record<string, AnswerValue | undefined>> {
+  if (questions.length === 0) {
+    yield {};
+    return;
+  }
+  const [first, ...rest] = questions as [IndexedQuestion, ...IndexedQuestion[]];
+  const domain = answerDomain(first);
+  for (const tail of completions(rest)) {
+    for (const value of domain) {
+      yield { ...tail, [first.linkId]: value };
+    }
+  }
+}
+
+/** Every answer an item could have; `undefined` too where it may be left unanswered. */
+export function answerDomain(question: IndexedQuestion): (AnswerValue | undefined)[] {
+  const optional: (AnswerValue | undefined)[] = question.item.required ? [] : [undefined];
+  switch (question.item.type) {
+    case 'boolean':
+      return [true, false, ...optional];
+    case 'integer': {
+      const min = question.minValue ?? 0;
+      const max = question.maxValue ?? min;
+      return [...Array.from({ length: max - min + 1 }, (_, i) => min + i), ...optional];
+    }
+    case 'choice':
+      return question.item.repeats ? [...optionSets(question), ...optional] : [...question.optionCodes, ...optional];
+    default:
+      return [undefined];
+  }
+}
+
+function optionSets(question: IndexedQuestion): string[][] {
+  const combinable = question.optionCodes.filter((c) => !question.exclusiveCodes.includes(c));
+  const sets: string[][] = question.exclusiveCodes.map((c) => [c]);
+  for (let mask = 1; mask < 1 << combinable.length; mask++) {
+    sets.push(combinable.filter((_, i) => (mask & (1 << i)) !== 0));
+  }
+  return sets;
+}
+
+/** How many completions three-valued evaluation of a rule can need, checked when a ruleset is loaded. */
+export function worstCaseCompletions(rule: CompiledRule, questionnaire: QuestionnaireIndex): number {
+  return rule.inputs.reduce((product, linkId) => {
+    const q = questionnaire.questionsByLinkId.get(linkId);
+    return product * (q ? answerDomain(q).length : 1);
+  }, 1);
+}
+
+function summarise(ruleset: CompiledRuleset, fired: CompiledRule[], notes: readonly CompiledNote[]): RuleEvaluation {
+  const ordered = [...fired].sort((a, b) => b.disposition.rank - a.disposition.rank);
+  const lowest = ruleset.dispositions[ruleset.dispositions.length - 1];
+  const disposition = ordered[0]?.disposition ?? lowest;
+  if (!disposition) {
+    throw new Error('A ruleset without dispositions cannot be evaluated');
+  }
+  return { disposition, firedRules: ordered, notes };
+}
+
+/** The advice and materials the ruleset attaches to a final disposition. */
+export function selectAdvice(ruleset: CompiledRuleset, answers: AnswerView, disposition: Disposition): CompiledAdvice[] {
+  const variables = { [DISPOSITION_VARIABLE]: { type: 'code', value: disposition.code } };
+  return ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
+}
+
+/** Extra referrals (P2's occupational therapy) that apply under the final disposition. */
+export function selectAdditionalReferrals(evaluation: RuleEvaluation): string[] {
+  const services = evaluation.firedRules
+    .map((rule) => rule.additionalReferral)
+    .filter((r) => r !== undefined && r.whenDisposition.includes(evaluation.disposition.code))
+    .map((r) => r?.service ?? '');
+  return [...new Set(services)];
+}

@@ -1,0 +1,222 @@
+import type { OperationOutcomeIssue, QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
+import { type AnswerValue, type AnswerView, emptyAnswerView } from './answerView';
+import { isItemEnabled } from './enableWhen';
+import { responseIssue } from './outcomeIssues';
+import type { IndexedQuestion, QuestionnaireIndex } from './questionnaireIndex';
+
+const SCORABLE_STATUSES = new Set(['completed', 'amended']);
+const PATIENT_REFERENCE = /^(?:.*\/)?Patient\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+export interface ResponseValidation {
+  /** Every problem found; empty when the response can be scored. */
+  readonly issues: OperationOutcomeIssue[];
+  /** The answers that are themselves valid (invalid ones are absent: unknown, never "no"). */
+  readonly answers: AnswerView;
+  /** FHIRPath of each answered item, for pointing later issues (age checks) at it. */
+  readonly itemPaths: ReadonlyMap<string, string>;
+}
+
+/**
+ * Checks a structurally valid QuestionnaireResponse against its Questionnaire and the
+ * contract's validity rules, collecting every problem rather than stopping at the first,
+ * so a caller can fix the response in one round.
+ */
+export function validateResponse(index: QuestionnaireIndex, response: QuestionnaireResponse): ResponseValidation {
+  const issues: OperationOutcomeIssue[] = [];
+  checkEnvelope(index, response, issues);
+
+  const answers = emptyAnswerView();
+  const itemPaths = new Map<string, string>();
+  const groupPaths = new Map<string, string>();
+  const answered = new Set<string>();
+
+  const walk = (items: readonly QuestionnaireResponseItem[] | undefined, path: string, parentLinkId: string | undefined): void => {
+    (items ?? []).forEach((responseItem, position) => {
+      const itemPath = `${path}.item[${position}]`;
+      const linkId = responseItem.linkId;
+      const definition = index.items.get(linkId);
+      if (!definition) {
+        issues.push(responseIssue('structure', `The Questionnaire has no item with linkId '${linkId}'.`, itemPath, linkId));
+        return;
+      }
+      if (itemPaths.has(linkId) || groupPaths.has(linkId)) {
+        issues.push(responseIssue('structure', `Item '${linkId}' appears more than once; give all its answers in one item.`, itemPath, linkId));
+        return;
+      }
+      const expectedParent = index.parents.get(linkId);
+      if (expectedParent !== parentLinkId) {
+        const where = expectedParent === undefined ? 'at the top level' : `inside group '${expectedParent}'`;
+        issues.push(responseIssue('structure', `Item '${linkId}' belongs ${where}, as in the Questionnaire.`, itemPath, linkId));
+        return;
+      }
+      if (definition.type === 'group' || definition.type === 'display') {
+        if (responseItem.answer?.length) {
+          issues.push(responseIssue('structure', `Item '${linkId}' is a ${definition.type} and cannot have answers.`, `${itemPath}.answer[0]`, linkId));
+        }
+        groupPaths.set(linkId, itemPath);
+        walk(responseItem.item, itemPath, linkId);
+        return;
+      }
+      itemPaths.set(linkId, itemPath);
+      const question = index.questionsByLinkId.get(linkId);
+      if (!question) {
+        return;
+      }
+      if (responseItem.answer?.length) {
+        answered.add(linkId);
+        const value = readAnswers(question, responseItem.answer, itemPath, issues);
+        if (value !== undefined) {
+          answers[linkId] = value;
+        }
+      }
+      walk(responseItem.item, itemPath, linkId);
+    });
+  };
+  walk(response.item, 'QuestionnaireResponse', undefined);
+
+  for (const question of index.questions) {
+    const enabled = isItemEnabled(question.item, question.ancestors, answers);
+    const linkId = question.linkId;
+    if (answered.has(linkId) && enabled === false) {
+      issues.push(
+        responseIssue('business-rule', `Item '${linkId}' must not be answered: the answers it depends on make it not apply.`, itemPaths.get(linkId) ?? 'QuestionnaireResponse', linkId)
+      );
+    } else if (!answered.has(linkId) && question.item.required && enabled === true) {
+      issues.push(responseIssue('required', `Item '${linkId}' is required and has no answer.`, missingItemPath(question, groupPaths), linkId));
+    }
+  }
+  return { issues, answers, itemPaths };
+}
+
+function checkEnvelope(index: QuestionnaireIndex, response: QuestionnaireResponse, issues: OperationOutcomeIssue[]): void {
+  if (!SCORABLE_STATUSES.has(response.status)) {
+    issues.push(
+      responseIssue('value', `Only a completed or amended response can be triaged; this one is '${String(response.status)}'.`, 'QuestionnaireResponse.status')
+    );
+  }
+  const subject = response.subject?.reference;
+  const subjectType = response.subject?.type;
+  if (subject === undefined || !PATIENT_REFERENCE.test(subject) || (subjectType !== undefined && subjectType !== 'Patient')) {
+    issues.push(responseIssue('required', 'The response needs a subject that is a Patient reference (Patient/{id}).', 'QuestionnaireResponse.subject'));
+  }
+  const [url, version] = (response.questionnaire ?? '').split('|');
+  if (url !== index.questionnaire.url || (version !== undefined && version !== index.questionnaire.version)) {
+    issues.push(responseIssue('not-found', `The response must name the Questionnaire '${index.canonical}'.`, 'QuestionnaireResponse.questionnaire'));
+  }
+}
+
+function readAnswers(
+  question: IndexedQuestion,
+  answers: readonly QuestionnaireResponseItemAnswer[],
+  itemPath: string,
+  issues: OperationOutcomeIssue[]
+): AnswerValue | undefined {
+  const linkId = question.linkId;
+  if (!question.item.repeats && answers.length > 1) {
+    issues.push(responseIssue('structure', `Item '${linkId}' takes one answer; it has ${answers.length}.`, `${itemPath}.answer[1]`, linkId));
+    return undefined;
+  }
+  const values: (boolean | number | string)[] = [];
+  let allValid = true;
+  answers.forEach((answer, position) => {
+    const value = readAnswer(question, answer, `${itemPath}.answer[${position}]`, issues);
+    if (value === undefined) {
+      allValid = false;
+    } else if (values.includes(value)) {
+      issues.push(responseIssue('structure', `Item '${linkId}' repeats the answer '${String(value)}'.`, `${itemPath}.answer[${position}]`, linkId));
+      allValid = false;
+    } else {
+      values.push(value);
+    }
+  });
+  if (!allValid) {
+    return undefined;
+  }
+  if (!question.item.repeats) {
+    return values[0];
+  }
+  const exclusive = values.find((v) => question.exclusiveCodes.includes(String(v)));
+  if (exclusive !== undefined && values.length > 1) {
+    issues.push(responseIssue('business-rule', `In '${linkId}', '${String(exclusive)}' cannot be chosen together with other answers.`, itemPath, linkId));
+    return undefined;
+  }
+  return values.map(String);
+}
+
+function readAnswer(
+  question: IndexedQuestion,
+  answer: QuestionnaireResponseItemAnswer,
+  answerPath: string,
+  issues: OperationOutcomeIssue[]
+): boolean | number | string | undefined {
+  const linkId = question.linkId;
+  if (answer.item?.length) {
+    issues.push(responseIssue('structure', `Answers to '${linkId}' cannot have nested items.`, `${answerPath}.item[0]`, linkId));
+    return undefined;
+  }
+  switch (question.item.type) {
+    case 'boolean':
+      if (typeof answer.valueBoolean === 'boolean' && onlyValue(answer, 'valueBoolean')) {
+        return answer.valueBoolean;
+      }
+      issues.push(responseIssue('value', `Item '${linkId}' needs a yes/no answer (valueBoolean).`, answerPath, linkId));
+      return undefined;
+    case 'integer':
+      return readInteger(question, answer, answerPath, issues);
+    case 'choice':
+      return readChoice(question, answer, answerPath, issues);
+    default:
+      issues.push(responseIssue('not-supported', `Item '${linkId}' has a type this service does not score.`, answerPath, linkId));
+      return undefined;
+  }
+}
+
+function readInteger(question: IndexedQuestion, answer: QuestionnaireResponseItemAnswer, answerPath: string, issues: OperationOutcomeIssue[]): number | undefined {
+  const linkId = question.linkId;
+  const value = answer.valueInteger;
+  if (typeof value !== 'number' || !Number.isInteger(value) || !onlyValue(answer, 'valueInteger')) {
+    issues.push(responseIssue('value', `Item '${linkId}' needs a whole number (valueInteger).`, answerPath, linkId));
+    return undefined;
+  }
+  const { minValue, maxValue } = question;
+  if ((minValue !== undefined && value < minValue) || (maxValue !== undefined && value > maxValue)) {
+    issues.push(
+      responseIssue('value', `Item '${linkId}' must be between ${String(minValue ?? '-∞')} and ${String(maxValue ?? '∞')}; it is ${value}.`, `${answerPath}.valueInteger`, linkId)
+    );
+    return undefined;
+  }
+  return value;
+}
+
+function readChoice(question: IndexedQuestion, answer: QuestionnaireResponseItemAnswer, answerPath: string, issues: OperationOutcomeIssue[]): string | undefined {
+  const linkId = question.linkId;
+  const coding = answer.valueCoding;
+  if (!coding || !onlyValue(answer, 'valueCoding')) {
+    issues.push(responseIssue('value', `Item '${linkId}' needs one of its options as a valueCoding.`, answerPath, linkId));
+    return undefined;
+  }
+  const code = coding.code;
+  const known = code !== undefined && question.optionCodes.includes(code);
+  if (!known || coding.system !== question.optionSystem[code]) {
+    const allowed = question.optionCodes.join(', ');
+    issues.push(
+      responseIssue('code-invalid', `'${String(coding.system)}|${String(code)}' is not an option of '${linkId}' (options: ${allowed}; system ${String(question.optionSystem[question.optionCodes[0] ?? ''])}).`, `${answerPath}.valueCoding`, linkId)
+    );
+    return undefined;
+  }
+  return code;
+}
+
+/** True when the answer carries no value[x] besides the expected one (FHIR allows exactly one). */
+function onlyValue(answer: QuestionnaireResponseItemAnswer, expected: string): boolean {
+  return Object.keys(answer).every((key) => !key.startsWith('value') || key === expected);
+}
+
+function missingItemPath(question: IndexedQuestion, groupPaths: ReadonlyMap<string, string>): string {
+  const parentPath = question.parentLinkId === undefined ? undefined : groupPaths.get(question.parentLinkId);
+  if (parentPath !== undefined) {
+    return `${parentPath}.item.where(linkId='${question.linkId}')`;
+  }
+  const chain = [...question.ancestors.map((a) => a.linkId), question.linkId];
+  return `QuestionnaireResponse${chain.map((id) => `.item.where(linkId='${id}')`).join('')}`;
+}
