@@ -1,0 +1,68 @@
+import { getStatus, isOperationOutcome, normalizeOperationOutcome, OperationOutcomeError } from '@medplum/core';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { ErrorRequestHandler, Response } from 'express';
+import { OUTCOME_STATUS } from '../outcomes';
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+const RETRY_AFTER_SECONDS = '5';
+
+export function statusOf(outcome: OperationOutcome): number {
+  return OUTCOME_STATUS[outcome.id ?? ''] ?? getStatus(outcome);
+}
+
+export function sendFhir(res: Response, status: number, body: unknown): void {
+  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
+/** The one place an OperationOutcome becomes an HTTP answer. */
+export function sendOutcome(res: Response, outcome: OperationOutcome): void {
+  const status = statusOf(outcome);
+  if (status === 503 || status === 429) {
+    res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
+  }
+  sendFhir(res, status, outcome);
+}
+
+interface HttpError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/**
+ * Express error handler: every error leaves as a FHIR OperationOutcome. Unknown
+ * errors are logged (by the caller's logger) and answered 500 without a stack or
+ * internal path.
+ */
+export function outcomeErrorHandler(logError: (err: unknown) => void): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (err instanceof OperationOutcomeError) {
+      sendOutcome(res, err.outcome);
+      return;
+    }
+    const httpError = err as HttpError;
+    const status = httpError.status ?? httpError.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const text =
+        httpError.type === 'entity.parse.failed'
+          ? 'The body is not valid JSON.'
+          : httpError.type === 'entity.too.large'
+            ? 'The body is too large.'
+            : 'The request could not be read.';
+      sendFhir(res, status, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: status === 413 ? 'too-costly' : 'structure', details: { text } }] });
+      return;
+    }
+    if (isOperationOutcome(err)) {
+      sendOutcome(res, err);
+      return;
+    }
+    logError(err);
+    const normalized = normalizeOperationOutcome(new Error('Internal server error'));
+    sendFhir(res, 500, { ...normalized, issue: [{ severity: 'error', code: 'exception', details: { text: 'Internal server error' } }] });
+  };
+}

@@ -1,0 +1,48 @@
+import { OperationOutcomeError } from '@medplum/core';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+
+/**
+ * Outcome ids this service gives the statuses @medplum/core's `getStatus` has no id
+ * for. The HTTP edge maps them; everything else keeps Medplum's own mapping.
+ */
+export const OUTCOME_STATUS: Readonly<Record<string, number>> = {
+  'bad-request': 400,
+  unprocessable: 422,
+  'bad-gateway': 502,
+  'service-unavailable': 503,
+  'method-not-allowed': 405,
+  'not-acceptable': 406,
+};
+
+function outcome(id: string, issues: OperationOutcomeIssue[]): OperationOutcome {
+  return { resourceType: 'OperationOutcome', id, issue: issues };
+}
+
+/** Not JSON, or not the resource the endpoint takes: HTTP 400. */
+export function badRequestError(issues: OperationOutcomeIssue[]): OperationOutcomeError {
+  return new OperationOutcomeError(outcome('bad-request', issues));
+}
+
+/** Valid FHIR that breaks the Questionnaire or the contract: HTTP 422. */
+export function unprocessableError(issues: OperationOutcomeIssue[]): OperationOutcomeError {
+  return new OperationOutcomeError(outcome('unprocessable', issues));
+}
+
+/** The external FHIR server could not be reached or did not answer: HTTP 503 with Retry-After. */
+export function serviceUnavailableError(text: string, extra: OperationOutcomeIssue[] = []): OperationOutcomeError {
+  return new OperationOutcomeError(outcome('service-unavailable', [{ severity: 'error', code: 'transient', details: { text } }, ...extra]));
+}
+
+/** The external FHIR server refused the write: HTTP 502, its own outcome passed through. */
+export function badGatewayError(upstream: OperationOutcome | undefined, extra: OperationOutcomeIssue[] = []): OperationOutcomeError {
+  const issues: OperationOutcomeIssue[] = [
+    { severity: 'error', code: 'exception', details: { text: 'The FHIR server refused the write; nothing was saved.' } },
+    ...(upstream?.issue ?? []),
+    ...extra,
+  ];
+  return new OperationOutcomeError(outcome('bad-gateway', issues));
+}
+
+export function errorIssue(code: OperationOutcomeIssue['code'], text: string, expression?: string): OperationOutcomeIssue {
+  return { severity: 'error', code, details: { text }, ...(expression ? { expression: [expression] } : {}) };
+}
