@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NO_RED_FLAGS } from '../../src/triage/redFlagSuite';
 import type { Questionnaire, QuestionnaireItem, QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -10,34 +11,7 @@ export const QUESTIONNAIRE_CANONICAL = `${questionnaire.url}|${questionnaire.ver
 export type Answers = Record<string, boolean | number | string | string[] | undefined>;
 
 /** An adult with short, mild, improving pain and every red flag answered "no": self-care. */
-export const BASELINE: Readonly<Answers> = {
-  age: 40,
-  'cannot-weight-bear': false,
-  'leg-deformed': false,
-  'saddle-numbness': false,
-  'bladder-bowel-change': false,
-  'fever-or-unwell': false,
-  'hot-swollen-joint': false,
-  'reduced-movement': false,
-  'hip-replacement': false,
-  'risk-factors': ['none'],
-  'groin-lump': false,
-  'sudden-severe-pain': false,
-  'fall-or-injury': false,
-  'neuro-symptoms': false,
-  'weight-loss': false,
-  'cancer-history': false,
-  duration: 'under-3-days',
-  'not-improving': false,
-  'pain-worsening': false,
-  'pain-score': 3,
-  'night-pain': false,
-  'morning-stiffness': false,
-  'other-joints': false,
-  'daily-activities': 'none',
-  'work-related': false,
-  painkillers: 'none',
-};
+export const BASELINE: Readonly<Answers> = NO_RED_FLAGS as Readonly<Answers>;
 
 /** Child questions answered "no", for ages that enable them. */
 export function childDefaults(age: number): Answers {

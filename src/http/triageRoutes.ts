@@ -1,0 +1,33 @@
+import type { Bundle } from '@medplum/fhirtypes';
+import { type Request, Router } from 'express';
+import { sendFhir } from './sendOutcome';
+
+export interface TriageRequest {
+  readonly body: unknown;
+  /** False for `?persist=false`: score only, write nothing. */
+  readonly persist: boolean;
+  /** Set for `QuestionnaireResponse/{id}/$triage`: the stored response to triage. */
+  readonly storedResponseId?: string | undefined;
+  /** The request's own base URL, for fullUrls in the answer. */
+  readonly baseUrl: string;
+}
+
+export type TriageHandler = (request: TriageRequest) => Promise<Bundle>;
+
+function persistFlag(req: Request): boolean {
+  return req.query.persist !== 'false';
+}
+
+/** `$triage` on the type and on an instance; both answer a Bundle of what was (or would be) stored. */
+export function triageRoutes(triage: TriageHandler): Router {
+  const router = Router();
+  const baseUrl = (req: Request): string => `${req.protocol}://${req.get('host') ?? 'localhost'}/fhir`;
+  router.post('/QuestionnaireResponse/\\$triage', async (req, res) => {
+    sendFhir(res, 200, await triage({ body: req.body, persist: persistFlag(req), baseUrl: baseUrl(req) }));
+  });
+  router.post('/QuestionnaireResponse/:id/\\$triage', async (req, res) => {
+    const storedResponseId = req.params.id;
+    sendFhir(res, 200, await triage({ body: req.body, persist: persistFlag(req), storedResponseId, baseUrl: baseUrl(req) }));
+  });
+  return router;
+}
