@@ -48,7 +48,7 @@ const answersArbitrary = fc
     age: fc.integer({ min: 0, max: 120 }),
     booleans: fc.array(rarelyYes, { minLength: BOOLEANS.length, maxLength: BOOLEANS.length }),
     child: fc.array(rarelyYes, { minLength: 3, maxLength: 3 }),
-    risks: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.subarray(RISK_FACTORS) }),
+    risks: fc.oneof({ weight: 3, arbitrary: fc.constant([] as string[]) }, { weight: 1, arbitrary: fc.subarray(RISK_FACTORS) }),
     duration: fc.constantFrom(...DURATIONS),
     pain: fc.integer({ min: 0, max: 10 }),
     daily: fc.constantFrom(...DAILY),

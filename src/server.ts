@@ -1,0 +1,38 @@
+import type { Server } from 'node:http';
+import { ConfigError, loadConfig } from './config';
+import { composeService, StartupError } from './composeService';
+import { findContentRoot } from './contentRoot';
+import { createLogger } from './logger';
+
+/** The composition root: read config once, wire the service, listen, stop cleanly. */
+async function main(): Promise<void> {
+  const started = performance.now();
+  const config = loadConfig(process.env, findContentRoot(__dirname));
+  const logger = createLogger(config.logLevel);
+  if (config.allowInsecure && !config.auth) {
+    logger.warn('ALLOW_INSECURE=true: serving without authentication on a non-loopback address');
+  }
+  const service = await composeService(config, logger);
+  const server: Server = service.app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    logger.info({ host: config.host, port, mode: config.fhirBaseUrl ? 'remote' : 'embedded', startupMs: Math.round(performance.now() - started) }, 'listening');
+  });
+  const stop = (signal: string): void => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.close(() => {
+      void service.close().then(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError || err instanceof StartupError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`hip-pain-triage could not start:\n${message}\n`);
+  process.exit(1);
+});

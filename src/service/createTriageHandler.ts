@@ -1,0 +1,157 @@
+import { OperationOutcomeError } from '@medplum/core';
+import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { Logger } from 'pino';
+import type { FhirStore } from '../fhir/fhirStore';
+import type { StructureCheck } from '../fhir/structure';
+import type { TriageHandler, TriageRequest } from '../http/triageRoutes';
+import { statusOf } from '../http/sendOutcome';
+import { badGatewayError, serviceUnavailableError, unprocessableError } from '../outcomes';
+import type { RoutingTable } from '../routing/routingTable';
+import { dispositionAdviceIssue } from '../triage/adviceIssue';
+import { buildTriageTransaction, type TriageTransaction } from '../triage/results/buildTriageTransaction';
+import { type ScoreOutcome, scoreResponse, type TriageResult } from '../triage/scoreResponse';
+import type { TriageContent } from '../triage/triageContent';
+import { extractResponse } from './extractResponse';
+
+export interface TriageServiceDeps {
+  readonly content: TriageContent;
+  readonly checkStructure: StructureCheck;
+  readonly store: FhirStore;
+  readonly routing: RoutingTable;
+  readonly clock: () => Date;
+  readonly timeZone: string;
+  readonly logger: Logger;
+}
+
+/** What one triage produced: the scored result and, when persisted, the stored resources. */
+export interface TriageRun {
+  readonly result: TriageResult;
+  readonly transaction: TriageTransaction;
+  readonly stored: readonly Resource[] | undefined;
+}
+
+/**
+ * The application service behind every route that triages (`$triage`, and later the
+ * SMART app, intake and the CLI): validate, score, build the results, write them back
+ * in one transaction. HTTP-free: errors are OperationOutcomeErrors.
+ */
+export function createTriageRunner(deps: TriageServiceDeps) {
+  return async function runTriage(options: { response: unknown; persist: boolean; responseAlreadyStored: boolean }): Promise<TriageRun> {
+    const response = checkStructure(deps, options.response);
+    const now = deps.clock();
+    const birthDate = await readBirthDate(deps, response);
+    const outcome = scoreResponse({ content: deps.content, response, birthDate: birthDate.value, now, timeZone: deps.timeZone });
+    if (!outcome.valid) {
+      throw unprocessableError(invalidIssues(deps.content, outcome));
+    }
+    const result: TriageResult = { ...outcome.result, warnings: [...outcome.result.warnings, ...birthDate.warnings] };
+    const transaction = buildTriageTransaction({
+      result,
+      response,
+      content: deps.content,
+      routing: deps.routing,
+      now,
+      timeZone: deps.timeZone,
+      responseAlreadyStored: options.responseAlreadyStored,
+    });
+    if (!options.persist) {
+      return { result, transaction, stored: undefined };
+    }
+    const stored = await writeBack(deps, transaction, result);
+    deps.logger.info({ key: transaction.key.slice(0, 12), disposition: result.disposition.code, rules: result.firedRules.map((r) => r.id) }, 'triage written back');
+    return { result, transaction, stored };
+  };
+}
+
+/** `$triage` over HTTP: answers a Bundle of what was stored (or, with persist=false, what would be). */
+export function createTriageHandler(deps: TriageServiceDeps): TriageHandler {
+  const runTriage = createTriageRunner(deps);
+  return async (request: TriageRequest): Promise<Bundle> => {
+    let body: unknown;
+    let responseAlreadyStored = false;
+    if (request.storedResponseId !== undefined) {
+      body = await deps.store.readResource<QuestionnaireResponse>('QuestionnaireResponse', request.storedResponseId);
+      responseAlreadyStored = true;
+    } else {
+      body = extractResponse(request.body).response;
+    }
+    const run = await runTriage({ response: body, persist: request.persist, responseAlreadyStored });
+    return answerBundle(run, request.baseUrl);
+  };
+}
+
+function checkStructure(deps: TriageServiceDeps, candidate: unknown): QuestionnaireResponse {
+  const issues = deps.checkStructure(candidate);
+  if (issues.length > 0) {
+    throw unprocessableError(issues);
+  }
+  return candidate as QuestionnaireResponse;
+}
+
+/**
+ * The subject's birth date, for the age check. A patient the store does not have, or a
+ * store that cannot be read, leaves the age unchecked, with a warning: scoring must
+ * not wait on it (the write-back will report an unreachable server itself).
+ */
+async function readBirthDate(deps: TriageServiceDeps, response: QuestionnaireResponse): Promise<{ value: string | undefined; warnings: OperationOutcomeIssue[] }> {
+  const match = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(response.subject?.reference ?? '');
+  if (!match?.[1]) {
+    return { value: undefined, warnings: [] };
+  }
+  try {
+    const patient = await deps.store.readResource<Patient>('Patient', match[1]);
+    return { value: patient.birthDate, warnings: [] };
+  } catch (err) {
+    const status = err instanceof OperationOutcomeError ? statusOf(err.outcome) : 500;
+    if (status === 404 || status === 410) {
+      return { value: undefined, warnings: [] };
+    }
+    return {
+      value: undefined,
+      warnings: [{ severity: 'warning', code: 'incomplete', details: { text: "The patient's birth date could not be read, so the answered age was not checked against it." } }],
+    };
+  }
+}
+
+function invalidIssues(content: TriageContent, outcome: Extract<ScoreOutcome, { valid: false }>): OperationOutcomeIssue[] {
+  const issues = [...outcome.issues, ...outcome.warnings];
+  if (outcome.redFlags) {
+    // First, so a client that reads only one issue still sees the emergency.
+    issues.unshift(dispositionAdviceIssue(content, outcome.redFlags, outcome.redFlagAdvice));
+  }
+  return issues;
+}
+
+async function writeBack(deps: TriageServiceDeps, transaction: TriageTransaction, result: TriageResult): Promise<Resource[]> {
+  try {
+    const answer = await deps.store.executeTransaction(transaction.bundle);
+    return (answer.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined && r.resourceType !== 'Device');
+  } catch (err) {
+    const advice = dispositionAdviceIssue(deps.content, result, result.advice);
+    if (err instanceof OperationOutcomeError) {
+      const status = statusOf(err.outcome);
+      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+        deps.logger.warn({ status, key: transaction.key.slice(0, 12) }, 'FHIR server refused the write-back');
+        throw badGatewayError(err.outcome, [advice]);
+      }
+    }
+    deps.logger.error({ err: describe(err), key: transaction.key.slice(0, 12) }, 'write-back failed: FHIR server unavailable');
+    throw serviceUnavailableError('The FHIR server could not be reached; nothing was saved. Try again shortly.', [advice]);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message.slice(0, 200) : 'unknown error';
+}
+
+function answerBundle(run: TriageRun, baseUrl: string): Bundle {
+  const entries: BundleEntry[] = run.stored
+    ? run.stored.map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource }))
+    : (run.transaction.bundle.entry ?? [])
+        .filter((e) => e.resource && e.resource.resourceType !== 'Device')
+        .map((e) => ({ fullUrl: e.fullUrl, resource: e.resource }));
+  if (run.result.warnings.length > 0) {
+    entries.push({ resource: { resourceType: 'OperationOutcome', issue: [...run.result.warnings] } });
+  }
+  return { resourceType: 'Bundle', type: 'collection', timestamp: run.result.evaluatedAt, entry: entries };
+}

@@ -1,0 +1,29 @@
+import type { Parameters, QuestionnaireResponse } from '@medplum/fhirtypes';
+import { badRequestError, errorIssue } from '../outcomes';
+
+/**
+ * The QuestionnaireResponse a `$triage` call carries: the body itself, or a
+ * `Parameters` whose `response` parameter holds it (the operation's standard form).
+ * Anything else is a 400: not JSON, or not a QuestionnaireResponse.
+ */
+export function extractResponse(body: unknown): { response: unknown; path: string } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequestError([errorIssue('structure', 'The body must be a FHIR QuestionnaireResponse (JSON object), or a Parameters with a "response" parameter.')]);
+  }
+  const resourceType = (body as { resourceType?: unknown }).resourceType;
+  if (resourceType === 'QuestionnaireResponse') {
+    return { response: body as QuestionnaireResponse, path: 'QuestionnaireResponse' };
+  }
+  if (resourceType === 'Parameters') {
+    const parameters = (body as Parameters).parameter;
+    const index = Array.isArray(parameters) ? parameters.findIndex((p) => p?.name === 'response') : -1;
+    const resource = index >= 0 ? parameters?.[index]?.resource : undefined;
+    if (resource && (resource as { resourceType?: unknown }).resourceType === 'QuestionnaireResponse') {
+      return { response: resource, path: `Parameters.parameter[${index}].resource` };
+    }
+    throw badRequestError([errorIssue('required', 'The Parameters must have a "response" parameter holding a QuestionnaireResponse.', 'Parameters.parameter')]);
+  }
+  throw badRequestError([
+    errorIssue('structure', `Expected a QuestionnaireResponse (or Parameters); got ${typeof resourceType === 'string' ? resourceType : 'no resourceType'}.`, 'resourceType'),
+  ]);
+}
