@@ -1,0 +1,67 @@
+import type { Task } from '@medplum/fhirtypes';
+import { describeDueRule } from '../../routing/dueTime';
+import { resultIdentifier } from './idempotencyKey';
+import type { PlannedReferral } from './planReferrals';
+import { firedRuleIds, type ResultContext, roleMeta, roleReference } from './resultContext';
+import { TASK_FULFILL } from './terminology';
+
+export interface TaskOptions {
+  readonly context: ResultContext;
+  readonly referral: PlannedReferral;
+}
+
+/** The work item for the service that receives a referral, due when the referral is. */
+export function buildTask(options: TaskOptions): Task {
+  const { context, referral } = options;
+  const { route } = referral;
+  const what = route.code.text ?? route.code.coding?.[0]?.display ?? route.label;
+  return {
+    ...common(context, referral),
+    meta: roleMeta(context, referral.taskRole),
+    identifier: [resultIdentifier(context.key, referral.taskRole)],
+    priority: route.priority,
+    // Rule ids and the service only: Task descriptions show in work queues, so no patient data.
+    description: `Hip pain triage: ${context.result.disposition.code} (rules ${firedRuleIds(context.result)}). ${what}, ${describeDueRule(route.due)}.`,
+    owner: route.owner,
+    restriction: { period: { end: referral.due.toISOString() } },
+  };
+}
+
+/**
+ * The duty clinician's safety net for an emergency or urgent result. The patient has
+ * been told to act alone ("nobody will contact you"), so a clinician sees every such
+ * result by its deadline. Undefined when the route has no safety net.
+ */
+export function buildSafetyNetTask(options: TaskOptions): Task | undefined {
+  const { context, referral } = options;
+  const safetyNet = referral.route.safetyNet;
+  if (!safetyNet || !referral.safetyNetDue) {
+    return undefined;
+  }
+  return {
+    ...common(context, referral),
+    meta: roleMeta(context, 'task-safety-net'),
+    identifier: [resultIdentifier(context.key, 'task-safety-net')],
+    partOf: [roleReference(context, referral.taskRole)],
+    priority: referral.route.priority,
+    description: `Safety net: hip pain triage ${context.result.disposition.code} (rules ${firedRuleIds(context.result)}). The patient was told to act on this themselves; review it ${describeDueRule(safetyNet.due)}.`,
+    owner: safetyNet.owner,
+    restriction: { period: { end: referral.safetyNetDue.toISOString() } },
+  };
+}
+
+function common(context: ResultContext, referral: PlannedReferral): Task {
+  const serviceRequest = roleReference(context, referral.role);
+  return {
+    resourceType: 'Task',
+    basedOn: [serviceRequest],
+    status: 'requested',
+    intent: 'order',
+    code: TASK_FULFILL,
+    focus: serviceRequest,
+    for: context.subject,
+    ...(context.encounter ? { encounter: context.encounter } : {}),
+    authoredOn: context.now.toISOString(),
+    requester: context.device,
+  };
+}

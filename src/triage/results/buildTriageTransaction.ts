@@ -1,0 +1,147 @@
+import type { Bundle, BundleEntry, Device, QuestionnaireResponse, Reference, Resource } from '@medplum/fhirtypes';
+import type { RoutingTable } from '../../routing/routingTable';
+import type { TriageResult } from '../scoreResponse';
+import type { TriageContent } from '../triageContent';
+import { buildCarePlan } from './buildCarePlan';
+import { buildGuidanceResponse } from './buildGuidanceResponse';
+import { buildProvenance } from './buildProvenance';
+import { buildRiskAssessment } from './buildRiskAssessment';
+import { buildServiceRequest } from './buildServiceRequest';
+import { buildSafetyNetTask, buildTask } from './buildTask';
+import { idempotencyKey, idempotencyTag, ifNoneExistQuery, type ResultRole, resultUuid } from './idempotencyKey';
+import { carePlanEnd, planReferrals } from './planReferrals';
+import type { ResultContext } from './resultContext';
+import { SERVICE_DEVICE, serviceDeviceIdentifier } from './serviceDevice';
+
+export interface TriageTransactionOptions {
+  readonly result: TriageResult;
+  readonly response: QuestionnaireResponse;
+  readonly content: TriageContent;
+  readonly routing: RoutingTable;
+  readonly now: Date;
+  /** The clinical time zone (TZ_CLINICAL) for "end of today" and calendar days. */
+  readonly timeZone: string;
+  /** The response is already on the server (it has an id there): reference it instead of creating it. */
+  readonly responseAlreadyStored: boolean;
+  /** The service Device as already stored (`Device/<id>`); when absent the bundle creates it if missing. */
+  readonly deviceReference?: string | undefined;
+  /** The Device to create when no deviceReference is given; the shipped one by default. */
+  readonly device?: Device | undefined;
+}
+
+export interface TriageTransaction {
+  readonly key: string;
+  readonly bundle: Bundle;
+  /** The role of each bundle entry, in entry order (a transaction-response keeps that order). */
+  readonly roles: readonly ResultRole[];
+}
+
+/**
+ * Everything one triage writes, as ONE FHIR transaction: all of it is stored or none.
+ * Every entry is a conditional create keyed on the triage's idempotency tag, so a
+ * redelivered response (same answers, same ruleset version) finds the resources of the
+ * first delivery instead of creating a second set. Entries are ordered so that each
+ * one's references point at entries before it, for servers that resolve in order.
+ */
+export function buildTriageTransaction(options: TriageTransactionOptions): TriageTransaction {
+  const { result, response, content, routing, now, timeZone } = options;
+  const key = idempotencyKey(response, content.ruleset.version);
+  const entries: { role: ResultRole; entry: BundleEntry }[] = [];
+
+  const device = options.device ?? SERVICE_DEVICE;
+  let deviceRef: Reference<Device>;
+  if (options.deviceReference) {
+    deviceRef = { reference: options.deviceReference };
+  } else {
+    const identifier = serviceDeviceIdentifier(device);
+    const fullUrl = resultUuid(key, 'device');
+    const { id: _id, meta: _meta, ...deviceContent } = device;
+    entries.push({
+      role: 'device',
+      entry: {
+        fullUrl,
+        resource: deviceContent as Device,
+        request: { method: 'POST', url: 'Device', ifNoneExist: `identifier=${identifier.system}|${identifier.value}` },
+      },
+    });
+    deviceRef = { reference: fullUrl };
+  }
+
+  let responseRef: Reference<QuestionnaireResponse>;
+  if (options.responseAlreadyStored) {
+    if (!response.id) {
+      throw new Error('A response that is already stored must carry its id.');
+    }
+    responseRef = { reference: `QuestionnaireResponse/${response.id}` };
+  } else {
+    const fullUrl = resultUuid(key, 'response');
+    // The server assigns the id on create; our tag replaces any from an earlier triage and keeps the others.
+    const { id: _id, ...responseContent } = response;
+    const tags = (response.meta?.tag ?? []).filter((t) => t.system !== idempotencyTag(key, 'response').system);
+    const stored: QuestionnaireResponse = {
+      ...responseContent,
+      meta: { ...metaWithoutServerFields(response.meta), tag: [...tags, idempotencyTag(key, 'response')] },
+    };
+    entries.push({ role: 'response', entry: conditionalCreate(key, 'response', stored) });
+    responseRef = { reference: fullUrl };
+  }
+
+  const subject = response.subject;
+  if (!subject?.reference) {
+    throw new Error('The response has no subject reference to write results against.');
+  }
+  const context: ResultContext = {
+    key,
+    result,
+    content,
+    now,
+    timeZone,
+    subject: { reference: subject.reference },
+    encounter: response.encounter?.reference ? { reference: response.encounter.reference } : undefined,
+    response: responseRef,
+    device: deviceRef,
+  };
+
+  const referrals = planReferrals({ result, routing, now, timeZone });
+  const created: { role: ResultRole; resource: Resource }[] = [{ role: 'risk', resource: buildRiskAssessment(context) }];
+  for (const referral of referrals) {
+    created.push({ role: referral.role, resource: buildServiceRequest({ context, referral }) });
+  }
+  created.push({
+    role: 'careplan',
+    resource: buildCarePlan({ context, referrals, periodEnd: carePlanEnd({ result, routing, now, timeZone, referrals }) }),
+  });
+  created.push({ role: 'guidance', resource: buildGuidanceResponse(context) });
+  for (const referral of referrals) {
+    created.push({ role: referral.taskRole, resource: buildTask({ context, referral }) });
+    const safetyNet = buildSafetyNetTask({ context, referral });
+    if (safetyNet) {
+      created.push({ role: 'task-safety-net', resource: safetyNet });
+    }
+  }
+  const provenance = buildProvenance({ context, targets: created.map((c) => ({ reference: resultUuid(key, c.role) })) });
+  created.push({ role: 'provenance', resource: provenance });
+
+  for (const { role, resource } of created) {
+    entries.push({ role, entry: conditionalCreate(key, role, resource) });
+  }
+  return {
+    key,
+    bundle: { resourceType: 'Bundle', type: 'transaction', entry: entries.map((e) => e.entry) },
+    roles: entries.map((e) => e.role),
+  };
+}
+
+function conditionalCreate(key: string, role: ResultRole, resource: Resource): BundleEntry {
+  return {
+    fullUrl: resultUuid(key, role),
+    resource,
+    request: { method: 'POST', url: resource.resourceType, ifNoneExist: ifNoneExistQuery(key, role) },
+  };
+}
+
+/** versionId and lastUpdated belong to the server that stored a copy, not to the content. */
+function metaWithoutServerFields(meta: QuestionnaireResponse['meta']): NonNullable<QuestionnaireResponse['meta']> {
+  const { versionId: _v, lastUpdated: _l, ...rest } = meta ?? {};
+  return rest;
+}

@@ -1,0 +1,75 @@
+import { dueTime } from '../../routing/dueTime';
+import { routeDisposition } from '../../routing/routeDisposition';
+import type { Route, RoutingTable } from '../../routing/routingTable';
+import type { TriageResult } from '../scoreResponse';
+import { additionalReferralRoles, type ResultRole } from './idempotencyKey';
+
+/** The contract's dispositions that make no referral ("self-care": none). */
+export const NO_REFERRAL_DISPOSITIONS: readonly string[] = ['self-care'];
+
+export interface PlannedReferral {
+  readonly role: ResultRole;
+  readonly taskRole: ResultRole;
+  /** The additional-referral service (P2), or undefined for the disposition's own referral. */
+  readonly service: string | undefined;
+  readonly route: Route;
+  readonly due: Date;
+  /** When the duty clinician's safety-net Task falls due, if the route has one. */
+  readonly safetyNetDue: Date | undefined;
+}
+
+export interface ReferralPlanOptions {
+  readonly result: TriageResult;
+  readonly routing: RoutingTable;
+  readonly now: Date;
+  readonly timeZone: string;
+}
+
+/**
+ * The referrals a result leads to: the disposition's own (none for self-care) and any
+ * additional referral (P2's occupational therapy, which the scorer only lists when the
+ * final disposition allows it). A disposition or additional referral the table cannot
+ * route is an error, never a silently dropped referral.
+ */
+export function planReferrals(options: ReferralPlanOptions): PlannedReferral[] {
+  const { result, routing, now, timeZone } = options;
+  const code = result.disposition.code;
+  const plan: PlannedReferral[] = [];
+  const own = routeDisposition(routing, { disposition: code, youngestAge: result.youngestAge });
+  if (own) {
+    plan.push(planned({ role: 'referral', taskRole: 'task', service: undefined, route: own, now, timeZone }));
+  } else if (!NO_REFERRAL_DISPOSITIONS.includes(code)) {
+    throw new Error(`The routing table has no route for the disposition '${code}'.`);
+  }
+  for (const service of result.additionalReferrals) {
+    const route = routeDisposition(routing, { disposition: code, youngestAge: result.youngestAge, additionalReferral: service });
+    if (!route) {
+      throw new Error(`The routing table has no route for the additional referral '${service}'.`);
+    }
+    const roles = additionalReferralRoles(service);
+    plan.push(planned({ role: roles.referral, taskRole: roles.task, service, route, now, timeZone }));
+  }
+  return plan;
+}
+
+/** When the CarePlan ends: the self-care review date, or when the disposition's own referral falls due. */
+export function carePlanEnd(options: ReferralPlanOptions & { readonly referrals: readonly PlannedReferral[] }): Date | undefined {
+  const own = options.referrals.find((r) => r.service === undefined);
+  if (own) {
+    return own.due;
+  }
+  return NO_REFERRAL_DISPOSITIONS.includes(options.result.disposition.code)
+    ? dueTime({ kind: 'days', days: options.routing.selfCare.reviewDays }, options.now, options.timeZone)
+    : undefined;
+}
+
+function planned(p: Omit<PlannedReferral, 'due' | 'safetyNetDue'> & { readonly now: Date; readonly timeZone: string }): PlannedReferral {
+  return {
+    role: p.role,
+    taskRole: p.taskRole,
+    service: p.service,
+    route: p.route,
+    due: dueTime(p.route.due, p.now, p.timeZone),
+    safetyNetDue: p.route.safetyNet ? dueTime(p.route.safetyNet.due, p.now, p.timeZone) : undefined,
+  };
+}

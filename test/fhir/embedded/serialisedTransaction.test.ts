@@ -1,0 +1,36 @@
+import type { Bundle, BundleEntry, Patient } from '@medplum/fhirtypes';
+import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const TAG = 'https://fhir.hip-triage.example.org/CodeSystem/test-tag';
+
+/** A transaction of `n` conditional creates, the shape one triage writes (up to 11 entries). */
+function conditionalTransaction(n: number, badAt?: number): Bundle {
+  const entry: BundleEntry[] = Array.from({ length: n }, (_, i) => ({
+    fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    resource: { resourceType: 'Patient', meta: { tag: [{ system: TAG, code: `p${i}` }] }, ...(i === badAt ? { birthDate: 'not a date' } : {}) } as Patient,
+    request: { method: 'POST', url: 'Patient', ifNoneExist: `_tag=${TAG}|p${i}` },
+  }));
+  return { resourceType: 'Bundle', type: 'transaction', entry };
+}
+
+describe('embedded store transactions larger than Medplum’s 8-entry strict-isolation limit', () => {
+  it('applies a 12-entry conditional transaction, and finds every entry on redelivery', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: silent });
+    const first = await store.executeTransaction(conditionalTransaction(12));
+    expect(first.entry).toHaveLength(12);
+    expect(first.entry?.map((e) => e.response?.status)).toEqual(Array(12).fill('201'));
+    const second = await store.executeTransaction(conditionalTransaction(12));
+    expect(second.entry?.map((e) => e.response?.status)).toEqual(Array(12).fill('200'));
+    expect(await store.searchResources('Patient', { _tag: `${TAG}|p11` })).toHaveLength(1);
+    expect(store.stats().resources).toBe(12);
+    await store.close();
+  });
+
+  it('leaves the store unchanged when the last of 12 entries is invalid', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: silent });
+    await expect(store.executeTransaction(conditionalTransaction(12, 11))).rejects.toThrow();
+    expect(await store.searchResources('Patient', {})).toHaveLength(0);
+    await store.close();
+  });
+});

@@ -1,0 +1,326 @@
+import type { WithId } from '@medplum/core';
+import { getStatus, isOk, OperationOutcomeError } from '@medplum/core';
+import type { FhirRequest } from '@medplum/fhir-router';
+import { FhirRouter } from '@medplum/fhir-router';
+import type { Bundle, BundleEntry, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import type { EmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
+import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
+import { JournaledRepository } from '../../../src/fhir/embedded/journaledRepository';
+import { idsByTag, observation, openTestStore, patient, recordingLogger, TAG_SYSTEM, tempDataDir, triageTransaction } from './fixtures';
+
+/** Everything MemoryRepository stores, in storage order, as text: equal dumps mean byte-for-byte equal stores. */
+function dump(repo: JournaledRepository): string {
+  const maps = repo as unknown as {
+    resources: Map<string, Map<string, Resource>>;
+    history: Map<string, Map<string, Resource[]>>;
+  };
+  return JSON.stringify({
+    resources: [...maps.resources].map(([type, byId]) => [type, [...byId]]),
+    history: [...maps.history].map(([type, byId]) => [type, [...byId]]),
+  });
+}
+
+function request(method: FhirRequest['method'], url: string, body?: unknown, headers?: Record<string, string>): FhirRequest {
+  return { method, url, pathname: '', params: {}, query: {}, body, headers, config: { transactions: true } };
+}
+
+interface Existing {
+  readonly patient: WithId<Patient>;
+  readonly kept: WithId<Observation>;
+  readonly doomed: WithId<Observation>;
+}
+
+/** A patient with two versions and three observations (two sharing a tag), written through the REST path. */
+async function populate(send: (req: FhirRequest) => Promise<[OperationOutcome, Resource?]>): Promise<Existing> {
+  const created = async <T extends Resource>(req: FhirRequest): Promise<WithId<T>> => {
+    const [outcome, resource] = await send(req);
+    expect(isOk(outcome)).toBe(true);
+    return resource as WithId<T>;
+  };
+  const first = await created<Patient>(request('POST', 'Patient', patient('existing')));
+  const updated = await created<Patient>(request('PUT', `Patient/${first.id}`, { ...first, gender: 'female' }));
+  const kept = await created<Observation>(request('POST', 'Observation', observation('existing-obs', `Patient/${first.id}`)));
+  await created<Observation>(request('POST', 'Observation', observation('existing-obs', `Patient/${first.id}`)));
+  const doomed = await created<Observation>(request('POST', 'Observation', observation('doomed-obs', `Patient/${first.id}`)));
+  return { patient: updated, kept, doomed };
+}
+
+const validEntries = (existing: Existing): BundleEntry[] => [
+  { request: { method: 'DELETE', url: `Observation/${existing.doomed.id}` } },
+  { resource: observation('new-obs', `Patient/${existing.patient.id}`), request: { method: 'POST', url: 'Observation' } },
+  { resource: { ...existing.patient, gender: 'other' }, request: { method: 'PUT', url: `Patient/${existing.patient.id}` } },
+];
+
+const jsonPatch = (ops: unknown[]): Resource => ({
+  resourceType: 'Binary',
+  contentType: 'application/json-patch+json',
+  data: Buffer.from(JSON.stringify(ops)).toString('base64'),
+});
+
+/**
+ * Each bundle holds valid deletes, creates and updates plus one entry that must fail. The
+ * router runs entries by interaction (deletes, creates, updates, patches), so a late failure
+ * (a patch) exercises the undo of every kind of write.
+ */
+const invalidTransactions: {
+  readonly name: string;
+  readonly bad: (existing: Existing) => BundleEntry;
+  readonly expectedText: RegExp;
+  readonly expectedPath?: string;
+}[] = [
+  {
+    name: 'a reference to a resource type the element does not allow',
+    bad: () => ({ resource: { ...observation('bad', 'Questionnaire/hip-pain-triage') }, request: { method: 'POST', url: 'Observation' } }),
+    expectedText: /Invalid reference/,
+    expectedPath: 'Observation.subject',
+  },
+  {
+    name: 'an element FHIR does not define',
+    bad: (existing) => ({ resource: { ...observation('bad', `Patient/${existing.patient.id}`), colour: 'red' } as Resource, request: { method: 'POST', url: 'Observation' } }),
+    expectedText: /Invalid additional property "colour"/,
+    expectedPath: 'Observation.colour',
+  },
+  {
+    name: 'an update the router rejects (body id differs from the URL)',
+    bad: (existing) => ({ resource: { ...existing.kept, id: 'someone-else' }, request: { method: 'PUT', url: `Observation/${existing.kept.id}` } }),
+    expectedText: /Incorrect resource ID/,
+  },
+  {
+    name: 'an update with a stale If-Match',
+    bad: (existing) => ({ resource: { ...existing.kept, status: 'amended' }, request: { method: 'PUT', url: `Observation/${existing.kept.id}`, ifMatch: 'W/"stale"' } }),
+    expectedText: /Precondition failed/i,
+  },
+  {
+    name: 'a patch that leaves the resource invalid',
+    bad: (existing) => ({ resource: jsonPatch([{ op: 'add', path: '/colour', value: 'red' }]), request: { method: 'PATCH', url: `Observation/${existing.kept.id}` } }),
+    expectedText: /Invalid additional property "colour"/,
+    expectedPath: 'Observation.colour',
+  },
+  {
+    name: 'a conditional create matching several resources',
+    bad: () => ({ resource: observation('dup', 'Patient/x'), request: { method: 'POST', url: 'Observation', ifNoneExist: `_tag=${TAG_SYSTEM}|existing-obs` } }),
+    expectedText: /Multiple resources found/,
+  },
+];
+
+describe('all-or-nothing transactions', () => {
+  describe.each(invalidTransactions)('a transaction with $name', ({ bad, expectedText, expectedPath }) => {
+    it('leaves the repository byte-for-byte unchanged when run through FhirRouter', async () => {
+      const repo = new JournaledRepository();
+      const router = new FhirRouter();
+      const send = async (req: FhirRequest): Promise<[OperationOutcome, Resource?]> => {
+        const [outcome, resource] = await router.handleRequest(req, repo);
+        repo.commitChanges();
+        return [outcome, resource];
+      };
+      const existing = await populate(send);
+      const before = dump(repo);
+
+      const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...validEntries(existing), bad(existing)] };
+      const [outcome, response] = await router.handleRequest(request('POST', '', bundle), repo);
+
+      expect(isOk(outcome)).toBe(false);
+      expect(response).toBeUndefined();
+      expect(repo.pendingChanges()).toEqual([]);
+      expect(dump(repo)).toBe(before);
+    });
+
+    it('is refused by executeTransaction with the router outcome, and nothing is stored or journaled', async () => {
+      const { dir, cleanup } = tempDataDir();
+      const store = await openTestStore(dir);
+      try {
+        const existing = await populate((req) => store.handleRest(req));
+        const observations = await store.searchResources<Observation>('Observation', { subject: `Patient/${existing.patient.id}` });
+        const history = await store.handleRest(request('GET', `Patient/${existing.patient.id}/_history`));
+        const stats = store.stats();
+
+        const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...validEntries(existing), bad(existing)] };
+        const error = await store.executeTransaction(bundle).then(
+          () => undefined,
+          (err: unknown) => err
+        );
+
+        expect(error).toBeInstanceOf(OperationOutcomeError);
+        const refused = (error as OperationOutcomeError).outcome;
+        expect(getStatus(refused)).toBeGreaterThanOrEqual(400);
+        expect(getStatus(refused)).toBeLessThan(500);
+        expect(refused.issue?.map((issue) => issue.details?.text).join('\n')).toMatch(expectedText);
+        if (expectedPath) {
+          expect(refused.issue?.flatMap((issue) => issue.expression ?? [])).toContain(expectedPath);
+        }
+        expect(await store.searchResources('Observation', { subject: `Patient/${existing.patient.id}` })).toEqual(observations);
+        expect(await idsByTag(store, 'Observation', 'new-obs')).toEqual([]);
+        expect(await store.handleRest(request('GET', `Patient/${existing.patient.id}/_history`))).toEqual(history);
+        expect(store.stats()).toEqual(stats);
+
+        await store.close();
+        const reopened = await openTestStore(dir);
+        expect(await reopened.searchResources('Observation', { subject: `Patient/${existing.patient.id}` })).toEqual(observations);
+        await reopened.close();
+      } finally {
+        await store.close();
+        cleanup();
+      }
+    });
+  });
+
+  it('applies transaction semantics even when the caller asks the router for none', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
+    try {
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          { resource: patient('half'), request: { method: 'POST', url: 'Patient' } },
+          { resource: { ...patient('half'), colour: 'red' } as Resource, request: { method: 'POST', url: 'Patient' } },
+        ],
+      };
+      const [outcome] = await store.handleRest({ ...request('POST', '', bundle), config: { transactions: false } });
+      expect(isOk(outcome)).toBe(false);
+      expect(store.stats().resources).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rolls a failing nested transaction back to its own start, like a savepoint', async () => {
+    const repo = new JournaledRepository();
+    await repo.withTransaction(async () => {
+      await repo.createResource(patient('outer'));
+      const beforeInner = dump(repo);
+      await expect(
+        repo.withTransaction(async () => {
+          await repo.createResource(patient('inner'));
+          throw new Error('inner failure');
+        })
+      ).rejects.toThrow('inner failure');
+      expect(dump(repo)).toBe(beforeInner);
+    });
+    expect(repo.pendingChanges().map((change) => (change.op === 'put' ? change.resource.meta?.tag?.[0]?.code : change.id))).toEqual(['outer']);
+  });
+
+  it('restores the original order after rolling back a delete (unsorted results follow storage order)', async () => {
+    const repo = new JournaledRepository();
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      ids.push((await repo.createResource(patient(`order-${n}`))).id);
+    }
+    repo.commitChanges();
+    const before = dump(repo);
+    await expect(
+      repo.withTransaction(async () => {
+        await repo.deleteResource('Patient', ids[0] ?? '');
+        await repo.deleteResource('Patient', ids[1] ?? '');
+        throw new Error('abort');
+      })
+    ).rejects.toThrow('abort');
+    expect(dump(repo)).toBe(before);
+    expect((await repo.searchResources({ resourceType: 'Patient' })).map((p) => p.id)).toEqual(ids);
+  });
+});
+
+describe('conditional create (ifNoneExist on _tag)', () => {
+  it('creates each resource once when the same transaction is posted twice', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
+    try {
+      const first = await store.executeTransaction(triageTransaction('twice'));
+      const second = await store.executeTransaction(triageTransaction('twice'));
+
+      expect(first.entry?.map((e) => e.response?.status)).toEqual(['201', '201', '201']);
+      expect(second.entry?.map((e) => e.response?.status)).toEqual(['200', '200', '200']);
+      expect(second.entry?.map((e) => e.response?.location)).toEqual(first.entry?.map((e) => e.response?.location));
+      for (const [type, code] of [['Patient', 'twice-patient'], ['Observation', 'twice-obs-1'], ['Observation', 'twice-obs-2']] as const) {
+        expect(await idsByTag(store, type, code)).toHaveLength(1);
+      }
+      // The urn:uuid reference was rewritten to the patient's real id.
+      const [obs] = await store.searchResources<Observation>('Observation', { _tag: `${TAG_SYSTEM}|twice-obs-1` });
+      expect(obs?.subject?.reference).toBe(first.entry?.[0]?.response?.location);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('creates each resource once when identical transactions race (writes are serialised)', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
+    try {
+      const results = await Promise.all(Array.from({ length: 12 }, () => store.executeTransaction(triageTransaction('race'))));
+      expect(new Set(results.map((r) => r.entry?.[0]?.response?.location)).size).toBe(1);
+      expect(await idsByTag(store, 'Patient', 'race-patient')).toHaveLength(1);
+      expect(await idsByTag(store, 'Observation', 'race-obs-2')).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('handleRest', () => {
+  it('refuses an invalid resource with a 400 OperationOutcome naming the path', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
+    try {
+      const [outcome, resource] = await store.handleRest(request('POST', 'Patient', { resourceType: 'Patient', birthDate: 'last tuesday' }));
+      expect(resource).toBeUndefined();
+      expect(getStatus(outcome)).toBe(400);
+      expect(outcome.issue?.[0]?.expression).toEqual(['Patient.birthDate']);
+      expect(store.stats().resources).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('serves the REST interactions the service relies on', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
+    try {
+      const [, createdResource] = await store.handleRest(request('POST', 'Patient', { ...patient('rest'), id: 'client-chosen' }));
+      const created = createdResource as WithId<Patient>;
+      expect(created.id).not.toBe('client-chosen');
+      const v1 = created.meta?.versionId ?? '';
+      const [, updated] = await store.handleRest(request('PUT', `Patient/${created.id}`, { ...created, gender: 'male' }));
+      const v2 = updated?.meta?.versionId ?? '';
+
+      const steps: { readonly req: FhirRequest; readonly status: number; readonly check?: (resource: Resource | undefined) => void }[] = [
+        { req: request('GET', `Patient/${created.id}`), status: 200, check: (r) => expect(r?.meta?.versionId).toBe(v2) },
+        { req: request('GET', `Patient/${created.id}/_history/${v1}`), status: 200, check: (r) => expect((r as Patient).gender).toBeUndefined() },
+        {
+          req: request('GET', `Patient/${created.id}/_history`),
+          status: 200,
+          check: (r) => expect((r as Bundle).entry?.map((e) => e.resource?.meta?.versionId)).toEqual([v2, v1]),
+        },
+        // A second history read must not reverse the stored versions (MemoryRepository does).
+        {
+          req: request('GET', `Patient/${created.id}/_history`),
+          status: 200,
+          check: (r) => expect((r as Bundle).entry?.map((e) => e.resource?.meta?.versionId)).toEqual([v2, v1]),
+        },
+        {
+          req: request('PATCH', `Patient/${created.id}`, [{ op: 'replace', path: '/gender', value: 'female' }]),
+          status: 200,
+          check: (r) => expect((r as Patient).gender).toBe('female'),
+        },
+        { req: request('GET', `Patient?_tag=${encodeURIComponent(`${TAG_SYSTEM}|rest`)}`), status: 200, check: (r) => expect((r as Bundle).total).toBe(1) },
+        { req: request('PUT', `Patient/${created.id}`, { ...created, gender: 'other' }, { 'if-match': `W/"${v1}"` }), status: 412 },
+        { req: request('DELETE', `Patient/${created.id}`), status: 200 },
+        { req: request('GET', `Patient/${created.id}`), status: 404 },
+        { req: request('GET', 'NoSuchThing/1/2/3/4'), status: 404 },
+      ];
+      for (const { req, status, check } of steps) {
+        const [outcome, resource] = await store.handleRest(req);
+        expect([req.method, req.url, getStatus(outcome)]).toEqual([req.method, req.url, status]);
+        check?.(resource);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the caller request object as it was sent', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
+    try {
+      const req = request('GET', 'Patient?_count=1');
+      const copy = structuredClone(req);
+      await store.handleRest(req);
+      expect(req).toEqual(copy);
+    } finally {
+      await store.close();
+    }
+  });
+});
