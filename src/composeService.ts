@@ -8,6 +8,7 @@ import { buildTriageContent } from './content/buildTriageContent';
 import { readResourceFile, readResourceFiles } from './content/readResourceFiles';
 import { openEmbeddedStore, type EmbeddedStore } from './fhir/embedded/embeddedStore';
 import type { FhirStore } from './fhir/fhirStore';
+import { indexFhirDefinitions } from './fhir/fhirDefinitions';
 import { createStructureCheck } from './fhir/structure';
 import { buildCapabilityStatement } from './http/capabilityStatement';
 import { createApp } from './http/createApp';
@@ -34,15 +35,22 @@ export class StartupError extends Error {}
  * ruleset and routing table, open the store, build the app.
  */
 export async function composeService(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<Service> {
+  const phases = startupPhases();
+  indexFhirDefinitions();
+  phases.mark('definitions');
   const resources = readResourceFiles([join(config.contentRoot, 'questionnaires'), join(config.contentRoot, 'fhir-resources')]);
   const content = loadContent(config, resources);
   const routing = loadRouting(config);
+  phases.mark('content');
   const checkStructure = createStructureCheck(['QuestionnaireResponse']);
+  phases.mark('structureCheck');
   if (config.fhirBaseUrl) {
     throw new StartupError('FHIR_BASE_URL (remote mode) is not available in this build yet; unset it to use the embedded store.');
   }
   const embedded: EmbeddedStore = await openEmbeddedStore({ dataDir: config.dataDir, logger, seed: resources });
   const store: FhirStore = embedded;
+  phases.mark('store');
+  logger.info({ phasesMs: phases.done() }, 'start-up phases');
   const capabilityStatement = buildCapabilityStatement({
     mode: 'embedded',
     publicBaseUrl: config.publicBaseUrl,
@@ -105,3 +113,17 @@ const EMBEDDED_TYPES = [
   'RiskAssessment', 'CarePlan', 'ServiceRequest', 'Task', 'GuidanceResponse', 'Provenance', 'OperationOutcome',
   'SearchParameter', 'Subscription', 'AuditEvent', 'OperationDefinition',
 ];
+
+/** Milliseconds spent in each start-up phase, logged so an operator can see what a slow start costs. */
+function startupPhases() {
+  const phases: Record<string, number> = {};
+  let last = performance.now();
+  return {
+    mark(name: string): void {
+      const now = performance.now();
+      phases[name] = Math.round(now - last);
+      last = now;
+    },
+    done: (): Record<string, number> => phases,
+  };
+}

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { FhirStore } from '../fhirStore';
 import type { DataDirLock } from './dataDirLock';
 import { acquireDataDirLock } from './dataDirLock';
-import { indexFhirDefinitions } from './indexDefinitions';
+import { indexFhirDefinitions } from '../fhirDefinitions';
 import { Journal } from './journal';
 import { JournaledRepository } from './journaledRepository';
 import { Mutex } from './mutex';

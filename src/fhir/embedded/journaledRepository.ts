@@ -17,7 +17,7 @@ import {
 import type { CreateResourceOptions, DeleteResourceOptions, TransactionOptions } from '@medplum/fhir-router';
 import { getExtraEntries, MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { indexFhirDefinitions } from './indexDefinitions';
+import { indexFhirDefinitions } from '../fhirDefinitions';
 import { validateForWrite } from './resourceValidation';
 import { SearchIndex } from './searchIndex';
 import type { StoredChange } from './storedChange';

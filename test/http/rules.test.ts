@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle, CarePlan, OperationOutcome, QuestionnaireResponse, RiskAssessment } from '@medplum/fhirtypes';
+import request from 'supertest';
+import type { Service } from '../../src/composeService';
+import { ROOT } from '../support/responses';
+import { startTestService } from '../support/testService';
+
+let service: Service;
+beforeAll(async () => {
+  service = await startTestService();
+});
+afterAll(async () => {
+  await service.close();
+});
+
+const RULE_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-rule';
+const DISPOSITION_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-disposition';
+
+function fixture(rule: string): QuestionnaireResponse {
+  return JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${rule}.json`), 'utf8'));
+}
+
+async function triage(body: unknown): Promise<{ status: number; bundle: Bundle; outcome: OperationOutcome }> {
+  const res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage?persist=false').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
+  return { status: res.status, bundle: res.body as Bundle, outcome: res.body as OperationOutcome };
+}
+
+function riskAssessment(bundle: Bundle): RiskAssessment {
+  const found = bundle.entry?.find((e) => e.resource?.resourceType === 'RiskAssessment')?.resource;
+  if (!found) {
+    throw new Error(`no RiskAssessment in ${JSON.stringify(bundle).slice(0, 500)}`);
+  }
+  return found as RiskAssessment;
+}
+
+/** The disposition and fired rule ids a client reads from the results: the RiskAssessment's outcome and the GuidanceResponse's coded rules. */
+function readResult(bundle: Bundle): { disposition: string | undefined; rules: string[] } {
+  const disposition = riskAssessment(bundle).prediction?.[0]?.outcome?.coding?.find((c) => c.system === DISPOSITION_SYSTEM)?.code;
+  const guidance = bundle.entry?.find((e) => e.resource?.resourceType === 'GuidanceResponse')?.resource;
+  const rules = JSON.stringify(guidance ?? {}).match(new RegExp(`"system":"${RULE_SYSTEM}","code":"([A-Z]+\\d+)"`, 'g')) ?? [];
+  return { disposition, rules: rules.map((r) => r.replace(/.*"code":"/, '').replace(/"$/, '')) };
+}
+
+/** Contract, "Rules": each fixture answers only what one rule needs on top of the all-no baseline. */
+const RULES: [rule: string, disposition: string, alsoFired: string[]][] = [
+  ['E1', 'emergency', []],
+  ['E2', 'emergency', []],
+  ['E3', 'emergency', ['U2']],
+  ['E4', 'emergency', ['U2', 'G8']],
+  ['E5', 'emergency', []],
+  ['E6', 'emergency', ['G1']],
+  ['E7', 'emergency', ['U2', 'G1']],
+  ['E8', 'emergency', ['U4', 'G6']],
+  ['U1', 'urgent', []],
+  ['U2', 'urgent', []],
+  ['U3', 'urgent', []],
+  ['U4', 'urgent', []],
+  ['U5', 'urgent', ['G1']],
+  ['U6', 'urgent', []],
+  ['U7', 'urgent', []],
+  ['U8', 'urgent', ['G4', 'G10']],
+  ['G1', 'gp', []],
+  ['G2', 'gp', ['G11']],
+  ['G3', 'gp', []],
+  ['G4', 'gp', []],
+  ['G5', 'gp', []],
+  ['G6', 'gp', []],
+  ['G7', 'gp', []],
+  ['G8', 'gp', []],
+  ['G9', 'gp', ['P1']],
+  ['G10', 'gp', []],
+  ['G11', 'gp', []],
+  ['P1', 'physio', []],
+  ['P2', 'physio', []],
+  ['S1', 'self-care', []],
+];
+
+describe('every contract rule, through POST $triage', () => {
+  it.each(RULES)('%s gives %s', async (rule, disposition, alsoFired) => {
+    const { status, bundle } = await triage(fixture(rule));
+    expect(status).toBe(200);
+    const result = readResult(bundle);
+    expect(result.disposition).toBe(disposition);
+    expect(result.rules.sort()).toEqual([rule, ...alsoFired].sort());
+  });
+
+  it('P2 adds an occupational therapy referral and Task when the final disposition is physio', async () => {
+    const { bundle } = await triage(fixture('P2'));
+    const requests = bundle.entry?.filter((e) => e.resource?.resourceType === 'ServiceRequest') ?? [];
+    const tasks = bundle.entry?.filter((e) => e.resource?.resourceType === 'Task') ?? [];
+    expect(requests).toHaveLength(2);
+    expect(tasks).toHaveLength(2);
+    expect(JSON.stringify(requests)).toContain('308453003');
+  });
+
+  it('SG1: a child under 2 with an injury carries the safeguarding note, with no disposition change beyond U1', async () => {
+    const { bundle } = await triage(fixture('SG1'));
+    const result = readResult(bundle);
+    expect(result.disposition).toBe('urgent');
+    expect(result.rules).toEqual(expect.arrayContaining(['U1', 'U5']));
+    expect(JSON.stringify(riskAssessment(bundle).note ?? [])).toMatch(/safeguard/i);
+  });
+
+  it.each([
+    ['E1', 'emergency'],
+    ['U6', 'urgent'],
+  ])('%s (%s): the CarePlan carries act-now advice only: no material, no keep-active', async (rule) => {
+    const { bundle } = await triage(fixture(rule));
+    const plan = bundle.entry?.find((e) => e.resource?.resourceType === 'CarePlan')?.resource as CarePlan;
+    const canonicals = (plan.activity ?? []).map((a) => a.detail?.instantiatesCanonical?.[0] ?? '');
+    expect(canonicals.some((c) => c.includes('advice-act-now'))).toBe(true);
+    expect(canonicals.some((c) => c.includes('/material-'))).toBe(false);
+    expect(canonicals.some((c) => c.includes('advice-keep-active'))).toBe(false);
+  });
+
+  it('self-care: the CarePlan carries every material, the self-help advice and the warning signs', async () => {
+    const { bundle } = await triage(fixture('S1'));
+    const plan = bundle.entry?.find((e) => e.resource?.resourceType === 'CarePlan')?.resource as CarePlan;
+    const canonicals = (plan.activity ?? []).map((a) => a.detail?.instantiatesCanonical?.[0] ?? '');
+    expect(canonicals.filter((c) => c.includes('/material-'))).toHaveLength(11);
+    expect(canonicals.some((c) => c.includes('advice-keep-active'))).toBe(true);
+    expect(canonicals.some((c) => c.includes('advice-safety-net'))).toBe(true);
+    expect(bundle.entry?.some((e) => e.resource?.resourceType === 'ServiceRequest')).toBe(false);
+  });
+});
