@@ -131,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     }
   }
   const dataDir = text('DATA_DIR') ?? './data';
+  const fhirBaseUrl = url('FHIR_BASE_URL');
+  const tokenUrl = url('FHIR_TOKEN_URL');
   const fromRoot = (p: string): string => (isAbsolute(p) ? p : resolve(process.cwd(), p));
 
   if (problems.length > 0) {
@@ -141,11 +143,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     host,
     publicBaseUrl,
     dataDir: dataDir === ':memory:' ? dataDir : fromRoot(dataDir),
-    fhirBaseUrl: url('FHIR_BASE_URL'),
+    fhirBaseUrl,
     fhirClient: {
       clientId: text('FHIR_CLIENT_ID'),
       clientSecret: text('FHIR_CLIENT_SECRET'),
-      tokenUrl: url('FHIR_TOKEN_URL'),
+      tokenUrl,
       keyFile: text('FHIR_CLIENT_KEY'),
     },
     auth,

@@ -23,11 +23,13 @@ export function buildTriageContent(resources: readonly Resource[], ruleset?: Pla
       activityDefinitions.set(resource.url, resource);
     }
   }
-  return {
-    questionnaire: index,
-    ruleset: compileRuleset({ planDefinition, dispositions, questionnaire: index }),
-    activityDefinitions,
-  };
+  const compiled = compileRuleset({ planDefinition, dispositions, questionnaire: index });
+  // A missing advice item would otherwise surface only when the first patient needs it.
+  const unresolved = compiled.advice.filter((a) => !activityDefinitions.has(a.canonical) && !activityDefinitions.has(a.canonical.split('|')[0] ?? ''));
+  if (unresolved.length > 0) {
+    throw new Error(`The ruleset's advice names ActivityDefinitions the service does not have: ${unresolved.map((a) => a.canonical).join(', ')}`);
+  }
+  return { questionnaire: index, ruleset: compiled, activityDefinitions };
 }
 
 function find<T extends Resource>(resources: readonly Resource[], resourceType: T['resourceType'], url: string): T {
