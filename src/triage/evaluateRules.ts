@@ -12,20 +12,32 @@ export interface RuleEvaluation {
   readonly notes: readonly CompiledNote[];
 }
 
-/** True only for a FHIRPath result of exactly `true`: empty (unknown) and false do not fire. */
-function isTrue(result: readonly TypedValue[]): boolean {
-  return result.length === 1 && result[0]?.value === true;
-}
+type Variables = Readonly<Record<string, boolean | number | string>>;
 
-function evaluate(condition: { atom: CompiledRule['atom'] }, answers: AnswerView, variables: Record<string, TypedValue>): boolean {
-  return isTrue(evalFhirPathTyped(condition.atom, [{ type: 'BackboneElement', value: answers }], variables));
+/**
+ * True only for a FHIRPath result of exactly `true`: empty (unknown) and false do not
+ * fire. Conditions within the compiled subset run as closures; any other runs on
+ * Medplum's evaluator (the answers typed as a schema-less element, so names resolve
+ * as plain properties).
+ */
+export function evaluate(condition: Pick<CompiledRule, 'atom' | 'predicate'>, answers: AnswerView, variables: Variables): boolean {
+  if (condition.predicate) {
+    const result = condition.predicate(answers, variables);
+    return result.length === 1 && result[0] === true;
+  }
+  const typed: Record<string, TypedValue> = {};
+  for (const [name, value] of Object.entries(variables)) {
+    typed[name] = { type: typeof value === 'number' ? 'integer' : typeof value === 'boolean' ? 'boolean' : 'string', value };
+  }
+  const result = evalFhirPathTyped(condition.atom, [{ type: 'TriageAnswers', value: answers }], typed);
+  return result.length === 1 && result[0]?.value === true;
 }
 
 /** Scores a complete, valid set of answers: the disposition is that of the most urgent fired rule. */
 export function evaluateRules(ruleset: CompiledRuleset, answers: AnswerView): RuleEvaluation {
   const fired: CompiledRule[] = [];
   for (const rule of ruleset.rules) {
-    const variables: Record<string, TypedValue> = rule.isDefault ? { [FIRED_COUNT_VARIABLE]: { type: 'integer', value: fired.length } } : {};
+    const variables: Variables = rule.isDefault ? { [FIRED_COUNT_VARIABLE]: fired.length } : {};
     if (evaluate(rule, answers, variables)) {
       fired.push(rule);
     }
@@ -141,7 +153,7 @@ function summarise(ruleset: CompiledRuleset, fired: CompiledRule[], notes: reado
 
 /** The advice and materials the ruleset attaches to a final disposition. */
 export function selectAdvice(ruleset: CompiledRuleset, answers: AnswerView, disposition: Disposition): CompiledAdvice[] {
-  const variables = { [DISPOSITION_VARIABLE]: { type: 'code', value: disposition.code } };
+  const variables = { [DISPOSITION_VARIABLE]: disposition.code };
   return ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
 }
 

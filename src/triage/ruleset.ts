@@ -1,5 +1,6 @@
 import { type FhirPathAtom, OperationOutcomeError, parseFhirPath } from '@medplum/core';
 import type { CodeSystem, Coding, OperationOutcomeIssue, PlanDefinition, PlanDefinitionAction } from '@medplum/fhirtypes';
+import { type CompiledPredicate, compileCondition } from './compileCondition';
 import type { QuestionnaireIndex } from './questionnaireIndex';
 
 export const TRIAGE_BASE = 'https://fhir.hip-triage.example.org';
@@ -26,6 +27,8 @@ export interface Disposition {
 interface CompiledCondition {
   readonly expression: string;
   readonly atom: FhirPathAtom;
+  /** The same condition as a closure, when it is within the compiled subset; else Medplum evaluates `atom`. */
+  readonly predicate: CompiledPredicate | undefined;
   /** The linkIds the condition reads, for three-valued evaluation. */
   readonly inputs: readonly string[];
 }
@@ -112,7 +115,7 @@ export function compileRuleset(sources: RulesetSources): CompiledRuleset {
       return;
     }
     seen.add(id);
-    const condition = compileCondition(action, path, linkIds, issues);
+    const condition = readCondition(action, path, linkIds, issues);
     if (!condition) {
       return;
     }
@@ -175,7 +178,7 @@ function readDispositions(codeSystem: CodeSystem, issues: OperationOutcomeIssue[
   return result.sort((a, b) => b.rank - a.rank);
 }
 
-function compileCondition(action: PlanDefinitionAction, path: string, linkIds: ReadonlySet<string>, issues: OperationOutcomeIssue[]): CompiledCondition | undefined {
+function readCondition(action: PlanDefinitionAction, path: string, linkIds: ReadonlySet<string>, issues: OperationOutcomeIssue[]): CompiledCondition | undefined {
   const conditions = (action.condition ?? []).filter((c) => c.kind === 'applicability');
   const expression = conditions[0]?.expression;
   if (conditions.length !== 1 || expression?.language !== 'text/fhirpath' || !expression.expression) {
@@ -195,11 +198,11 @@ function compileCondition(action: PlanDefinitionAction, path: string, linkIds: R
     issues.push(invalid(`The condition names items the Questionnaire does not have: ${unknown.join(', ')}.`, `${path}.condition[0].expression.expression`));
     return undefined;
   }
-  return { expression: expression.expression, atom, inputs: names.filter((n) => linkIds.has(n)) };
+  return { expression: expression.expression, atom, predicate: compileCondition(atom), inputs: names.filter((n) => linkIds.has(n)) };
 }
 
 function compileAdvice(action: PlanDefinitionAction, path: string, linkIds: ReadonlySet<string>, issues: OperationOutcomeIssue[]): CompiledAdvice | undefined {
-  const condition = compileCondition(action, path, linkIds, issues);
+  const condition = readCondition(action, path, linkIds, issues);
   const canonical = action.definitionCanonical;
   if (!canonical) {
     issues.push(invalid('An advice action needs a definitionCanonical.', `${path}.definitionCanonical`));

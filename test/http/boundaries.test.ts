@@ -19,7 +19,7 @@ async function post(body: unknown, persist = false) {
     .post(`/fhir/QuestionnaireResponse/$triage${persist ? '' : '?persist=false'}`)
     .set('Content-Type', 'application/fhir+json')
     .send(JSON.stringify(body));
-  return { status: res.status, body: res.body as Bundle & OperationOutcome };
+  return { status: res.status, body: res.body as Bundle & Pick<OperationOutcome, 'issue'> };
 }
 
 function outcomeOf(bundle: Bundle): { disposition: string; rules: string[] } {
@@ -78,7 +78,7 @@ describe('boundaries, through POST $triage', () => {
   });
 });
 
-function adviceIssue(outcome: OperationOutcome) {
+function adviceIssue(outcome: Pick<OperationOutcome, 'issue'>) {
   return outcome.issue?.find((i) => i.severity === 'information');
 }
 
