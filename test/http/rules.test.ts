@@ -85,6 +85,13 @@ describe('every contract rule, through POST $triage', () => {
     expect(result.rules.sort()).toEqual([rule, ...alsoFired].sort());
   });
 
+  it('codes the RiskAssessment method with the ruleset version, so this service\'s assessments can be searched for', async () => {
+    const { bundle } = await triage(fixture('U1'));
+    expect(riskAssessment(bundle).method?.coding?.[0]).toEqual(
+      expect.objectContaining({ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-method', code: 'hip-pain-triage', version: '1.0.0' })
+    );
+  });
+
   it('P2 adds an occupational therapy referral and Task when the final disposition is physio', async () => {
     const { bundle } = await triage(fixture('P2'));
     const requests = bundle.entry?.filter((e) => e.resource?.resourceType === 'ServiceRequest') ?? [];

@@ -2,14 +2,18 @@ import type { Annotation, RiskAssessment } from '@medplum/fhirtypes';
 import { resultIdentifier } from './idempotencyKey';
 import { clinicianNoteText, type ResultContext, roleMeta, rulesetCanonical } from './resultContext';
 
+/** The system of RiskAssessment.method: searching `method=<system>|hip-pain-triage` finds this service's assessments. */
+export const TRIAGE_METHOD_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-method';
+export const TRIAGE_METHOD_CODE = 'hip-pain-triage';
+
 /**
  * The clinical judgement of one triage: the disposition as the predicted outcome, every
  * fired rule in words as the rationale, and what the patient should do as mitigation.
  *
- * `method` names the ruleset in text only: a PlanDefinition is not a code system, so
- * putting its URL in Coding.system would mislead terminology services. Machines find
- * the ruleset as a typed canonical in GuidanceResponse.moduleCanonical and
- * CarePlan.instantiatesCanonical, and the fired rules coded in the GuidanceResponse.
+ * `method` is coded in a CodeSystem of our own (not the PlanDefinition's URL, which is
+ * not a code system), with the ruleset version as the Coding's version, so CDS Hooks and
+ * work queues can find this service's assessments by search. The ruleset itself is a
+ * typed canonical in GuidanceResponse.moduleCanonical and CarePlan.instantiatesCanonical.
  * No `qualitativeRisk`: a disposition is a recommended action, not a risk grade.
  */
 export function buildRiskAssessment(context: ResultContext): RiskAssessment {
@@ -28,7 +32,10 @@ export function buildRiskAssessment(context: ResultContext): RiskAssessment {
     ...(context.encounter ? { encounter: context.encounter } : {}),
     occurrenceDateTime: context.now.toISOString(),
     performer: context.device,
-    method: { text: `${ruleset.planDefinition.title ?? 'Hip pain triage ruleset'} ${ruleset.version} (${rulesetCanonical(context)})` },
+    method: {
+      coding: [{ system: TRIAGE_METHOD_SYSTEM, code: TRIAGE_METHOD_CODE, version: ruleset.version, display: 'Hip pain triage ruleset' }],
+      text: `${ruleset.planDefinition.title ?? 'Hip pain triage ruleset'} ${ruleset.version} (${rulesetCanonical(context)})`,
+    },
     basis: [context.response],
     prediction: [
       {
