@@ -1,0 +1,105 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle, RiskAssessment } from '@medplum/fhirtypes';
+import express from 'express';
+import pino from 'pino';
+import request from 'supertest';
+import { cdsRoutes } from '../../src/cds/cdsRoutes';
+import type { Service } from '../../src/composeService';
+import { ROOT } from '../support/responses';
+import { startTestService } from '../support/testService';
+
+const LAUNCH = 'http://127.0.0.1:8080/smart/launch';
+const cds = express().use(express.json()).use(cdsRoutes({ logger: pino({ level: 'silent' }), launchUrl: LAUNCH, fetch }));
+
+/** The EHR's FHIR server: this service's embedded store, over real HTTP. */
+let ehr: Service;
+let server: Server;
+let fhirServer: string;
+
+beforeAll(async () => {
+  ehr = await startTestService();
+  server = ehr.app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  fhirServer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  const emergency = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/E5.json'), 'utf8'));
+  await request(ehr.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(emergency)).expect(200);
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await ehr.close();
+});
+
+function hook(patientId: string, extra: Record<string, unknown> = {}) {
+  return { hook: 'patient-view', hookInstance: `instance-${patientId}`, context: { userId: 'Practitioner/1', patientId }, ...extra };
+}
+
+async function prefetchFor(patientId: string): Promise<Bundle> {
+  const res = await request(ehr.app).get(
+    `/fhir/RiskAssessment?subject=Patient/${patientId}&method=https://fhir.hip-triage.example.org/CodeSystem/triage-method|hip-pain-triage&_sort=-date&_count=1`
+  );
+  return res.body as Bundle;
+}
+
+describe('CDS Hooks 2.0', () => {
+  it('discovery lists the patient-view service with prefetch templates for the patient and the latest triage', async () => {
+    const res = await request(cds).get('/cds-services').expect(200);
+    expect(res.body.services).toHaveLength(1);
+    const [service] = res.body.services;
+    expect(service).toEqual(expect.objectContaining({ hook: 'patient-view', id: 'hip-pain-triage', title: expect.any(String), description: expect.any(String) }));
+    expect(service.prefetch.patient).toBe('Patient/{{context.patientId}}');
+    expect(service.prefetch.lastTriage).toContain('RiskAssessment?subject=Patient/{{context.patientId}}');
+  });
+
+  it('a patient with an emergency triage (prefetched) gets a critical card with a smart link', async () => {
+    const prefetch = { lastTriage: await prefetchFor('rule-e5') };
+    expect((prefetch.lastTriage.entry?.[0]?.resource as RiskAssessment | undefined)?.resourceType).toBe('RiskAssessment');
+    const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('rule-e5', { prefetch })).expect(200);
+    const [card] = res.body.cards;
+    expect(card.indicator).toBe('critical');
+    expect(card.summary).toMatch(/EMERGENCY/);
+    expect(card.summary.length).toBeLessThanOrEqual(140);
+    expect(card.detail).toContain('E5');
+    expect(card.links).toEqual([expect.objectContaining({ type: 'smart', url: LAUNCH })]);
+    expect(card.uuid).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('a patient with no triage gets the info card that starts one', async () => {
+    const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('nobody', { prefetch: { lastTriage: await prefetchFor('nobody') } })).expect(200);
+    const [card] = res.body.cards;
+    expect(card.indicator).toBe('info');
+    expect(card.summary).toMatch(/start one/);
+    expect(card.links[0].type).toBe('smart');
+  });
+
+  it('without prefetch, searches the FHIR server with the EHR token', async () => {
+    const res = await request(cds)
+      .post('/cds-services/hip-pain-triage')
+      .send(hook('rule-e5', { fhirServer, fhirAuthorization: { access_token: 'ehr-token', token_type: 'Bearer', scope: 'patient/RiskAssessment.read', subject: 'cds' } }))
+      .expect(200);
+    expect(res.body.cards[0].indicator).toBe('critical');
+  });
+
+  it('with neither prefetch nor a usable FHIR server: 412', async () => {
+    await request(cds).post('/cds-services/hip-pain-triage').send(hook('rule-e5')).expect(412);
+    await request(cds)
+      .post('/cds-services/hip-pain-triage')
+      .send(hook('rule-e5', { fhirServer: 'http://127.0.0.1:9/fhir', fhirAuthorization: { access_token: 't', token_type: 'Bearer' } }))
+      .expect(412);
+  });
+
+  it('refuses a request that is not a patient-view hook', async () => {
+    await request(cds).post('/cds-services/hip-pain-triage').send({ hook: 'order-select', hookInstance: 'x', context: {} }).expect(400);
+  });
+
+  it('accepts feedback', async () => {
+    await request(cds)
+      .post('/cds-services/hip-pain-triage/feedback')
+      .send({ feedback: [{ card: 'abc', outcome: 'accepted', outcomeTimestamp: '2026-11-20T10:00:00Z' }] })
+      .expect(200);
+    await request(cds).post('/cds-services/hip-pain-triage/feedback').send({}).expect(400);
+  });
+});
