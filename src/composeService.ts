@@ -6,12 +6,17 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { buildTriageContent } from './content/buildTriageContent';
 import { readResourceFile, readResourceFiles } from './content/readResourceFiles';
-import { openEmbeddedStore, type EmbeddedStore } from './fhir/embedded/embeddedStore';
+import { DataDirLockedError } from './fhir/embedded/dataDirLock';
+import { openEmbeddedStore } from './fhir/embedded/embeddedStore';
 import type { FhirStore } from './fhir/fhirStore';
 import { indexFhirDefinitions } from './fhir/fhirDefinitions';
+import { backendCredentials, TRIAGE_BACKEND_SCOPES } from './fhir/remote/backendLogin';
+import { openRemoteStore } from './fhir/remote/remoteStore';
 import { createStructureCheck } from './fhir/structure';
 import { buildCapabilityStatement } from './http/capabilityStatement';
 import { createApp } from './http/createApp';
+import { createServiceMetrics, embeddedStoreStats } from './metrics';
+import type { RestHandler } from './http/fhirRoutes';
 import { checkRoutingNotLessUrgent } from './routing/checkRoutingNotLessUrgent';
 import { parseRoutingTable } from './routing/parseRoutingTable';
 import { createTriageHandler } from './service/createTriageHandler';
@@ -44,29 +49,56 @@ export async function composeService(config: Config, logger: Logger, clock: () =
   phases.mark('content');
   const checkStructure = createStructureCheck(['QuestionnaireResponse']);
   phases.mark('structureCheck');
-  if (config.fhirBaseUrl) {
-    throw new StartupError('FHIR_BASE_URL (remote mode) is not available in this build yet; unset it to use the embedded store.');
-  }
-  const embedded: EmbeddedStore = await openEmbeddedStore({ dataDir: config.dataDir, logger, seed: resources });
-  const store: FhirStore = embedded;
+  const { store, rest } = await openStore(config, logger, resources);
   phases.mark('store');
   logger.info({ phasesMs: phases.done() }, 'start-up phases');
   const capabilityStatement = buildCapabilityStatement({
-    mode: 'embedded',
+    mode: rest ? 'embedded' : 'remote',
     publicBaseUrl: config.publicBaseUrl,
     softwareVersion: SOFTWARE_VERSION,
     resourceTypes: EMBEDDED_TYPES,
     contentTypes: [...new Set(resources.map((r) => r.resourceType))],
   });
+  const metrics = createServiceMetrics({ storeStats: embeddedStoreStats(store) });
   const app = createApp({
     logger,
     store,
-    rest: (request) => embedded.handleRest(request),
+    rest,
     contentResources: resources,
     capabilityStatement,
-    triage: createTriageHandler({ content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger }),
+    triage: createTriageHandler({ content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger, observer: metrics.triageObserver }),
+    metrics,
+    metricsToken: config.metricsToken,
   });
   return { app, store, content, close: () => store.close() };
+}
+
+/**
+ * Remote mode (FHIR_BASE_URL): the external server is the system of record; no DATA_DIR, and
+ * `/fhir` serves only metadata, the service's own content and `$triage`. Embedded mode: the
+ * journaled store under DATA_DIR (one process at a time) and full FHIR REST.
+ */
+async function openStore(config: Config, logger: Logger, seed: readonly Resource[]): Promise<{ store: FhirStore; rest: RestHandler | undefined }> {
+  if (config.fhirBaseUrl) {
+    let credentials;
+    try {
+      credentials = await backendCredentials(config.fhirClient, TRIAGE_BACKEND_SCOPES);
+    } catch (err) {
+      throw new StartupError(describe(err));
+    }
+    const server = new URL(config.fhirBaseUrl);
+    // Origin and path only: a URL may carry user:password.
+    logger.info({ fhirBaseUrl: `${server.origin}${server.pathname}`, login: credentials.method }, 'remote mode: writing back to an external FHIR server');
+    return { store: openRemoteStore({ baseUrl: config.fhirBaseUrl, credentials, logger }), rest: undefined };
+  }
+  let embedded;
+  try {
+    embedded = await openEmbeddedStore({ dataDir: config.dataDir, logger, seed });
+  } catch (err) {
+    // The operator needs the sentence (which directory, which process), not a stack.
+    throw err instanceof DataDirLockedError ? new StartupError(err.message) : err;
+  }
+  return { store: embedded, rest: (request) => embedded.handleRest(request) };
 }
 
 function loadContent(config: Config, resources: readonly Resource[]): TriageContent {

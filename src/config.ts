@@ -8,12 +8,7 @@ export interface Config {
   /** Folder of the embedded store's journal, or `:memory:`. */
   readonly dataDir: string;
   readonly fhirBaseUrl: string | undefined;
-  readonly fhirClient: {
-    readonly clientId: string | undefined;
-    readonly clientSecret: string | undefined;
-    readonly tokenUrl: string | undefined;
-    readonly keyFile: string | undefined;
-  };
+  readonly fhirClient: FhirClientSettings;
   readonly auth: { readonly issuer: string; readonly audience: string; readonly jwksUri: string } | undefined;
   readonly allowInsecure: boolean;
   readonly webhookSecret: string | undefined;
@@ -28,8 +23,21 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly rateLimitPerMinute: number;
   readonly logLevel: string;
+  /** Bearer token for `/metrics`; undefined = loopback clients only. */
+  readonly metricsToken: string | undefined;
   /** Where the service's own content lives (questionnaires/ and fhir-resources/). */
   readonly contentRoot: string;
+}
+
+/** Backend login to the external FHIR server; the `hip-triage` command line reads the same variables. */
+export interface FhirClientSettings {
+  readonly clientId: string | undefined;
+  readonly clientSecret: string | undefined;
+  readonly tokenUrl: string | undefined;
+  /** Path of a private JWK/PEM (SMART Backend Services `private_key_jwt`). */
+  readonly keyFile: string | undefined;
+  /** `FHIR_SCOPES`: the scopes to ask for; unset = the caller's default. */
+  readonly scopes: string | undefined;
 }
 
 export const DEFAULT_SMART_SCOPES =
@@ -117,6 +125,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   if (!LOG_LEVELS.has(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')} (got '${logLevel}')`);
   }
+  const metricsToken = text('METRICS_TOKEN');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) {
+    problems.push('METRICS_TOKEN must be at least 16 printable characters without spaces');
+  }
   let cdsTrustedIssuers: Record<string, string> = {};
   const cdsRaw = text('CDS_TRUSTED_ISSUERS');
   if (cdsRaw !== undefined) {
@@ -132,7 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   }
   const dataDir = text('DATA_DIR') ?? './data';
   const fhirBaseUrl = url('FHIR_BASE_URL');
-  const tokenUrl = url('FHIR_TOKEN_URL');
+  const fhirClient = readFhirClientSettings(env, problems);
   const fromRoot = (p: string): string => (isAbsolute(p) ? p : resolve(process.cwd(), p));
 
   if (problems.length > 0) {
@@ -144,12 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     publicBaseUrl,
     dataDir: dataDir === ':memory:' ? dataDir : fromRoot(dataDir),
     fhirBaseUrl,
-    fhirClient: {
-      clientId: text('FHIR_CLIENT_ID'),
-      clientSecret: text('FHIR_CLIENT_SECRET'),
-      tokenUrl,
-      keyFile: text('FHIR_CLIENT_KEY'),
-    },
+    fhirClient,
     auth,
     allowInsecure,
     webhookSecret: text('WEBHOOK_SECRET'),
@@ -163,8 +170,40 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     corsOrigins: (text('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     logLevel,
+    metricsToken,
     contentRoot,
   };
+}
+
+/**
+ * The `FHIR_CLIENT_*` and `FHIR_SCOPES` variables, checked as a whole: a secret or a key
+ * needs a client id, and one login method is chosen, not two. Problems go to `problems`.
+ */
+export function readFhirClientSettings(env: NodeJS.ProcessEnv, problems: string[]): FhirClientSettings {
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const settings: FhirClientSettings = {
+    clientId: text('FHIR_CLIENT_ID'),
+    clientSecret: text('FHIR_CLIENT_SECRET'),
+    tokenUrl: text('FHIR_TOKEN_URL')?.replace(/\/+$/, ''),
+    keyFile: text('FHIR_CLIENT_KEY'),
+    scopes: text('FHIR_SCOPES'),
+  };
+  if (settings.tokenUrl !== undefined && !/^https?:\/\/[^/]/.test(settings.tokenUrl)) {
+    problems.push(`FHIR_TOKEN_URL must be an http(s) URL (got '${settings.tokenUrl}')`);
+  }
+  if (settings.clientSecret !== undefined && settings.keyFile !== undefined) {
+    problems.push('FHIR_CLIENT_SECRET and FHIR_CLIENT_KEY are two login methods: set one');
+  }
+  if ((settings.clientSecret !== undefined || settings.keyFile !== undefined) && settings.clientId === undefined) {
+    problems.push('FHIR_CLIENT_SECRET or FHIR_CLIENT_KEY needs FHIR_CLIENT_ID');
+  }
+  if (settings.clientId !== undefined && settings.clientSecret === undefined && settings.keyFile === undefined) {
+    problems.push('FHIR_CLIENT_ID needs FHIR_CLIENT_SECRET (client secret) or FHIR_CLIENT_KEY (private_key_jwt)');
+  }
+  return settings;
 }
 
 export function isLoopback(host: string): boolean {

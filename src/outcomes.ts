@@ -43,6 +43,34 @@ export function badGatewayError(upstream: OperationOutcome | undefined, extra: O
   return new OperationOutcomeError(outcome('bad-gateway', issues));
 }
 
+/**
+ * The outcome id that makes the HTTP edge (`statusOf`) answer each 4xx status a FHIR server
+ * may send; any other 4xx reads as 400. Medplum's own ids where it has them, ours otherwise.
+ */
+const REFUSAL_OUTCOME_IDS: Readonly<Record<number, string>> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  406: 'not-acceptable',
+  409: 'conflict',
+  410: 'gone',
+  412: 'precondition-failed',
+  413: 'content-too-large',
+  415: 'unsupported-media-type',
+  422: 'unprocessable',
+};
+
+/**
+ * An external FHIR server refused a request (4xx): its own OperationOutcome, re-identified
+ * so that its status survives (servers rarely give outcomes an id, and issue codes do not
+ * determine a status). The application service turns a refused write into a 502.
+ */
+export function refusedByServerError(status: number, upstream: OperationOutcome): OperationOutcomeError {
+  return new OperationOutcomeError({ ...upstream, id: REFUSAL_OUTCOME_IDS[status] ?? 'bad-request' });
+}
+
 export function errorIssue(code: OperationOutcomeIssue['code'], text: string, expression?: string): OperationOutcomeIssue {
   return { severity: 'error', code, details: { text }, ...(expression ? { expression: [expression] } : {}) };
 }

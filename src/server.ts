@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig } from './config';
 import { composeService, StartupError } from './composeService';
 import { findContentRoot } from './contentRoot';
+import { prepareGracefulShutdown } from './gracefulShutdown';
 import { createLogger } from './logger';
 
 /** The composition root: read config once, wire the service, listen, stop cleanly. */
@@ -18,17 +19,9 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ host: config.host, port, mode: config.fhirBaseUrl ? 'remote' : 'embedded', startupMs: Math.round(performance.now() - started) }, 'listening');
   });
-  const stop = (signal: string): void => {
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    server.close(() => {
-      void service.close().then(() => process.exit(0));
-    });
-    server.closeIdleConnections();
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const stop = prepareGracefulShutdown(server, { closeService: () => service.close(), logger, exit: (code) => process.exit(code) });
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {

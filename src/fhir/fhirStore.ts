@@ -11,15 +11,24 @@ import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
  */
 export interface FhirStore {
   /** Reads one resource; throws a not-found OperationOutcomeError when absent. */
-  readResource<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T>;
-  /** Runs a FHIR search, e.g. `{ _tag: 'system|code' }`, and returns the matching resources. */
-  searchResources<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): Promise<T[]>;
+  readResource<T extends Resource>(resourceType: T['resourceType'], id: string, options?: WaitOptions): Promise<T>;
+  /** Runs a FHIR search, e.g. `{ _tag: 'system|code' }`, and returns the matching resources (the first page). */
+  searchResources<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>, options?: WaitOptions): Promise<T[]>;
   /** Applies a `transaction` Bundle all-or-nothing and returns the `transaction-response` Bundle. */
-  executeTransaction(bundle: Bundle): Promise<Bundle>;
+  executeTransaction(bundle: Bundle, options?: WaitOptions): Promise<Bundle>;
   /** Resolves when the store can serve requests; throws a transient OperationOutcomeError otherwise. */
   checkReady(): Promise<void>;
   /** Releases files, locks and connections. */
   close(): Promise<void>;
+}
+
+/**
+ * A caller's bound on waiting for a remote server, retries included, tighter than the
+ * store's own (about 5 s): a read it can do without (the age check's birth date), or what is
+ * left of a request's budget. The embedded store never waits on a network.
+ */
+export interface WaitOptions {
+  readonly maxWaitMs?: number | undefined;
 }
 
 export type { ResourceType };

@@ -2,8 +2,12 @@ import type { CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { FhirStore } from '../fhir/fhirStore';
+import { createServiceMetrics, type ServiceMetrics } from '../metrics';
 import { fhirRoutes, type RestHandler } from './fhirRoutes';
 import { healthRoutes } from './healthRoutes';
+import { metricsRoute } from './metricsRoute';
+import { observeRequests, requestLogger } from './observeRequests';
+import { buildOpenApiDocument } from './openApiDocument';
 import { outcomeErrorHandler, sendFhir } from './sendOutcome';
 import { triageRoutes, type TriageHandler } from './triageRoutes';
 
@@ -18,6 +22,10 @@ export interface AppDeps {
   readonly triage: TriageHandler;
   /** Largest accepted request body. */
   readonly bodyLimit?: string;
+  /** The instance's metrics (shared with the triage service's observer); a fresh set when absent. */
+  readonly metrics?: ServiceMetrics | undefined;
+  /** METRICS_TOKEN: `/metrics` then needs it as a bearer token; else it serves loopback only. */
+  readonly metricsToken?: string | undefined;
 }
 
 const FHIR_TYPES = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
@@ -27,8 +35,15 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  const metrics = deps.metrics ?? createServiceMetrics();
+  app.use(observeRequests(deps.logger, metrics));
   app.use(express.json({ type: FHIR_TYPES, limit: deps.bodyLimit ?? '1mb', strict: false }));
-  app.use(healthRoutes(deps.store));
+  app.use(healthRoutes(deps.store, deps.rest ? 'embedded' : 'remote'));
+  app.use(metricsRoute(metrics, deps.metricsToken));
+  const openApi = JSON.stringify(openApiFor(deps.capabilityStatement, deps.metricsToken !== undefined));
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApi);
+  });
   app.use('/fhir', triageRoutes(deps.triage));
   app.use('/fhir', fhirRoutes(deps));
   app.use((req, res) => {
@@ -37,6 +52,19 @@ export function createApp(deps: AppDeps): Express {
       issue: [{ severity: 'error', code: 'not-found', details: { text: `No route for ${req.method} ${req.path}` } }],
     });
   });
-  app.use(outcomeErrorHandler((err) => deps.logger.error({ err }, 'unhandled error')));
+  app.use(outcomeErrorHandler((err, req) => (requestLogger(req) ?? deps.logger).error({ err }, 'unhandled error')));
   return app;
+}
+
+/**
+ * The OpenAPI document says what the CapabilityStatement says about this deployment (its
+ * address, version and whether SMART auth is on), so the two descriptions cannot disagree.
+ */
+function openApiFor(capabilityStatement: CapabilityStatement, metricsToken: boolean) {
+  return buildOpenApiDocument({
+    publicBaseUrl: (capabilityStatement.implementation?.url ?? '').replace(/\/fhir$/, ''),
+    softwareVersion: capabilityStatement.software?.version ?? '0.0.0',
+    auth: capabilityStatement.rest?.some((rest) => rest.security !== undefined) ?? false,
+    metricsToken,
+  });
 }

@@ -1,6 +1,6 @@
 import { getStatus, isOperationOutcome, normalizeOperationOutcome, OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { OUTCOME_STATUS } from '../outcomes';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -35,8 +35,8 @@ interface HttpError {
  * errors are logged (by the caller's logger) and answered 500 without a stack or
  * internal path.
  */
-export function outcomeErrorHandler(logError: (err: unknown) => void): ErrorRequestHandler {
-  return (err: unknown, _req, res, _next) => {
+export function outcomeErrorHandler(logError: (err: unknown, req: Request) => void): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
     if (res.headersSent) {
       res.end();
       return;
@@ -61,7 +61,7 @@ export function outcomeErrorHandler(logError: (err: unknown) => void): ErrorRequ
       sendOutcome(res, err);
       return;
     }
-    logError(err);
+    logError(err, req);
     const normalized = normalizeOperationOutcome(new Error('Internal server error'));
     sendFhir(res, 500, { ...normalized, issue: [{ severity: 'error', code: 'exception', details: { text: 'Internal server error' } }] });
   };

@@ -1,5 +1,7 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import { type Request, Router } from 'express';
+import type { Logger } from 'pino';
+import { requestLogger } from './observeRequests';
 import { sendFhir } from './sendOutcome';
 
 export interface TriageRequest {
@@ -10,6 +12,8 @@ export interface TriageRequest {
   readonly storedResponseId?: string | undefined;
   /** The request's own base URL, for fullUrls in the answer. */
   readonly baseUrl: string;
+  /** The request's own logger (its lines carry the request id); the service's when absent. */
+  readonly logger?: Logger | undefined;
 }
 
 export type TriageHandler = (request: TriageRequest) => Promise<Bundle>;
@@ -23,11 +27,11 @@ export function triageRoutes(triage: TriageHandler): Router {
   const router = Router();
   const baseUrl = (req: Request): string => `${req.protocol}://${req.get('host') ?? 'localhost'}/fhir`;
   router.post('/QuestionnaireResponse/\\$triage', async (req, res) => {
-    sendFhir(res, 200, await triage({ body: req.body, persist: persistFlag(req), baseUrl: baseUrl(req) }));
+    sendFhir(res, 200, await triage({ body: req.body, persist: persistFlag(req), baseUrl: baseUrl(req), logger: requestLogger(req) }));
   });
   router.post('/QuestionnaireResponse/:id/\\$triage', async (req, res) => {
     const storedResponseId = req.params.id;
-    sendFhir(res, 200, await triage({ body: req.body, persist: persistFlag(req), storedResponseId, baseUrl: baseUrl(req) }));
+    sendFhir(res, 200, await triage({ body: req.body, persist: persistFlag(req), storedResponseId, baseUrl: baseUrl(req), logger: requestLogger(req) }));
   });
   return router;
 }

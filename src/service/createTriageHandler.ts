@@ -11,7 +11,7 @@ import { dispositionAdviceIssue } from '../triage/adviceIssue';
 import { buildTriageTransaction, type TriageTransaction } from '../triage/results/buildTriageTransaction';
 import { type ScoreOutcome, scoreResponse, type TriageResult } from '../triage/scoreResponse';
 import type { TriageContent } from '../triage/triageContent';
-import { extractResponse } from './extractResponse';
+import { extractResponse, persistParameter } from './extractResponse';
 
 export interface TriageServiceDeps {
   readonly content: TriageContent;
@@ -21,6 +21,25 @@ export interface TriageServiceDeps {
   readonly clock: () => Date;
   readonly timeZone: string;
   readonly logger: Logger;
+  /** Told of every scored response and failed write-back (metrics); never of patient data. */
+  readonly observer?: TriageObserver | undefined;
+}
+
+export type WriteBackFailureKind = 'unavailable' | 'refused';
+
+/**
+ * Hooks for counting, so the core stays free of any metrics library. An observer that
+ * throws is logged and ignored: counting must never cost a patient their answer.
+ */
+export interface TriageObserver {
+  /** A response was scored (valid); `persisted` is true once its results are stored. */
+  onTriage?(event: { readonly disposition: string; readonly persisted: boolean }): void;
+  onWriteBackFailure?(kind: WriteBackFailureKind): void;
+}
+
+/** Per call: the logger of the request being served, so its lines carry the request id. */
+export interface TriageCallContext {
+  readonly logger?: Logger | undefined;
 }
 
 /** What one triage produced: the scored result and, when persisted, the stored resources. */
@@ -36,7 +55,9 @@ export interface TriageRun {
  * in one transaction. HTTP-free: errors are OperationOutcomeErrors.
  */
 export function createTriageRunner(deps: TriageServiceDeps) {
-  return async function runTriage(options: { response: unknown; persist: boolean; responseAlreadyStored: boolean }): Promise<TriageRun> {
+  return async function runTriage(options: { response: unknown; persist: boolean; responseAlreadyStored: boolean } & TriageCallContext): Promise<TriageRun> {
+    const started = performance.now();
+    const logger = options.logger ?? deps.logger;
     const response = checkStructure(deps, options.response);
     const now = deps.clock();
     const birthDate = await readBirthDate(deps, response);
@@ -55,10 +76,18 @@ export function createTriageRunner(deps: TriageServiceDeps) {
       responseAlreadyStored: options.responseAlreadyStored,
     });
     if (!options.persist) {
+      notify(deps, logger, (o) => o.onTriage?.({ disposition: result.disposition.code, persisted: false }));
       return { result, transaction, stored: undefined };
     }
-    const stored = await writeBack(deps, transaction, result);
-    deps.logger.info({ key: transaction.key.slice(0, 12), disposition: result.disposition.code, rules: result.firedRules.map((r) => r.id) }, 'triage written back');
+    let stored: Resource[];
+    try {
+      stored = await writeBack(deps, logger, transaction, result, Math.max(SHORTEST_WRITE_WAIT_MS, STORE_WAIT_MS - (performance.now() - started)));
+    } catch (err) {
+      notify(deps, logger, (o) => o.onTriage?.({ disposition: result.disposition.code, persisted: false }));
+      throw err;
+    }
+    notify(deps, logger, (o) => o.onTriage?.({ disposition: result.disposition.code, persisted: true }));
+    logger.info({ key: transaction.key.slice(0, 12), disposition: result.disposition.code, rules: result.firedRules.map((r) => r.id) }, 'triage written back');
     return { result, transaction, stored };
   };
 }
@@ -69,13 +98,15 @@ export function createTriageHandler(deps: TriageServiceDeps): TriageHandler {
   return async (request: TriageRequest): Promise<Bundle> => {
     let body: unknown;
     let responseAlreadyStored = false;
+    // `persist` in a Parameters body counts as much as `?persist=`: either one saying false scores only.
+    const bodyPersist = persistParameter(request.body);
     if (request.storedResponseId !== undefined) {
       body = await deps.store.readResource<QuestionnaireResponse>('QuestionnaireResponse', request.storedResponseId);
       responseAlreadyStored = true;
     } else {
       body = extractResponse(request.body).response;
     }
-    const run = await runTriage({ response: body, persist: request.persist, responseAlreadyStored });
+    const run = await runTriage({ response: body, persist: request.persist && bodyPersist !== false, responseAlreadyStored, logger: request.logger });
     return answerBundle(run, request.baseUrl);
   };
 }
@@ -99,7 +130,7 @@ async function readBirthDate(deps: TriageServiceDeps, response: QuestionnaireRes
     return { value: undefined, warnings: [] };
   }
   try {
-    const patient = await deps.store.readResource<Patient>('Patient', match[1]);
+    const patient = await deps.store.readResource<Patient>('Patient', match[1], { maxWaitMs: BIRTH_DATE_WAIT_MS });
     return { value: patient.birthDate, warnings: [] };
   } catch (err) {
     const status = err instanceof OperationOutcomeError ? statusOf(err.outcome) : 500;
@@ -113,7 +144,18 @@ async function readBirthDate(deps: TriageServiceDeps, response: QuestionnaireRes
   }
 }
 
-function invalidIssues(content: TriageContent, outcome: Extract<ScoreOutcome, { valid: false }>): OperationOutcomeIssue[] {
+/**
+ * A patient is waiting: the birth-date read and the write-back together wait about this long
+ * for a remote FHIR server (retries included) before the answer is a 503 with the advice.
+ */
+const STORE_WAIT_MS = 5_000;
+/** The age check is worth a short wait only: an unreachable server is reported by the write-back. */
+const BIRTH_DATE_WAIT_MS = 1_000;
+/** Whatever the reads took, the write-back gets at least one real attempt. */
+const SHORTEST_WRITE_WAIT_MS = 1_000;
+
+/** An invalid response's issues, led by the red-flag disposition and advice when its answers already show one. */
+export function invalidIssues(content: TriageContent, outcome: Extract<ScoreOutcome, { valid: false }>): OperationOutcomeIssue[] {
   const issues = [...outcome.issues, ...outcome.warnings];
   if (outcome.redFlags) {
     // First, so a client that reads only one issue still sees the emergency.
@@ -122,20 +164,33 @@ function invalidIssues(content: TriageContent, outcome: Extract<ScoreOutcome, { 
   return issues;
 }
 
-async function writeBack(deps: TriageServiceDeps, transaction: TriageTransaction, result: TriageResult): Promise<Resource[]> {
+function notify(deps: TriageServiceDeps, logger: Logger, call: (observer: TriageObserver) => void): void {
+  if (!deps.observer) {
+    return;
+  }
   try {
-    const answer = await deps.store.executeTransaction(transaction.bundle);
+    call(deps.observer);
+  } catch (err) {
+    logger.warn({ err: describe(err) }, 'triage observer failed');
+  }
+}
+
+async function writeBack(deps: TriageServiceDeps, logger: Logger, transaction: TriageTransaction, result: TriageResult, maxWaitMs: number): Promise<Resource[]> {
+  try {
+    const answer = await deps.store.executeTransaction(transaction.bundle, { maxWaitMs });
     return (answer.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined && r.resourceType !== 'Device');
   } catch (err) {
     const advice = dispositionAdviceIssue(deps.content, result, result.advice);
     if (err instanceof OperationOutcomeError) {
       const status = statusOf(err.outcome);
       if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-        deps.logger.warn({ status, key: transaction.key.slice(0, 12) }, 'FHIR server refused the write-back');
+        notify(deps, logger, (o) => o.onWriteBackFailure?.('refused'));
+        logger.warn({ status, key: transaction.key.slice(0, 12) }, 'FHIR server refused the write-back');
         throw badGatewayError(err.outcome, [advice]);
       }
     }
-    deps.logger.error({ err: describe(err), key: transaction.key.slice(0, 12) }, 'write-back failed: FHIR server unavailable');
+    notify(deps, logger, (o) => o.onWriteBackFailure?.('unavailable'));
+    logger.error({ err: describe(err), key: transaction.key.slice(0, 12) }, 'write-back failed: FHIR server unavailable');
     throw serviceUnavailableError('The FHIR server could not be reached; nothing was saved. Try again shortly.', [advice]);
   }
 }

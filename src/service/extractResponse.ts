@@ -27,3 +27,24 @@ export function extractResponse(body: unknown): { response: unknown; path: strin
     errorIssue('structure', `Expected a QuestionnaireResponse (or Parameters); got ${typeof resourceType === 'string' ? resourceType : 'no resourceType'}.`, 'resourceType'),
   ]);
 }
+
+/**
+ * The `persist` in-parameter of a Parameters body (the OperationDefinition declares it):
+ * undefined when absent or when the body is not a Parameters. Anything but a boolean is
+ * a 400, so a client that meant "score only" is never silently written back.
+ */
+export function persistParameter(body: unknown): boolean | undefined {
+  if (body === null || typeof body !== 'object' || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
+    return undefined;
+  }
+  const parameters = (body as Parameters).parameter;
+  const index = Array.isArray(parameters) ? parameters.findIndex((p) => p?.name === 'persist') : -1;
+  if (index < 0) {
+    return undefined;
+  }
+  const value = parameters?.[index]?.valueBoolean;
+  if (typeof value !== 'boolean') {
+    throw badRequestError([errorIssue('value', 'The "persist" parameter must be a valueBoolean.', `Parameters.parameter[${index}]`)]);
+  }
+  return value;
+}

@@ -22,6 +22,6 @@ export const FIXED_NOW = new Date('2026-11-20T12:00:00Z');
 export async function startTestService(env: NodeJS.ProcessEnv = {}, clock: () => Date = () => FIXED_NOW): Promise<Service & { logs: LogCapture }> {
   const config = loadConfig({ DATA_DIR: ':memory:', ...env }, ROOT);
   const logs = new LogCapture();
-  const service = await composeService(config, createLogger('info', logs), clock);
+  const service = await composeService(config, createLogger(config.logLevel, logs), clock);
   return { ...service, logs };
 }

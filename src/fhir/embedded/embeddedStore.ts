@@ -1,5 +1,5 @@
 import type { WithId } from '@medplum/core';
-import { badRequest, deepClone, isOk, normalizeOperationOutcome, OperationOutcomeError, parseSearchRequest, stringify } from '@medplum/core';
+import { allOk, badRequest, deepClone, isOk, normalizeOperationOutcome, OperationOutcomeError, parseSearchRequest, stringify } from '@medplum/core';
 import type { FhirRequest } from '@medplum/fhir-router';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
@@ -130,6 +130,13 @@ function contentOf(resource: Resource): string {
 
 type RestResponse = [OperationOutcome, Resource?];
 
+/** `POST [base]` with a transaction Bundle (the router reads an empty or `/` path as the base). */
+function isTransactionPost(request: FhirRequest): boolean {
+  const path = request.url.split('?')[0] ?? '';
+  const body = request.body as Partial<Bundle> | undefined;
+  return request.method === 'POST' && (path === '' || path === '/') && body?.resourceType === 'Bundle' && body.type === 'transaction';
+}
+
 class JournaledStore implements EmbeddedStore {
   private readonly router = new FhirRouter();
   private readonly mutex = new Mutex();
@@ -148,6 +155,15 @@ class JournaledStore implements EmbeddedStore {
   ) {}
 
   async handleRest(request: FhirRequest): Promise<RestResponse> {
+    if (isTransactionPost(request)) {
+      // Over REST too, a transaction takes the serialised path: the router's own would refuse
+      // a triage write-back (more than 8 conditional entries) and a remote-mode client sends exactly that.
+      try {
+        return [allOk, await this.executeTransaction(request.body as Bundle)];
+      } catch (err) {
+        return [normalizeOperationOutcome(err)];
+      }
+    }
     // The router rewrites params/pathname/query on the object it is given; keep the caller's intact.
     const routed: FhirRequest = {
       ...request,

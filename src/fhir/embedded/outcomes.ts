@@ -8,6 +8,9 @@ import { OperationOutcomeError } from '@medplum/core';
 export function transientError(text: string, cause?: unknown): OperationOutcomeError {
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
+    // The id the HTTP edge and the application service read as 503 (src/outcomes.ts); without it
+    // a closed store or a failed journal would read as a 400 and be reported as a refused write.
+    id: 'service-unavailable',
     issue: [{ severity: 'error', code: 'transient', details: { text } }],
   };
   return new OperationOutcomeError(outcome, cause === undefined ? undefined : { cause });

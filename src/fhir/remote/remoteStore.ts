@@ -1,0 +1,105 @@
+import { OperationOutcomeError } from '@medplum/core';
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { badRequestError, errorIssue, serviceUnavailableError } from '../../outcomes';
+import type { StoreLogger } from '../embedded/embeddedStore';
+import type { FhirStore, WaitOptions } from '../fhirStore';
+import { FhirServerConnection, type FhirServerConnectionOptions } from './fhirServerConnection';
+
+export type RemoteStoreOptions = FhirServerConnectionOptions;
+
+/** /readyz must answer within a probe's timeout (often 1 s): one short look at the server. */
+const READY_WAIT_MS = 800;
+
+/** A FHIR id, excluding `.` and `..`, which a URL would read as path steps. */
+const FHIR_ID = /^(?!\.{1,2}$)[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * The FhirStore port over an external FHIR R4 server. A triage's write-back is ONE
+ * `transaction` request; retrying it after a timeout or 5xx is safe because every entry is
+ * a conditional create keyed on the triage's idempotency tag.
+ */
+export function openRemoteStore(options: RemoteStoreOptions): FhirStore {
+  return new RemoteStore(new FhirServerConnection(options), options.logger);
+}
+
+class RemoteStore implements FhirStore {
+  constructor(
+    private readonly connection: FhirServerConnection,
+    private readonly logger: StoreLogger
+  ) {}
+
+  async readResource<T extends Resource>(resourceType: T['resourceType'], id: string, options?: WaitOptions): Promise<T> {
+    if (!FHIR_ID.test(id)) {
+      throw badRequestError([errorIssue('value', `'${id.slice(0, 70)}' is not a FHIR id.`)]);
+    }
+    return this.connection.read<T>(resourceType, id, options);
+  }
+
+  async searchResources<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>, options?: WaitOptions): Promise<T[]> {
+    const bundle = await this.connection.search<T>(resourceType, query, options);
+    return (bundle.entry ?? [])
+      .filter((e) => e.search?.mode !== 'include' && e.resource?.resourceType === resourceType)
+      .map((e) => e.resource as T);
+  }
+
+  async executeTransaction(bundle: Bundle, options?: WaitOptions): Promise<Bundle> {
+    if (bundle.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
+      throw badRequestError([errorIssue('value', 'Expected a Bundle of type transaction', 'Bundle.type')]);
+    }
+    const answer = await this.connection.bundle(bundle, options);
+    if (answer.resourceType !== 'Bundle' || answer.type !== 'transaction-response' || (answer.entry?.length ?? 0) !== (bundle.entry?.length ?? 0)) {
+      // The transaction's fate is unknown; a retry is safe (every entry is conditional).
+      throw serviceUnavailableError('The FHIR server answered the transaction with something other than its transaction-response.');
+    }
+    return this.withRepresentations(answer);
+  }
+
+  async checkReady(): Promise<void> {
+    const statement = await this.connection.capabilities({ maxWaitMs: READY_WAIT_MS });
+    if (statement.resourceType !== 'CapabilityStatement' || (statement.fhirVersion !== undefined && !statement.fhirVersion.startsWith('4.0'))) {
+      this.logger.error({ fhirVersion: statement.fhirVersion }, 'FHIR_BASE_URL is not a FHIR R4 server');
+      throw serviceUnavailableError('The external server is not a FHIR R4 server.');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection.close();
+  }
+
+  /**
+   * Servers need not honour `Prefer: return=representation` (some return only locations,
+   * notably for a conditional create that matched). Those entries are read back in one
+   * `batch`, so the caller still gets what was stored; servers that do honour it cost
+   * nothing extra.
+   */
+  private async withRepresentations(answer: Bundle): Promise<Bundle> {
+    const entries = answer.entry ?? [];
+    const missing = entries.flatMap((entry, index) => {
+      const location = entry.response?.location?.replace(/\/_history\/.*$/, '');
+      return !entry.resource && location ? [{ index, location: location.replace(/^.*?([A-Za-z]+\/[^/]+)$/, '$1') }] : [];
+    });
+    if (missing.length === 0) {
+      return answer;
+    }
+    try {
+      const reads = await this.connection.bundle({
+        resourceType: 'Bundle',
+        type: 'batch',
+        entry: missing.map((m) => ({ request: { method: 'GET', url: m.location } })),
+      });
+      const filled: BundleEntry[] = [...entries];
+      missing.forEach((m, i) => {
+        const resource = reads.entry?.[i]?.resource;
+        if (resource && resource.resourceType !== 'OperationOutcome') {
+          filled[m.index] = { ...entries[m.index], resource };
+        }
+      });
+      this.logger.info({ entries: missing.length }, 'FHIR server returned locations only; read the stored resources back');
+      return { ...answer, entry: filled };
+    } catch (err) {
+      // The write landed; only the copy for the answer is missing.
+      this.logger.warn({ entries: missing.length, status: err instanceof OperationOutcomeError ? err.outcome.id : 'error' }, 'could not read back the stored resources');
+      return answer;
+    }
+  }
+}

@@ -1,0 +1,448 @@
+import { TRIAGE_BASE } from '../triage/ruleset';
+
+export interface OpenApiOptions {
+  readonly publicBaseUrl: string;
+  readonly softwareVersion: string;
+  /** AUTH_* set: `$triage` needs a SMART bearer token. */
+  readonly auth: boolean;
+  /** METRICS_TOKEN set: `/metrics` takes a bearer token instead of loopback only. */
+  readonly metricsToken: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+const FHIR_JSON = 'application/fhir+json';
+const FHIR_SPEC = 'https://hl7.org/fhir/R4';
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const fhirBody = (schema: Json): Json => ({ [FHIR_JSON]: { schema }, 'application/json': { schema } });
+const outcome = (description: string, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { [FHIR_JSON]: { schema: ref('OperationOutcome') } },
+});
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } } };
+const requestId = {
+  'X-Request-Id': {
+    description: 'The request id: the one sent, if it is a plain token (letters, digits, `._:-`, at most 128), else a generated UUID. Every log line of the request carries it.',
+    schema: { type: 'string' },
+  },
+};
+
+/**
+ * The OpenAPI 3.1 description of every route that is not plain FHIR REST (that one is
+ * described by the CapabilityStatement at `/fhir/metadata`). Built per deployment, so the
+ * security it states is the one this instance enforces.
+ */
+export function buildOpenApiDocument(options: OpenApiOptions): Json {
+  const triageSecurity = options.auth ? [{ smartBearer: [] }] : [];
+  const triageResponses = (instance: boolean): Json => ({
+    '200': {
+      description:
+        'Scored (and, unless persist is false, stored in one transaction). A `collection` Bundle of what was stored, or would be: QuestionnaireResponse, RiskAssessment, CarePlan, GuidanceResponse, Provenance and, where care is needed, ServiceRequest and Task; an OperationOutcome entry holds any warnings.',
+      headers: requestId,
+      content: { [FHIR_JSON]: { schema: ref('Bundle') } },
+    },
+    '400': outcome(instance ? 'A `persist` parameter that is not a boolean.' : 'Not JSON, not a QuestionnaireResponse (nor a Parameters holding one), or a `persist` parameter that is not a boolean.'),
+    ...(options.auth ? { '401': outcome('No valid bearer token.'), '403': outcome('The token lacks the scope for this operation.') } : {}),
+    ...(instance ? { '404': outcome('No QuestionnaireResponse with this id.') } : {}),
+    '413': outcome('The body is larger than the service accepts.'),
+    '422': outcome(
+      'The response breaks the Questionnaire or the triage contract; every problem is an issue. When the answers given already show a red flag, the first issue (severity `information`) carries the disposition and its advice.'
+    ),
+    '502': outcome('The FHIR server refused the write; nothing was saved. Its own issues follow, and an `information` issue carries the disposition and advice.'),
+    '503': outcome('The FHIR server could not be reached; nothing was saved. An `information` issue carries the disposition and advice.', retryAfter),
+  });
+  const persistParameter = {
+    name: 'persist',
+    in: 'query',
+    required: false,
+    description: '`false` scores without writing anything. A Parameters body may say the same; either one saying false wins.',
+    schema: { type: 'boolean', default: true },
+  };
+  const subscriptionOperation = (summary: string): Json => ({
+    tags: ['intake'],
+    summary,
+    description:
+      'FHIR Subscription receiver: an R4 rest-hook with the resource as payload, an empty-payload ping (the service then searches for new responses), or an R4B/R5/Backport notification Bundle (handshake and heartbeat acknowledged; the focus is fetched from the FHIR server). Idempotent under redelivery.',
+    security: [{ webhookSecret: [] }],
+    requestBody: {
+      required: false,
+      content: fhirBody({ oneOf: [ref('QuestionnaireResponse'), ref('Bundle')] }),
+    },
+    responses: {
+      '200': { description: 'Received and processed (or acknowledged, for a handshake or heartbeat).' },
+      '204': { description: 'Received; nothing to return.' },
+      '400': outcome('Not a notification this receiver understands.'),
+      '401': outcome('Missing or wrong WEBHOOK_SECRET (or signature).'),
+      '503': outcome('The FHIR server could not be reached; the server should redeliver.', retryAfter),
+    },
+  });
+  const idParameter = { name: 'id', in: 'path', required: true, description: 'The logical id of a stored QuestionnaireResponse.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Hip-pain triage service',
+      version: options.softwareVersion,
+      summary: 'FHIR-native clinical decision support for hip pain.',
+      description:
+        'Scores a FHIR QuestionnaireResponse against clinical rules kept as data and writes the results back to a FHIR R4 server. Decision support: it never replaces a clinician\'s judgement. This document covers every route except plain FHIR REST under `/fhir`, which the CapabilityStatement at `/fhir/metadata` describes.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: options.publicBaseUrl }],
+    externalDocs: { description: 'The FHIR CapabilityStatement of this server', url: `${options.publicBaseUrl}/fhir/metadata` },
+    tags: [
+      { name: 'triage', description: 'The `$triage` operation', externalDocs: { url: `${TRIAGE_BASE}/OperationDefinition/QuestionnaireResponse-triage` } },
+      { name: 'intake', description: 'FHIR Subscription notifications' },
+      { name: 'cds-hooks', description: 'CDS Hooks 2.0', externalDocs: { url: 'https://cds-hooks.hl7.org/2.0/' } },
+      { name: 'smart', description: 'SMART App Launch 2.x', externalDocs: { url: 'https://hl7.org/fhir/smart-app-launch/' } },
+      { name: 'staff', description: 'The staff work queue' },
+      { name: 'operations', description: 'Health, readiness, metrics and this document' },
+    ],
+    paths: {
+      '/fhir/QuestionnaireResponse/$triage': {
+        post: {
+          tags: ['triage'],
+          operationId: 'triage',
+          summary: 'Validate, score and write back a QuestionnaireResponse',
+          description: `The type form of [${TRIAGE_BASE}/OperationDefinition/QuestionnaireResponse-triage](${TRIAGE_BASE}/OperationDefinition/QuestionnaireResponse-triage). The same response sent again writes nothing new.`,
+          security: triageSecurity,
+          parameters: [persistParameter],
+          requestBody: {
+            required: true,
+            description: 'The QuestionnaireResponse, or a Parameters with a `response` parameter holding it (and optionally `persist`).',
+            content: fhirBody({ oneOf: [ref('QuestionnaireResponse'), ref('TriageParameters')] }),
+          },
+          responses: triageResponses(false),
+        },
+      },
+      '/fhir/QuestionnaireResponse/{id}/$triage': {
+        post: {
+          tags: ['triage'],
+          operationId: 'triageStored',
+          summary: 'Triage a QuestionnaireResponse already stored on the FHIR server',
+          security: triageSecurity,
+          parameters: [idParameter, persistParameter],
+          requestBody: { required: false, description: 'Optional: a Parameters with `persist`.', content: fhirBody(ref('TriageParameters')) },
+          responses: triageResponses(true),
+        },
+      },
+      '/subscriptions/questionnaire-response': {
+        post: { ...subscriptionOperation('Subscription notification (rest-hook POST)'), operationId: 'notifyPost' },
+        put: { ...subscriptionOperation('Subscription notification (rest-hook PUT)'), operationId: 'notifyPut' },
+      },
+      '/subscriptions/questionnaire-response/QuestionnaireResponse/{id}': {
+        parameters: [idParameter],
+        post: { ...subscriptionOperation('Subscription notification for one response (POST)'), operationId: 'notifyResourcePost' },
+        put: { ...subscriptionOperation('Subscription notification for one response (servers send `PUT {endpoint}/QuestionnaireResponse/{id}`)'), operationId: 'notifyResourcePut' },
+      },
+      '/cds-services': {
+        get: {
+          tags: ['cds-hooks'],
+          operationId: 'cdsDiscovery',
+          summary: 'CDS Hooks discovery',
+          responses: { '200': { description: 'The services offered: `hip-pain-triage` for the `patient-view` hook.', content: { 'application/json': { schema: ref('CdsDiscovery') } } } },
+        },
+      },
+      '/cds-services/hip-pain-triage': {
+        post: {
+          tags: ['cds-hooks'],
+          operationId: 'cdsPatientView',
+          summary: 'patient-view: cards for the patient\'s latest triage, or one to start it',
+          description:
+            'With a recent triage by this service: a card with its disposition (indicator `critical` for emergency and urgent, `warning` for GP, `info` otherwise), a one-line summary, the reasons in `detail`, and a `smart` link to review it. Without one: an `info` card with a `smart` link to start the triage. Data comes from `prefetch`, or else is fetched from `fhirServer` with `fhirAuthorization`.',
+          security: [{ cdsHooksJwt: [] }],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('CdsRequest') } } },
+          responses: {
+            '200': { description: 'Cards.', content: { 'application/json': { schema: ref('CdsResponse') } } },
+            '400': { description: 'Not a CDS Hooks request for `patient-view`.' },
+            '401': { description: 'Missing or untrusted CDS Hooks JWT.' },
+            '412': { description: 'No prefetch and no usable `fhirServer` with `fhirAuthorization`: the data needed could not be had.' },
+          },
+        },
+      },
+      '/cds-services/hip-pain-triage/feedback': {
+        post: {
+          tags: ['cds-hooks'],
+          operationId: 'cdsFeedback',
+          summary: 'Feedback on the cards shown (accepted or overridden)',
+          security: [{ cdsHooksJwt: [] }],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('CdsFeedback') } } },
+          responses: { '200': { description: 'Recorded.' }, '400': { description: 'Not a CDS Hooks feedback body.' }, '401': { description: 'Missing or untrusted CDS Hooks JWT.' } },
+        },
+      },
+      '/smart/launch': {
+        get: {
+          tags: ['smart'],
+          operationId: 'smartLaunch',
+          summary: 'SMART App Launch entry (EHR launch with `iss` and `launch`; standalone with `iss` only)',
+          parameters: [
+            { name: 'iss', in: 'query', required: true, description: 'The FHIR server the app is launched against.', schema: { type: 'string', format: 'uri' } },
+            { name: 'launch', in: 'query', required: false, description: 'The EHR launch context handle.', schema: { type: 'string' } },
+          ],
+          responses: { '302': { description: 'To the authorization server (redirect URI `/smart/callback`).' }, '400': { description: 'No usable `iss`.' } },
+        },
+      },
+      '/smart/callback': {
+        get: {
+          tags: ['smart'],
+          operationId: 'smartCallback',
+          summary: 'SMART redirect URI: exchanges the code for a token',
+          parameters: [
+            { name: 'code', in: 'query', required: false, schema: { type: 'string' } },
+            { name: 'state', in: 'query', required: true, schema: { type: 'string' } },
+            { name: 'error', in: 'query', required: false, description: 'Set by the authorization server when it refused.', schema: { type: 'string' } },
+          ],
+          responses: { '302': { description: 'Signed in: to `/smart/app`, with a session cookie.' }, '400': { description: 'Unknown or expired state, or an authorization error.' } },
+        },
+      },
+      '/smart/app': {
+        get: {
+          tags: ['smart'],
+          operationId: 'smartApp',
+          summary: 'The SMART app: the questionnaire and the triage result for the launched patient',
+          description: 'Needs the session cookie that `/smart/callback` sets (signed with SESSION_SECRET).',
+          responses: { '200': { description: 'The app.', content: { 'text/html': { schema: { type: 'string' } } } }, '302': { description: 'No session: back to the launch.' } },
+        },
+      },
+      '/queue': {
+        get: {
+          tags: ['staff'],
+          operationId: 'staffQueue',
+          summary: 'Staff work queue: referral Tasks by team and due time',
+          description: options.auth ? 'Needs a staff session: OpenID Connect sign-in against AUTH_ISSUER, with the STAFF_ROLE_CLAIM role.' : 'Open: no AUTH_* is set on this instance.',
+          responses: {
+            '200': { description: 'The queue page.', content: { 'text/html': { schema: { type: 'string' } } } },
+            '302': { description: 'Not signed in: to the OpenID Connect sign-in.' },
+            '403': { description: 'Signed in, but not staff (`STAFF_ROLE_CLAIM`).' },
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          tags: ['operations'],
+          operationId: 'liveness',
+          summary: 'Liveness: the process is up',
+          responses: { '200': { description: 'Up.', content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } } } } },
+        },
+      },
+      '/readyz': {
+        get: {
+          tags: ['operations'],
+          operationId: 'readiness',
+          summary: 'Readiness: content loaded and indexed, store usable (remote mode: the external FHIR server reached)',
+          responses: {
+            '200': { description: 'Ready.', content: { 'application/json': { schema: ref('Readiness') } } },
+            '503': { description: 'Not ready.', headers: retryAfter, content: { 'application/json': { schema: ref('Readiness') } } },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          tags: ['operations'],
+          operationId: 'metrics',
+          summary: 'Prometheus metrics',
+          description: options.metricsToken ? 'Needs the `METRICS_TOKEN` bearer token.' : 'Served to loopback clients only (judged by the connection, not by headers).',
+          security: options.metricsToken ? [{ metricsToken: [] }] : [],
+          responses: {
+            '200': { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } },
+            ...(options.metricsToken ? { '401': outcome('No or wrong bearer token.') } : { '403': outcome('Not a loopback client.') }),
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          tags: ['operations'],
+          operationId: 'openApi',
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        smartBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from AUTH_ISSUER for AUTH_AUDIENCE, with SMART scopes.' },
+        webhookSecret: { type: 'http', scheme: 'bearer', description: 'WEBHOOK_SECRET, as the Subscription sends it in `channel.header`; a notification signed with it as HMAC key is accepted too.' },
+        cdsHooksJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The CDS client\'s JWT, signed by an issuer in CDS_TRUSTED_ISSUERS, `aud` the service endpoint.' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' },
+      },
+      schemas: SCHEMAS,
+    },
+  };
+}
+
+const coding = { type: 'object', properties: { system: { type: 'string' }, code: { type: 'string' }, display: { type: 'string' } } };
+const reference = { type: 'object', properties: { reference: { type: 'string' }, display: { type: 'string' } } };
+
+/** Shapes for what clients need to read; the FHIR ones are outlines, the FHIR R4 specification is normative. */
+const SCHEMAS: Json = {
+  Resource: {
+    type: 'object',
+    required: ['resourceType'],
+    properties: { resourceType: { type: 'string' }, id: { type: 'string' }, meta: { type: 'object' } },
+    externalDocs: { url: `${FHIR_SPEC}/resource.html` },
+  },
+  OperationOutcome: {
+    type: 'object',
+    required: ['resourceType', 'issue'],
+    properties: {
+      resourceType: { const: 'OperationOutcome' },
+      id: { type: 'string' },
+      issue: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          required: ['severity', 'code'],
+          properties: {
+            severity: { enum: ['fatal', 'error', 'warning', 'information'] },
+            code: { type: 'string' },
+            details: { type: 'object', properties: { text: { type: 'string' }, coding: { type: 'array', items: coding } } },
+            diagnostics: { type: 'string', description: 'Names the item, e.g. `linkId=pain-score`.' },
+            expression: { type: 'array', items: { type: 'string' }, description: 'FHIRPath of the element at fault.' },
+          },
+        },
+      },
+    },
+    externalDocs: { url: `${FHIR_SPEC}/operationoutcome.html` },
+  },
+  QuestionnaireResponse: {
+    type: 'object',
+    required: ['resourceType', 'status'],
+    properties: {
+      resourceType: { const: 'QuestionnaireResponse' },
+      id: { type: 'string' },
+      questionnaire: { type: 'string', description: '`https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage|1.0.0`' },
+      status: { enum: ['in-progress', 'completed', 'amended', 'entered-in-error', 'stopped'] },
+      subject: reference,
+      authored: { type: 'string' },
+      item: { type: 'array', items: { type: 'object', required: ['linkId'], properties: { linkId: { type: 'string' } } } },
+    },
+    externalDocs: { url: `${FHIR_SPEC}/questionnaireresponse.html` },
+  },
+  TriageParameters: {
+    type: 'object',
+    required: ['resourceType'],
+    properties: {
+      resourceType: { const: 'Parameters' },
+      parameter: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { enum: ['response', 'persist'] }, resource: ref('QuestionnaireResponse'), valueBoolean: { type: 'boolean' } },
+        },
+      },
+    },
+    externalDocs: { url: `${FHIR_SPEC}/parameters.html` },
+  },
+  Bundle: {
+    type: 'object',
+    required: ['resourceType', 'type'],
+    properties: {
+      resourceType: { const: 'Bundle' },
+      type: { type: 'string' },
+      timestamp: { type: 'string' },
+      entry: { type: 'array', items: { type: 'object', properties: { fullUrl: { type: 'string' }, resource: ref('Resource') } } },
+    },
+    externalDocs: { url: `${FHIR_SPEC}/bundle.html` },
+  },
+  Readiness: {
+    type: 'object',
+    required: ['status', 'mode', 'store'],
+    properties: {
+      status: { enum: ['ready', 'not ready'] },
+      mode: { enum: ['embedded', 'remote'] },
+      store: { enum: ['ok', 'unavailable'] },
+      fhirServer: { enum: ['reachable', 'unavailable'], description: 'Remote mode only: whether the external FHIR server answered as an R4 server.' },
+    },
+  },
+  CdsDiscovery: {
+    type: 'object',
+    required: ['services'],
+    properties: {
+      services: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['hook', 'description', 'id'],
+          properties: {
+            hook: { type: 'string' },
+            title: { type: 'string' },
+            description: { type: 'string' },
+            id: { type: 'string' },
+            prefetch: { type: 'object', additionalProperties: { type: 'string' } },
+            usageRequirements: { type: 'string' },
+          },
+        },
+      },
+    },
+  },
+  CdsRequest: {
+    type: 'object',
+    required: ['hook', 'hookInstance', 'context'],
+    properties: {
+      hook: { const: 'patient-view' },
+      hookInstance: { type: 'string', format: 'uuid' },
+      fhirServer: { type: 'string', format: 'uri' },
+      fhirAuthorization: {
+        type: 'object',
+        required: ['access_token', 'token_type', 'expires_in', 'scope', 'subject'],
+        properties: {
+          access_token: { type: 'string' },
+          token_type: { const: 'Bearer' },
+          expires_in: { type: 'integer' },
+          scope: { type: 'string' },
+          subject: { type: 'string' },
+          patient: { type: 'string' },
+        },
+      },
+      context: { type: 'object', required: ['userId', 'patientId'], properties: { userId: { type: 'string' }, patientId: { type: 'string' }, encounterId: { type: 'string' } } },
+      prefetch: { type: 'object', additionalProperties: { oneOf: [ref('Resource'), { type: 'null' }] } },
+    },
+  },
+  CdsCard: {
+    type: 'object',
+    required: ['summary', 'indicator', 'source'],
+    properties: {
+      uuid: { type: 'string' },
+      summary: { type: 'string', maxLength: 140 },
+      detail: { type: 'string', description: 'GitHub-flavoured Markdown.' },
+      indicator: { enum: ['info', 'warning', 'critical'] },
+      source: { type: 'object', required: ['label'], properties: { label: { type: 'string' }, url: { type: 'string' }, icon: { type: 'string' }, topic: coding } },
+      links: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['label', 'url', 'type'],
+          properties: { label: { type: 'string' }, url: { type: 'string' }, type: { enum: ['absolute', 'smart'] }, appContext: { type: 'string' } },
+        },
+      },
+    },
+  },
+  CdsResponse: {
+    type: 'object',
+    required: ['cards'],
+    properties: { cards: { type: 'array', items: ref('CdsCard') }, systemActions: { type: 'array', items: { type: 'object' } } },
+  },
+  CdsFeedback: {
+    type: 'object',
+    required: ['feedback'],
+    properties: {
+      feedback: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['card', 'outcome', 'outcomeTimestamp'],
+          properties: {
+            card: { type: 'string' },
+            outcome: { enum: ['accepted', 'overridden'] },
+            acceptedSuggestions: { type: 'array', items: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } } },
+            overrideReason: { type: 'object', properties: { reason: coding, userComment: { type: 'string' } } },
+            outcomeTimestamp: { type: 'string' },
+          },
+        },
+      },
+    },
+  },
+};
