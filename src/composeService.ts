@@ -14,6 +14,7 @@ import { backendCredentials, TRIAGE_BACKEND_SCOPES } from './fhir/remote/backend
 import { openRemoteStore } from './fhir/remote/remoteStore';
 import { createStructureCheck } from './fhir/structure';
 import { buildCapabilityStatement } from './http/capabilityStatement';
+import { cdsRoutes } from './cds/cdsRoutes';
 import { createApp } from './http/createApp';
 import { createServiceMetrics, embeddedStoreStats } from './metrics';
 import type { RestHandler } from './http/fhirRoutes';
@@ -69,6 +70,7 @@ export async function composeService(config: Config, logger: Logger, clock: () =
     triage: createTriageHandler({ content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger, observer: metrics.triageObserver }),
     metrics,
     metricsToken: config.metricsToken,
+    features: [cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch })],
   });
   return { app, store, content, close: () => store.close() };
 }

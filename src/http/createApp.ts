@@ -1,5 +1,5 @@
 import type { CapabilityStatement, Resource } from '@medplum/fhirtypes';
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { FhirStore } from '../fhir/fhirStore';
 import { createServiceMetrics, type ServiceMetrics } from '../metrics';
@@ -26,6 +26,11 @@ export interface AppDeps {
   readonly metrics?: ServiceMetrics | undefined;
   /** METRICS_TOKEN: `/metrics` then needs it as a bearer token; else it serves loopback only. */
   readonly metricsToken?: string | undefined;
+  /**
+   * The other ways in (CDS Hooks, the Subscription receiver, the SMART app, the staff
+   * queue): each a router of its own, mounted at the root before `/fhir`.
+   */
+  readonly features?: readonly Router[];
 }
 
 const FHIR_TYPES = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
@@ -44,6 +49,9 @@ export function createApp(deps: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openApi);
   });
+  for (const feature of deps.features ?? []) {
+    app.use(feature);
+  }
   app.use('/fhir', triageRoutes(deps.triage));
   app.use('/fhir', fhirRoutes(deps));
   app.use((req, res) => {

@@ -103,3 +103,10 @@ describe('CDS Hooks 2.0', () => {
     await request(cds).post('/cds-services/hip-pain-triage/feedback').send({}).expect(400);
   });
 });
+
+describe('CDS Hooks in the running service', () => {
+  it('is mounted: discovery answers at /cds-services', async () => {
+    const res = await request(ehr.app).get('/cds-services').expect(200);
+    expect(res.body.services[0].id).toBe('hip-pain-triage');
+  });
+});
