@@ -80,7 +80,7 @@ export async function composeService(config: Config, logger: Logger, clock: () =
  * `/fhir` serves only metadata, the service's own content and `$triage`. Embedded mode: the
  * journaled store under DATA_DIR (one process at a time) and full FHIR REST.
  */
-async function openStore(config: Config, logger: Logger, seed: readonly Resource[]): Promise<{ store: FhirStore; rest: RestHandler | undefined }> {
+export async function openStore(config: Config, logger: Logger, seed: readonly Resource[]): Promise<{ store: FhirStore; rest: RestHandler | undefined }> {
   if (config.fhirBaseUrl) {
     let credentials;
     try {
@@ -103,7 +103,7 @@ async function openStore(config: Config, logger: Logger, seed: readonly Resource
   return { store: embedded, rest: (request) => embedded.handleRest(request) };
 }
 
-function loadContent(config: Config, resources: readonly Resource[]): TriageContent {
+export function loadContent(config: Config, resources: readonly Resource[]): TriageContent {
   if (!config.rulesetFile) {
     return buildTriageContent(resources);
   }
@@ -122,7 +122,7 @@ function loadContent(config: Config, resources: readonly Resource[]): TriageCont
   return content;
 }
 
-function loadRouting(config: Config) {
+export function loadRouting(config: Config) {
   try {
     const table = parseRoutingTable(JSON.parse(readFileSync(config.routingFile, 'utf8')));
     checkRoutingNotLessUrgent(table);

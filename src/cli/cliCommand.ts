@@ -5,6 +5,8 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  /** The real standard output, when there is one: bulk output then waits for it to drain, keeping memory constant. */
+  readonly stdoutStream?: NodeJS.WritableStream | undefined;
 }
 
 /** What a command's action reports back: the process exit code. */

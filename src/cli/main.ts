@@ -16,6 +16,7 @@ void import('./program').then(async ({ runCli }) => {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     env: process.env,
+    stdoutStream: process.stdout,
   });
   process.exitCode = exitCode;
 });

@@ -40,6 +40,8 @@ export interface TriageObserver {
 /** Per call: the logger of the request being served, so its lines carry the request id. */
 export interface TriageCallContext {
   readonly logger?: Logger | undefined;
+  /** A response written long ago (the bulk command line): due times from `authored`, a review Task instead of routing. */
+  readonly stale?: { readonly authored: Date } | undefined;
 }
 
 /** What one triage produced: the scored result and, when persisted, the stored resources. */
@@ -74,6 +76,7 @@ export function createTriageRunner(deps: TriageServiceDeps) {
       now,
       timeZone: deps.timeZone,
       responseAlreadyStored: options.responseAlreadyStored,
+      stale: options.stale,
     });
     if (!options.persist) {
       notify(deps, logger, (o) => o.onTriage?.({ disposition: result.disposition.code, persisted: false }));

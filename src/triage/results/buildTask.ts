@@ -1,9 +1,10 @@
-import type { Task } from '@medplum/fhirtypes';
+import type { Reference, Task } from '@medplum/fhirtypes';
+import type { RequestPriority, TaskOwner } from '../../routing/routingTable';
 import { describeDueRule } from '../../routing/dueTime';
 import { resultIdentifier } from './idempotencyKey';
 import type { PlannedReferral } from './planReferrals';
 import { firedRuleIds, type ResultContext, roleMeta, roleReference } from './resultContext';
-import { TASK_FULFILL } from './terminology';
+import { REVIEW_STALE_TRIAGE, TASK_FULFILL } from './terminology';
 
 export interface TaskOptions {
   readonly context: ResultContext;
@@ -63,5 +64,40 @@ function common(context: ResultContext, referral: PlannedReferral): Task {
     ...(context.encounter ? { encounter: context.encounter } : {}),
     authoredOn: context.now.toISOString(),
     requester: context.device,
+  };
+}
+
+export interface ReviewTaskOptions {
+  readonly context: ResultContext;
+  readonly owner: Reference<TaskOwner>;
+  readonly priority: RequestPriority;
+  readonly due: Date;
+  readonly authored: string;
+}
+
+/**
+ * For a response triaged long after it was written (a re-triaged waiting list): the
+ * referrals are recorded, but instead of routing them to services' queues a clinician
+ * reviews the result first, since the patient's condition may have changed since.
+ */
+export function buildReviewTask(options: ReviewTaskOptions): Task {
+  const { context } = options;
+  const risk = roleReference(context, 'risk');
+  return {
+    resourceType: 'Task',
+    meta: roleMeta(context, 'task-review'),
+    identifier: [resultIdentifier(context.key, 'task-review')],
+    status: 'requested',
+    intent: 'order',
+    code: REVIEW_STALE_TRIAGE,
+    focus: risk,
+    for: context.subject,
+    ...(context.encounter ? { encounter: context.encounter } : {}),
+    authoredOn: context.now.toISOString(),
+    requester: context.device,
+    priority: options.priority,
+    description: `Review: hip pain triage ${context.result.disposition.code} (rules ${firedRuleIds(context.result)}) of a response written on ${options.authored.slice(0, 10)}; confirm or change the referral before it is acted on.`,
+    owner: options.owner,
+    restriction: { period: { end: options.due.toISOString() } },
   };
 }

@@ -7,9 +7,9 @@ import { buildGuidanceResponse } from './buildGuidanceResponse';
 import { buildProvenance } from './buildProvenance';
 import { buildRiskAssessment } from './buildRiskAssessment';
 import { buildServiceRequest } from './buildServiceRequest';
-import { buildSafetyNetTask, buildTask } from './buildTask';
+import { buildReviewTask, buildSafetyNetTask, buildTask } from './buildTask';
 import { idempotencyKey, idempotencyTag, ifNoneExistQuery, type ResultRole, resultUuid } from './idempotencyKey';
-import { carePlanEnd, planReferrals } from './planReferrals';
+import { carePlanEnd, planReferrals, reviewRouting } from './planReferrals';
 import type { ResultContext } from './resultContext';
 import { SERVICE_DEVICE, serviceDeviceIdentifier } from './serviceDevice';
 
@@ -27,6 +27,12 @@ export interface TriageTransactionOptions {
   readonly deviceReference?: string | undefined;
   /** The Device to create when no deviceReference is given; the shipped one by default. */
   readonly device?: Device | undefined;
+  /**
+   * A response written long before this triage (`hip-triage triage` flags it stale):
+   * due times count from when it was authored, and one clinician review Task replaces
+   * the routed Tasks.
+   */
+  readonly stale?: { readonly authored: Date } | undefined;
 }
 
 export interface TriageTransaction {
@@ -102,7 +108,7 @@ export function buildTriageTransaction(options: TriageTransactionOptions): Triag
     device: deviceRef,
   };
 
-  const referrals = planReferrals({ result, routing, now, timeZone });
+  const referrals = planReferrals({ result, routing, now: options.stale?.authored ?? now, timeZone });
   const created: { role: ResultRole; resource: Resource }[] = [{ role: 'risk', resource: buildRiskAssessment(context) }];
   for (const referral of referrals) {
     created.push({ role: referral.role, resource: buildServiceRequest({ context, referral }) });
@@ -112,11 +118,15 @@ export function buildTriageTransaction(options: TriageTransactionOptions): Triag
     resource: buildCarePlan({ context, referrals, periodEnd: carePlanEnd({ result, routing, now, timeZone, referrals }) }),
   });
   created.push({ role: 'guidance', resource: buildGuidanceResponse(context) });
-  for (const referral of referrals) {
-    created.push({ role: referral.taskRole, resource: buildTask({ context, referral }) });
-    const safetyNet = buildSafetyNetTask({ context, referral });
-    if (safetyNet) {
-      created.push({ role: 'task-safety-net', resource: safetyNet });
+  if (options.stale) {
+    created.push({ role: 'task-review', resource: buildReviewTask({ context, ...reviewRouting({ result, routing, now, timeZone }), authored: options.stale.authored.toISOString() }) });
+  } else {
+    for (const referral of referrals) {
+      created.push({ role: referral.taskRole, resource: buildTask({ context, referral }) });
+      const safetyNet = buildSafetyNetTask({ context, referral });
+      if (safetyNet) {
+        created.push({ role: 'task-safety-net', resource: safetyNet });
+      }
     }
   }
   const provenance = buildProvenance({ context, targets: created.map((c) => ({ reference: resultUuid(key, c.role) })) });

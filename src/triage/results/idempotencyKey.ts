@@ -19,6 +19,7 @@ export type ResultRole =
   | 'referral'
   | 'task'
   | 'task-safety-net'
+  | 'task-review'
   | 'provenance'
   | 'device'
   | `referral-${string}`

@@ -73,3 +73,21 @@ function planned(p: Omit<PlannedReferral, 'due' | 'safetyNetDue'> & { readonly n
     safetyNetDue: p.route.safetyNet ? dueTime(p.route.safetyNet.due, p.now, p.timeZone) : undefined,
   };
 }
+
+/**
+ * Who reviews a stale triage, how urgently, and by when: the duty clinician (the
+ * safety-net owner of the urgent route), at the priority and within the due time the
+ * disposition's own route has, counted from now; self-care within its review period.
+ */
+export function reviewRouting(options: ReferralPlanOptions): { owner: Route['owner']; priority: Route['priority']; due: Date } {
+  const { result, routing, now, timeZone } = options;
+  const owner = routing.dispositions.get('urgent')?.route.safetyNet?.owner;
+  if (!owner) {
+    throw new Error('The routing table names no duty clinician (the urgent route has no safety net) to review stale triages.');
+  }
+  const own = routeDisposition(routing, { disposition: result.disposition.code, youngestAge: result.youngestAge });
+  if (own) {
+    return { owner, priority: own.priority, due: dueTime(own.due, now, timeZone) };
+  }
+  return { owner, priority: 'routine', due: dueTime({ kind: 'days', days: routing.selfCare.reviewDays }, now, timeZone) };
+}

@@ -34,3 +34,11 @@ export const PROVENANCE_PERFORMER: CodeableConcept = {
 export const PROVENANCE_CREATE: CodeableConcept = {
   coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'CREATE', display: 'create' }],
 };
+
+/** Task codes of this service's own, for work the R4 task-code set has no code for. */
+export const TRIAGE_TASK_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-task';
+
+/** A clinician reviews a triage of an old response before any referral from it is acted on. */
+export const REVIEW_STALE_TRIAGE: CodeableConcept = {
+  coding: [{ system: TRIAGE_TASK_SYSTEM, code: 'review-stale-triage', display: 'Review a triage of an old response' }],
+};

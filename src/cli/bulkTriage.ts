@@ -1,0 +1,120 @@
+import { OperationOutcomeError } from '@medplum/core';
+import type { OperationOutcome, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { StructureCheck } from '../fhir/structure';
+import { extractResponse } from '../service/extractResponse';
+import { invalidIssues, type TriageRun } from '../service/createTriageHandler';
+import { scoreResponse } from '../triage/scoreResponse';
+import type { TriageContent } from '../triage/triageContent';
+
+/** Responses authored longer ago than this are stale when re-triaged in bulk. */
+export const STALE_AFTER_DAYS = 28;
+
+/** One NDJSON output line per input line. */
+export type BulkResult =
+  | { readonly line: number; readonly id: string | null; readonly disposition: string; readonly rules: readonly string[]; readonly stale?: true }
+  | { readonly line: number; readonly id: string | null; readonly outcome: OperationOutcome; readonly stale?: true };
+
+export interface BulkTriageOptions {
+  readonly content: TriageContent;
+  readonly checkStructure: StructureCheck;
+  readonly now: Date;
+  readonly timeZone: string;
+  /** Set with `--persist`: writes back through the port (the same runner as `$triage`). */
+  readonly persist?: ((response: QuestionnaireResponse, stale: { authored: Date } | undefined) => Promise<TriageRun>) | undefined;
+  /** How many write-backs may be in flight at once. */
+  readonly concurrency: number;
+}
+
+export interface BulkSummary {
+  readonly total: number;
+  readonly invalid: number;
+  readonly stale: number;
+  readonly byDisposition: Readonly<Record<string, number>>;
+}
+
+/**
+ * Triages a stream of NDJSON lines (one QuestionnaireResponse each), yielding one result
+ * per line, in input order, in constant memory: at most `concurrency` lines are in
+ * flight. A bad line gives an OperationOutcome line and never stops the run.
+ */
+export async function* bulkTriage(lines: AsyncIterable<string>, options: BulkTriageOptions): AsyncGenerator<BulkResult> {
+  const inFlight: Promise<BulkResult>[] = [];
+  let lineNumber = 0;
+  for await (const raw of lines) {
+    lineNumber++;
+    if (raw.trim() === '') {
+      continue;
+    }
+    inFlight.push(triageLine(raw, lineNumber, options));
+    if (inFlight.length >= Math.max(1, options.concurrency)) {
+      yield await (inFlight.shift() as Promise<BulkResult>);
+    }
+  }
+  while (inFlight.length > 0) {
+    yield await (inFlight.shift() as Promise<BulkResult>);
+  }
+}
+
+async function triageLine(raw: string, line: number, options: BulkTriageOptions): Promise<BulkResult> {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return { line, id: null, outcome: outcomeOf('structure', `Line ${line} is not JSON.`) };
+  }
+  const id = typeof (body as { id?: unknown })?.id === 'string' ? (body as { id: string }).id : null;
+  try {
+    const { response } = extractResponse(body);
+    const responseId = typeof (response as { id?: unknown }).id === 'string' ? (response as { id: string }).id : id;
+    const structure = options.checkStructure(response);
+    if (structure.length > 0) {
+      return { line, id: responseId, outcome: { resourceType: 'OperationOutcome', issue: structure } };
+    }
+    const qr = response as QuestionnaireResponse;
+    const stale = staleSince(qr, options.now);
+    const flag = stale ? ({ stale: true } as const) : {};
+    if (options.persist) {
+      const run = await options.persist(qr, stale);
+      return { line, id: responseId, disposition: run.result.disposition.code, rules: run.result.firedRules.map((r) => r.id), ...flag };
+    }
+    const outcome = scoreResponse({ content: options.content, response: qr, now: options.now, timeZone: options.timeZone });
+    if (!outcome.valid) {
+      return { line, id: responseId, outcome: { resourceType: 'OperationOutcome', issue: invalidIssues(options.content, outcome) }, ...flag };
+    }
+    return { line, id: responseId, disposition: outcome.result.disposition.code, rules: outcome.result.firedRules.map((r) => r.id), ...flag };
+  } catch (err) {
+    if (err instanceof OperationOutcomeError) {
+      return { line, id, outcome: err.outcome };
+    }
+    return { line, id, outcome: outcomeOf('exception', err instanceof Error ? err.message : 'The line could not be triaged.') };
+  }
+}
+
+/** When the response was authored, if that is more than STALE_AFTER_DAYS before `now`. */
+function staleSince(response: QuestionnaireResponse, now: Date): { authored: Date } | undefined {
+  const authored = response.authored ? new Date(response.authored) : undefined;
+  if (!authored || Number.isNaN(authored.getTime())) {
+    return undefined;
+  }
+  return now.getTime() - authored.getTime() > STALE_AFTER_DAYS * 86_400_000 ? { authored } : undefined;
+}
+
+function outcomeOf(code: 'structure' | 'exception', text: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
+}
+
+/** Adds one result to the running summary. */
+export function tally(summary: BulkSummary, result: BulkResult): BulkSummary {
+  const byDisposition = { ...summary.byDisposition };
+  if ('disposition' in result) {
+    byDisposition[result.disposition] = (byDisposition[result.disposition] ?? 0) + 1;
+  }
+  return {
+    total: summary.total + 1,
+    invalid: summary.invalid + ('outcome' in result ? 1 : 0),
+    stale: summary.stale + (result.stale ? 1 : 0),
+    byDisposition,
+  };
+}
+
+export const EMPTY_SUMMARY: BulkSummary = { total: 0, invalid: 0, stale: 0, byDisposition: {} };

@@ -1,0 +1,153 @@
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { QuestionnaireResponse } from '@medplum/fhirtypes';
+import pino from 'pino';
+import { ConfigError, loadConfig } from '../config';
+import { loadContent, loadRouting, openStore, StartupError } from '../composeService';
+import { findContentRoot } from '../contentRoot';
+import type { FhirStore } from '../fhir/fhirStore';
+import { indexFhirDefinitions } from '../fhir/fhirDefinitions';
+import { createStructureCheck } from '../fhir/structure';
+import { createTriageRunner } from '../service/createTriageHandler';
+import { type BulkSummary, bulkTriage, EMPTY_SUMMARY, tally } from './bulkTriage';
+import type { CliCommand, CliIo } from './cliCommand';
+import { createProgressLine } from './progressLine';
+import { describeError, readShippedContent } from './shippedContent';
+
+interface TriageCommandOptions {
+  persist?: boolean;
+  out?: string;
+  concurrency: string;
+}
+
+/**
+ * `hip-triage triage <file.json|file.ndjson|->`: scores one response or a Bulk Data NDJSON
+ * stream and writes one NDJSON result line per input (`{id, disposition, rules}` or
+ * `{id, outcome}`). With `--persist` each result is written back through the same port as
+ * `$triage` (FHIR_BASE_URL, or the embedded store under DATA_DIR when no server holds it).
+ * Exit 0 when the run completed (invalid lines are results), 1 when it could not run,
+ * 2 for bad arguments or an unreadable input.
+ */
+export const triageCommand: CliCommand = (program, io, run) => {
+  program
+    .command('triage')
+    .description('triage one response (JSON) or a stream of them (NDJSON, one per line; - for stdin) and print one NDJSON result per input')
+    .argument('<input>', 'file.json, file.ndjson, or - for standard input')
+    .option('--persist', 'write the results back (FHIR_BASE_URL, or the embedded store under DATA_DIR)')
+    .option('--out <file>', 'write the NDJSON results to a file instead of standard output')
+    .option('--concurrency <n>', 'write-backs in flight at once with --persist', '8')
+    .action(async (input: string, options: TriageCommandOptions) => {
+      run.exitCode = await runTriageCommand(input, options, io);
+    });
+};
+
+async function runTriageCommand(input: string, options: TriageCommandOptions, io: CliIo): Promise<number> {
+  const concurrency = Number(options.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    io.stderr(`triage: --concurrency must be a whole number from 1 to 64 (got '${options.concurrency}')\n`);
+    return 2;
+  }
+  let source: { stream: Readable; totalBytes: number | undefined; singleJson: boolean };
+  try {
+    source = openInput(input, io);
+  } catch (err) {
+    io.stderr(`triage: ${input} cannot be read: ${describeError(err)}\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig({ ...io.env, HOST: '127.0.0.1' }, findContentRoot(__dirname));
+  } catch (err) {
+    io.stderr(`triage: ${err instanceof ConfigError ? err.message : describeError(err)}\n`);
+    return 2;
+  }
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  let store: FhirStore | undefined;
+  try {
+    indexFhirDefinitions();
+    const resources = readShippedContent();
+    const content = loadContent(config, resources);
+    const checkStructure = createStructureCheck(['QuestionnaireResponse']);
+    let persist: Parameters<typeof bulkTriage>[1]['persist'];
+    if (options.persist) {
+      store = (await openStore(config, logger, resources)).store;
+      const runTriage = createTriageRunner({ content, checkStructure, store, routing: loadRouting(config), clock: () => new Date(), timeZone: config.timeZone, logger });
+      persist = (response: QuestionnaireResponse, stale) => runTriage({ response, persist: true, responseAlreadyStored: false, stale });
+    }
+    const out = options.out ? createWriteStream(options.out) : undefined;
+    const started = Date.now();
+    const progress = process.stderr.isTTY && (out !== undefined || !process.stdout.isTTY) ? createProgressLine({ write: io.stderr, totalBytes: source.totalBytes, startedAt: started, now: Date.now }) : undefined;
+    let bytesRead = 0;
+    const lines = countingLines(source, (n) => {
+      bytesRead += n;
+    });
+    let summary: BulkSummary = EMPTY_SUMMARY;
+    for await (const result of bulkTriage(lines, { content, checkStructure, now: new Date(), timeZone: config.timeZone, persist, concurrency })) {
+      summary = tally(summary, result);
+      await writeLine(out, io, `${JSON.stringify(result)}\n`);
+      progress?.update(summary.total, bytesRead);
+    }
+    progress?.finish();
+    if (out) {
+      out.end();
+      await once(out, 'finish');
+    }
+    io.stderr(`${describeSummary(summary, Date.now() - started)}\n`);
+    return 0;
+  } catch (err) {
+    io.stderr(`triage failed: ${err instanceof StartupError ? err.message : describeError(err)}\n`);
+    return 1;
+  } finally {
+    await store?.close();
+  }
+}
+
+function openInput(input: string, io: CliIo): { stream: Readable; totalBytes: number | undefined; singleJson: boolean } {
+  if (input === '-') {
+    void io;
+    return { stream: process.stdin, totalBytes: undefined, singleJson: false };
+  }
+  const size = statSync(input).size;
+  return { stream: createReadStream(input), totalBytes: size, singleJson: input.endsWith('.json') };
+}
+
+/**
+ * The input as lines. A `.json` file holds one (possibly pretty-printed) response, so it
+ * is read whole and yielded as one line; NDJSON is streamed line by line.
+ */
+async function* countingLines(source: { stream: Readable; singleJson: boolean }, onBytes: (n: number) => void): AsyncGenerator<string> {
+  if (source.singleJson) {
+    let text = '';
+    for await (const chunk of source.stream) {
+      text += String(chunk);
+    }
+    onBytes(text.length);
+    yield text.replace(/\r?\n/g, ' ');
+    return;
+  }
+  const reader = createInterface({ input: source.stream, crlfDelay: Infinity });
+  for await (const line of reader) {
+    onBytes(line.length + 1);
+    yield line;
+  }
+}
+
+async function writeLine(out: Writable | undefined, io: CliIo, text: string): Promise<void> {
+  const stream = out ?? io.stdoutStream;
+  if (!stream) {
+    io.stdout(text);
+    return;
+  }
+  if (!stream.write(text)) {
+    await once(stream, 'drain');
+  }
+}
+
+function describeSummary(summary: BulkSummary, elapsedMs: number): string {
+  const order = ['emergency', 'urgent', 'gp', 'physio', 'self-care'];
+  const counts = order.map((code) => `${code} ${summary.byDisposition[code] ?? 0}`).join(', ');
+  const rate = Math.round(summary.total / Math.max(elapsedMs / 1000, 0.001));
+  return `triaged ${summary.total} responses in ${(elapsedMs / 1000).toFixed(1)} s (${rate}/s): ${counts}; invalid ${summary.invalid}; stale ${summary.stale}`;
+}
