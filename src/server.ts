@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import { composeService, StartupError } from './composeService';
 import { findContentRoot } from './contentRoot';
@@ -9,7 +10,9 @@ import { createLogger } from './logger';
 async function main(): Promise<void> {
   const started = performance.now();
   const config = loadConfig(process.env, findContentRoot(__dirname));
-  const logger = createLogger(config.logLevel);
+  // Synchronous stdout: pino's default asynchronous writer can lose or reorder the last lines
+  // when the process exits (seen on SIGTERM: "stopped" written before "shutting down").
+  const logger = createLogger(config.logLevel, pino.destination({ dest: 1, sync: true }));
   if (config.allowInsecure && !config.auth) {
     logger.warn('ALLOW_INSECURE=true: serving without authentication on a non-loopback address');
   }

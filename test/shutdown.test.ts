@@ -121,7 +121,9 @@ describe('SIGTERM', () => {
       // The keep-alive connection is closed after the answer, so the drain does not wait on it.
       expect(res.headers.connection).toBe('close');
       expect(await server.exited).toEqual({ code: 0, signal: null });
-      expect(server.lines.map((l) => l.msg)).toContain('stopped');
+      const messages = server.lines.map((l) => l.msg);
+      expect(messages.at(-1)).toBe('stopped');
+      expect(messages.indexOf('shutting down: no new connections, finishing requests in flight')).toBeLessThan(messages.indexOf('stopped'));
 
       // The store was closed cleanly: what the last request wrote is in the journal.
       const storedId = bundle.entry?.map((e) => e.resource).find((r): r is QuestionnaireResponse => r?.resourceType === 'QuestionnaireResponse')?.id;

@@ -20,6 +20,13 @@ const outcome = (description: string, headers?: Json): Json => ({
   ...(headers ? { headers } : {}),
   content: { [FHIR_JSON]: { schema: ref('OperationOutcome') } },
 });
+/** CDS Hooks clients are not FHIR clients: its errors are plain JSON. */
+const cdsError = (description: string): Json => ({
+  description,
+  content: { 'application/json': { schema: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } } } },
+});
+/** The CDS Hooks JWT is checked when CDS_TRUSTED_ISSUERS names issuers; the empty requirement is the open case. */
+const cdsSecurity = [{ cdsHooksJwt: [] }, {}];
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } } };
 const requestId = {
   'X-Request-Id': {
@@ -151,13 +158,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           summary: 'patient-view: cards for the patient\'s latest triage, or one to start it',
           description:
             'With a recent triage by this service: a card with its disposition (indicator `critical` for emergency and urgent, `warning` for GP, `info` otherwise), a one-line summary, the reasons in `detail`, and a `smart` link to review it. Without one: an `info` card with a `smart` link to start the triage. Data comes from `prefetch`, or else is fetched from `fhirServer` with `fhirAuthorization`.',
-          security: [{ cdsHooksJwt: [] }],
+          security: cdsSecurity,
           requestBody: { required: true, content: { 'application/json': { schema: ref('CdsRequest') } } },
           responses: {
             '200': { description: 'Cards.', content: { 'application/json': { schema: ref('CdsResponse') } } },
-            '400': { description: 'Not a CDS Hooks request for `patient-view`.' },
-            '401': { description: 'Missing or untrusted CDS Hooks JWT.' },
-            '412': { description: 'No prefetch and no usable `fhirServer` with `fhirAuthorization`: the data needed could not be had.' },
+            '400': cdsError('Not a CDS Hooks request for `patient-view`.'),
+            '401': cdsError('Missing or untrusted CDS Hooks JWT (issuers in CDS_TRUSTED_ISSUERS).'),
+            '412': cdsError('No prefetch and no usable `fhirServer` with `fhirAuthorization`: the data needed could not be had.'),
           },
         },
       },
@@ -166,9 +173,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['cds-hooks'],
           operationId: 'cdsFeedback',
           summary: 'Feedback on the cards shown (accepted or overridden)',
-          security: [{ cdsHooksJwt: [] }],
+          security: cdsSecurity,
           requestBody: { required: true, content: { 'application/json': { schema: ref('CdsFeedback') } } },
-          responses: { '200': { description: 'Recorded.' }, '400': { description: 'Not a CDS Hooks feedback body.' }, '401': { description: 'Missing or untrusted CDS Hooks JWT.' } },
+          responses: {
+            '200': { description: 'Recorded.', content: { 'application/json': { schema: { type: 'object' } } } },
+            '400': cdsError('Not a CDS Hooks feedback body.'),
+            '401': cdsError('Missing or untrusted CDS Hooks JWT (issuers in CDS_TRUSTED_ISSUERS).'),
+          },
         },
       },
       '/smart/launch': {

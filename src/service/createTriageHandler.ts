@@ -44,6 +44,13 @@ export interface TriageCallContext {
   readonly stale?: { readonly authored: Date } | undefined;
 }
 
+/**
+ * Entries to write in the SAME transaction as a triage's results, decided once the result is
+ * known (intake: supersede the results of a response's earlier content, add a review Task).
+ * They follow the results, so they may reference them by their in-bundle fullUrls.
+ */
+export type ExtraEntries = (planned: { readonly result: TriageResult; readonly transaction: TriageTransaction }) => readonly BundleEntry[];
+
 /** What one triage produced: the scored result and, when persisted, the stored resources. */
 export interface TriageRun {
   readonly result: TriageResult;
@@ -57,7 +64,9 @@ export interface TriageRun {
  * in one transaction. HTTP-free: errors are OperationOutcomeErrors.
  */
 export function createTriageRunner(deps: TriageServiceDeps) {
-  return async function runTriage(options: { response: unknown; persist: boolean; responseAlreadyStored: boolean } & TriageCallContext): Promise<TriageRun> {
+  return async function runTriage(
+    options: { response: unknown; persist: boolean; responseAlreadyStored: boolean; extraEntries?: ExtraEntries | undefined } & TriageCallContext
+  ): Promise<TriageRun> {
     const started = performance.now();
     const logger = options.logger ?? deps.logger;
     const response = checkStructure(deps, options.response);
@@ -84,7 +93,8 @@ export function createTriageRunner(deps: TriageServiceDeps) {
     }
     let stored: Resource[];
     try {
-      stored = await writeBack(deps, logger, transaction, result, Math.max(SHORTEST_WRITE_WAIT_MS, STORE_WAIT_MS - (performance.now() - started)));
+      const extra = options.extraEntries?.({ result, transaction }) ?? [];
+      stored = await writeBack(deps, logger, { transaction, extra }, result, Math.max(SHORTEST_WRITE_WAIT_MS, STORE_WAIT_MS - (performance.now() - started)));
     } catch (err) {
       notify(deps, logger, (o) => o.onTriage?.({ disposition: result.disposition.code, persisted: false }));
       throw err;
@@ -178,10 +188,23 @@ function notify(deps: TriageServiceDeps, logger: Logger, call: (observer: Triage
   }
 }
 
-async function writeBack(deps: TriageServiceDeps, logger: Logger, transaction: TriageTransaction, result: TriageResult, maxWaitMs: number): Promise<Resource[]> {
+async function writeBack(
+  deps: TriageServiceDeps,
+  logger: Logger,
+  write: { readonly transaction: TriageTransaction; readonly extra: readonly BundleEntry[] },
+  result: TriageResult,
+  maxWaitMs: number
+): Promise<Resource[]> {
+  const { transaction, extra } = write;
+  const own = transaction.bundle.entry ?? [];
+  const bundle: Bundle = extra.length > 0 ? { ...transaction.bundle, entry: [...own, ...extra] } : transaction.bundle;
   try {
-    const answer = await deps.store.executeTransaction(transaction.bundle, { maxWaitMs });
-    return (answer.entry ?? []).map((e) => e.resource).filter((r): r is Resource => r !== undefined && r.resourceType !== 'Device');
+    const answer = await deps.store.executeTransaction(bundle, { maxWaitMs });
+    // The triage's own results only: the extra entries' answers are the caller's business.
+    return (answer.entry ?? [])
+      .slice(0, own.length)
+      .map((e) => e.resource)
+      .filter((r): r is Resource => r !== undefined && r.resourceType !== 'Device');
   } catch (err) {
     const advice = dispositionAdviceIssue(deps.content, result, result.advice);
     if (err instanceof OperationOutcomeError) {

@@ -136,6 +136,8 @@ describe('/openapi.json', () => {
     const invalid = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send('{"resourceType":"QuestionnaireResponse","status":"in-progress"}');
     expect(invalid.status).toBe(422);
     expect(check('OperationOutcome', invalid.body)).toEqual([]);
+    const discovery = await request(service.app).get('/cds-services').expect(200);
+    expect(check('CdsDiscovery', discovery.body)).toEqual([]);
     // And the schemas are not vacuous: a Bundle is not an OperationOutcome.
     expect(check('OperationOutcome', scored.body)).not.toEqual([]);
   });
