@@ -25,6 +25,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY public ./public
 COPY questionnaires ./questionnaires
 COPY fhir-resources ./fhir-resources
 COPY config ./config

@@ -7,7 +7,7 @@ import type { Config } from './config';
 import { buildTriageContent } from './content/buildTriageContent';
 import { readResourceFile, readResourceFiles } from './content/readResourceFiles';
 import { DataDirLockedError } from './fhir/embedded/dataDirLock';
-import { openEmbeddedStore } from './fhir/embedded/embeddedStore';
+import { type EmbeddedStore, openEmbeddedStore } from './fhir/embedded/embeddedStore';
 import type { FhirStore } from './fhir/fhirStore';
 import { indexFhirDefinitions } from './fhir/fhirDefinitions';
 import { backendCredentials, TRIAGE_BACKEND_SCOPES } from './fhir/remote/backendLogin';
@@ -16,11 +16,16 @@ import { createStructureCheck } from './fhir/structure';
 import { buildCapabilityStatement } from './http/capabilityStatement';
 import { cdsRoutes } from './cds/cdsRoutes';
 import { createApp } from './http/createApp';
+import { requestSecurityFromConfig } from './http/securityLayer';
+import type { KeySetPolicy } from './auth/tokenVerification';
 import { createServiceMetrics, embeddedStoreStats } from './metrics';
 import type { RestHandler } from './http/fhirRoutes';
 import { checkRoutingNotLessUrgent } from './routing/checkRoutingNotLessUrgent';
 import { parseRoutingTable } from './routing/parseRoutingTable';
-import { createTriageHandler } from './service/createTriageHandler';
+import { composeIntake, type Intake } from './intake/composeIntake';
+import { createTriageHandler, type TriageServiceDeps } from './service/createTriageHandler';
+import { queueRoutesFromConfig } from './queue/queueRoutes';
+import { smartFeatures } from './smart/smartFeatures';
 import type { TriageContent } from './triage/triageContent';
 import { verifyRuleset } from './triage/verifyRuleset';
 
@@ -30,6 +35,8 @@ export interface Service {
   readonly app: Express;
   readonly store: FhirStore;
   readonly content: TriageContent;
+  /** Clinic intake: the Subscription receiver and, in embedded mode, triage on every stored response. */
+  readonly intake: Intake;
   close(): Promise<void>;
 }
 
@@ -40,7 +47,13 @@ export class StartupError extends Error {}
  * The composition root's work, apart from listening: load and check the content,
  * ruleset and routing table, open the store, build the app.
  */
-export async function composeService(config: Config, logger: Logger, clock: () => Date = () => new Date()): Promise<Service> {
+export async function composeService(
+  config: Config,
+  logger: Logger,
+  clock: () => Date = () => new Date(),
+  /** How the JWKS of AUTH_JWKS_URI and CDS_TRUSTED_ISSUERS are cached; tests shorten the refetch cooldown. */
+  keySetPolicy?: KeySetPolicy
+): Promise<Service> {
   const phases = startupPhases();
   indexFhirDefinitions();
   phases.mark('definitions');
@@ -50,7 +63,7 @@ export async function composeService(config: Config, logger: Logger, clock: () =
   phases.mark('content');
   const checkStructure = createStructureCheck(['QuestionnaireResponse']);
   phases.mark('structureCheck');
-  const { store, rest } = await openStore(config, logger, resources);
+  const { store, rest, embedded } = await openStore(config, logger, resources);
   phases.mark('store');
   logger.info({ phasesMs: phases.done() }, 'start-up phases');
   const capabilityStatement = buildCapabilityStatement({
@@ -61,18 +74,36 @@ export async function composeService(config: Config, logger: Logger, clock: () =
     contentTypes: [...new Set(resources.map((r) => r.resourceType))],
   });
   const metrics = createServiceMetrics({ storeStats: embeddedStoreStats(store) });
+  const triageDeps: TriageServiceDeps = { content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger, observer: metrics.triageObserver };
+  const intake = composeIntake({ triage: triageDeps, embedded, webhook: { secret: config.webhookSecret, allowInsecure: config.allowInsecure } });
   const app = createApp({
     logger,
     store,
     rest,
     contentResources: resources,
     capabilityStatement,
-    triage: createTriageHandler({ content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger, observer: metrics.triageObserver }),
+    triage: createTriageHandler(triageDeps),
     metrics,
     metricsToken: config.metricsToken,
-    features: [cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch })],
+    security: requestSecurityFromConfig(config, keySetPolicy),
+    features: [
+      cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch }),
+      queueRoutesFromConfig(config, { store, clock, logger }),
+      intake.router,
+      ...smartFeatures(config, { triage: triageDeps, store }),
+    ],
   });
-  return { app, store, content, close: () => store.close() };
+  return {
+    app,
+    store,
+    content,
+    intake,
+    close: async () => {
+      // Intake first: the job running finishes against an open store.
+      await intake.close();
+      await store.close();
+    },
+  };
 }
 
 /**
@@ -80,7 +111,11 @@ export async function composeService(config: Config, logger: Logger, clock: () =
  * `/fhir` serves only metadata, the service's own content and `$triage`. Embedded mode: the
  * journaled store under DATA_DIR (one process at a time) and full FHIR REST.
  */
-export async function openStore(config: Config, logger: Logger, seed: readonly Resource[]): Promise<{ store: FhirStore; rest: RestHandler | undefined }> {
+export async function openStore(
+  config: Config,
+  logger: Logger,
+  seed: readonly Resource[]
+): Promise<{ store: FhirStore; rest: RestHandler | undefined; embedded: EmbeddedStore | undefined }> {
   if (config.fhirBaseUrl) {
     let credentials;
     try {
@@ -91,7 +126,7 @@ export async function openStore(config: Config, logger: Logger, seed: readonly R
     const server = new URL(config.fhirBaseUrl);
     // Origin and path only: a URL may carry user:password.
     logger.info({ fhirBaseUrl: `${server.origin}${server.pathname}`, login: credentials.method }, 'remote mode: writing back to an external FHIR server');
-    return { store: openRemoteStore({ baseUrl: config.fhirBaseUrl, credentials, logger }), rest: undefined };
+    return { store: openRemoteStore({ baseUrl: config.fhirBaseUrl, credentials, logger }), rest: undefined, embedded: undefined };
   }
   let embedded;
   try {
@@ -100,7 +135,7 @@ export async function openStore(config: Config, logger: Logger, seed: readonly R
     // The operator needs the sentence (which directory, which process), not a stack.
     throw err instanceof DataDirLockedError ? new StartupError(err.message) : err;
   }
-  return { store: embedded, rest: (request) => embedded.handleRest(request) };
+  return { store: embedded, rest: (request) => embedded.handleRest(request), embedded };
 }
 
 export function loadContent(config: Config, resources: readonly Resource[]): TriageContent {

@@ -16,7 +16,8 @@ export interface Config {
   readonly staff: { readonly clientId: string | undefined; readonly clientSecret: string | undefined; readonly roleClaim: string };
   /** Undefined means "generate one per start" (only allowed on loopback). */
   readonly sessionSecret: string | undefined;
-  readonly smart: { readonly clientId: string; readonly scopes: string };
+  /** `allowedIss`: SMART_ALLOWED_ISS, the FHIR bases a launch may name (empty = any). */
+  readonly smart: { readonly clientId: string; readonly scopes: string; readonly allowedIss: readonly string[] };
   readonly rulesetFile: string | undefined;
   readonly routingFile: string;
   readonly timeZone: string;
@@ -40,8 +41,13 @@ export interface FhirClientSettings {
   readonly scopes: string | undefined;
 }
 
+/**
+ * `s` with every `c`: the app looks for an earlier copy of the results (same idempotency
+ * tag) before writing, so a resubmitted response is never stored twice, and servers
+ * (this one included) treat a conditional create as a create plus a search.
+ */
 export const DEFAULT_SMART_SCOPES =
-  'launch launch/patient openid fhirUser patient/Patient.r patient/QuestionnaireResponse.cru patient/RiskAssessment.cru patient/CarePlan.cru patient/ServiceRequest.cru patient/Task.cru';
+  'launch launch/patient openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -109,6 +115,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   if (!auth && !isLoopback(host) && !allowInsecure) {
     problems.push(`HOST=${host} is not a loopback address and no AUTH_* is set: refusing to serve patient data openly (set AUTH_* or ALLOW_INSECURE=true)`);
   }
+  // Staff sign-in for /queue needs both halves of the client registration; one alone is a typo.
+  if ((text('STAFF_CLIENT_ID') === undefined) !== (text('STAFF_CLIENT_SECRET') === undefined)) {
+    problems.push('STAFF_CLIENT_ID and STAFF_CLIENT_SECRET must be set together');
+  }
   const sessionSecret = text('SESSION_SECRET');
   if (sessionSecret === undefined && !isLoopbackUrl(publicBaseUrl)) {
     problems.push('SESSION_SECRET is required when PUBLIC_BASE_URL is not a loopback address');
@@ -129,6 +139,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) {
     problems.push('METRICS_TOKEN must be at least 16 printable characters without spaces');
   }
+  // It travels as `Authorization: Bearer <secret>` in a Subscription's channel.header and keys the HMAC.
+  const webhookSecret = text('WEBHOOK_SECRET');
+  if (webhookSecret !== undefined && !/^[\x21-\x7e]{16,}$/.test(webhookSecret)) {
+    problems.push('WEBHOOK_SECRET must be at least 16 printable characters without spaces');
+  }
   let cdsTrustedIssuers: Record<string, string> = {};
   const cdsRaw = text('CDS_TRUSTED_ISSUERS');
   if (cdsRaw !== undefined) {
@@ -145,6 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   const dataDir = text('DATA_DIR') ?? './data';
   const fhirBaseUrl = url('FHIR_BASE_URL');
   const fhirClient = readFhirClientSettings(env, problems);
+  const smartAllowedIss = (text('SMART_ALLOWED_ISS') ?? '').split(',').map((iss) => iss.trim().replace(/\/+$/, '')).filter((iss) => iss !== '');
+  for (const iss of smartAllowedIss) {
+    if (!/^https?:\/\/[^/\s]+/.test(iss)) {
+      problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs (got '${iss}')`);
+    }
+  }
   const fromRoot = (p: string): string => (isAbsolute(p) ? p : resolve(process.cwd(), p));
 
   if (problems.length > 0) {
@@ -159,11 +180,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     fhirClient,
     auth,
     allowInsecure,
-    webhookSecret: text('WEBHOOK_SECRET'),
+    webhookSecret,
     cdsTrustedIssuers,
     staff: { clientId: text('STAFF_CLIENT_ID'), clientSecret: text('STAFF_CLIENT_SECRET'), roleClaim: text('STAFF_ROLE_CLAIM') ?? 'roles' },
     sessionSecret,
-    smart: { clientId: text('SMART_CLIENT_ID') ?? 'hip-pain-triage', scopes: text('SMART_SCOPES') ?? DEFAULT_SMART_SCOPES },
+    smart: { clientId: text('SMART_CLIENT_ID') ?? 'hip-pain-triage', scopes: text('SMART_SCOPES') ?? DEFAULT_SMART_SCOPES, allowedIss: smartAllowedIss },
     rulesetFile: text('RULESET_FILE') === undefined ? undefined : fromRoot(text('RULESET_FILE') ?? ''),
     routingFile: fromRoot(text('ROUTING_FILE') ?? resolve(contentRoot, 'config/routing.json')),
     timeZone,

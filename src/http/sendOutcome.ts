@@ -17,7 +17,8 @@ export function sendFhir(res: Response, status: number, body: unknown): void {
 /** The one place an OperationOutcome becomes an HTTP answer. */
 export function sendOutcome(res: Response, outcome: OperationOutcome): void {
   const status = statusOf(outcome);
-  if (status === 503 || status === 429) {
+  // A Retry-After already set is more precise (the rate limit knows when its window resets).
+  if ((status === 503 || status === 429) && !res.hasHeader('Retry-After')) {
     res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
   }
   sendFhir(res, status, outcome);

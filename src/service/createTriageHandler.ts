@@ -209,6 +209,11 @@ async function writeBack(
     const advice = dispositionAdviceIssue(deps.content, result, result.advice);
     if (err instanceof OperationOutcomeError) {
       const status = statusOf(err.outcome);
+      if (extra.length > 0 && (status === 409 || status === 412)) {
+        // Only the caller's extra entries can conflict (the triage's own are conditional creates):
+        // the conflict is theirs to resolve, so it leaves as it came.
+        throw err;
+      }
       if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
         notify(deps, logger, (o) => o.onWriteBackFailure?.('refused'));
         logger.warn({ status, key: transaction.key.slice(0, 12) }, 'FHIR server refused the write-back');

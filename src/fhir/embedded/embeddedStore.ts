@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import type { FhirStore } from '../fhirStore';
 import type { DataDirLock } from './dataDirLock';
 import { acquireDataDirLock } from './dataDirLock';
-import { indexFhirDefinitions } from '../fhirDefinitions';
+import { indexFhirDefinitions, indexShippedSearchParameters } from '../fhirDefinitions';
 import { Journal } from './journal';
 import { JournaledRepository } from './journaledRepository';
 import { Mutex } from './mutex';
@@ -47,10 +47,22 @@ export interface EmbeddedStoreStats {
   readonly journalRecords: number;
 }
 
+/** One committed write, as a listener sees it: identity only (read the resource through the port). */
+export interface CommittedChange {
+  readonly op: 'put' | 'delete';
+  readonly resourceType: string;
+  readonly id: string;
+}
+
+/** Told of each request's writes once they are durable, outside the store's lock; must not throw or block. */
+export type CommitListener = (changes: readonly CommittedChange[]) => void;
+
 export interface EmbeddedStore extends FhirStore {
   /** The full FHIR REST API (read, vread, search, create, update, delete, patch, history, batch, transaction). */
   handleRest(request: FhirRequest): Promise<[OperationOutcome, Resource?]>;
   stats(): EmbeddedStoreStats;
+  /** Listens to every committed request (REST, batch, transaction, the port); returns the unsubscribe. */
+  onCommitted(listener: CommitListener): () => void;
 }
 
 const DEFAULT_COMPACTION: CompactionPolicy = { ratio: 2, minChanges: 10_000 };
@@ -64,6 +76,8 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
   const started = performance.now();
   const { logger } = options;
   indexFhirDefinitions();
+  // Seeded SearchParameters (Task `due`) must be searchable like the standard ones.
+  indexShippedSearchParameters(options.seed ?? []);
   const repo = new JournaledRepository();
   let lock: DataDirLock | undefined;
   let journal: Journal | undefined;
@@ -143,6 +157,7 @@ class JournaledStore implements EmbeddedStore {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | undefined;
   private compaction: Promise<void> | undefined;
+  private readonly listeners = new Set<CommitListener>();
 
   constructor(
     private readonly repo: JournaledRepository,
@@ -238,6 +253,7 @@ class JournaledStore implements EmbeddedStore {
    */
   private async exclusive<T>(work: () => Promise<T>): Promise<T> {
     this.assertOpen();
+    let committed: readonly CommittedChange[] = [];
     const result = await this.mutex.run(async () => {
       // Requests queued before close() still run; only those arriving after it are refused.
       if (this.state === 'closed') {
@@ -250,18 +266,40 @@ class JournaledStore implements EmbeddedStore {
         this.repo.discardChanges();
         throw err;
       }
-      this.commit();
+      committed = this.commit();
       return value;
     });
     await this.journal?.durable();
+    this.tellListeners(committed);
     this.compactIfDue();
     return result;
   }
 
-  private commit(): void {
-    const changes = this.repo.pendingChanges();
+  onCommitted(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** After the fsync and outside the mutex: a listener may call the store again without deadlocking. */
+  private tellListeners(changes: readonly CommittedChange[]): void {
     if (changes.length === 0) {
       return;
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(changes);
+      } catch (err) {
+        this.logger.error({ error: err instanceof Error ? err.name : 'unknown' }, 'embedded FHIR store: a commit listener failed');
+      }
+    }
+  }
+
+  private commit(): CommittedChange[] {
+    const changes = this.repo.pendingChanges();
+    if (changes.length === 0) {
+      return [];
     }
     try {
       this.journal?.append(changes);
@@ -274,6 +312,11 @@ class JournaledStore implements EmbeddedStore {
     for (const change of changes) {
       this.seeded.delete(changeKey(change));
     }
+    return changes.map((change) =>
+      change.op === 'put'
+        ? { op: 'put', resourceType: change.resource.resourceType, id: change.resource.id }
+        : { op: 'delete', resourceType: change.resourceType, id: change.id }
+    );
   }
 
   /** Starts a compaction in the background (holding the mutex) when the journal is mostly superseded versions. */

@@ -6,9 +6,11 @@ import { compileSearchValueReader } from './searchParamValues';
 
 /**
  * The search parameters with posting lists: what the service's reads and conditional
- * creates filter on. Anything else is answered by MemoryRepository's full scan.
+ * creates filter on (`entity` and `focus`: intake finds a response's earlier results by
+ * `Provenance?entity=` and `Task?focus=` on every stored response, which a scan would make
+ * cost the size of the store). Anything else is answered by MemoryRepository's full scan.
  */
-const INDEXED_CODES = ['_id', '_tag', 'identifier', 'url', 'subject', 'patient'] as const;
+const INDEXED_CODES = ['_id', '_tag', 'identifier', 'url', 'subject', 'patient', 'entity', 'focus'] as const;
 
 interface IndexedParam {
   readonly code: string;

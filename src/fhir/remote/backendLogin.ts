@@ -6,6 +6,11 @@ import { type FetchFunction, ServerAnswerError, serverAnswerError } from './serv
 /** How the service signs in to the external FHIR server (service contract: `FHIR_CLIENT_*`). */
 export type BackendCredentials =
   | { readonly method: 'none' }
+  /**
+   * A token someone else obtained, used as it is: the SMART app's per-session store acts
+   * with the signed-in user's access token. It is never renewed here (a 401 is final).
+   */
+  | { readonly method: 'bearer-token'; readonly accessToken: string }
   | {
       readonly method: 'client-secret';
       readonly clientId: string;
@@ -74,6 +79,9 @@ export function createBackendLogin(options: { readonly credentials: BackendCrede
   const { credentials } = options;
   if (credentials.method === 'none') {
     return { accessToken: async () => undefined, forget: () => undefined };
+  }
+  if (credentials.method === 'bearer-token') {
+    return { accessToken: async () => credentials.accessToken, forget: () => undefined };
   }
   let cached: CachedToken | undefined;
   let pending: Promise<CachedToken> | undefined;

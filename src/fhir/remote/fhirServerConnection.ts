@@ -111,7 +111,8 @@ export class FhirServerConnection {
     try {
       return await call(signal);
     } catch (err) {
-      if (!(err instanceof ServerAnswerError && err.status === 401) || this.options.credentials.method === 'none') {
+      // Without a login of our own there is nothing to renew: the 401 stands.
+      if (!(err instanceof ServerAnswerError && err.status === 401) || this.options.credentials.method === 'none' || this.options.credentials.method === 'bearer-token') {
         throw err;
       }
       // A token the server no longer takes (revoked, or clocks disagree): one fresh login, one more try.

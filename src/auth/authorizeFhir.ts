@@ -1,0 +1,67 @@
+import { OperationOutcomeError } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
+import type { RequestHandler } from 'express';
+import type { FhirStore } from '../fhir/fhirStore';
+import { statusOf } from '../http/sendOutcome';
+import { forbiddenError } from './accessOutcomes';
+import { callerOf } from './caller';
+import { compartmentViolation, decideScopes, type ResourceLookup } from './fhirAccess';
+import { classifyFhirCall, type Query } from './fhirInteraction';
+
+export interface FhirAuthorizationOptions {
+  readonly store: FhirStore;
+  /** Resource types of the service's own published content (readable by any verified caller). */
+  readonly contentTypes: ReadonlySet<string>;
+  /**
+   * Embedded mode serves full REST; in remote mode `/fhir` answers only content and
+   * `$triage`, so only `$triage` needs the compartment check against stored data.
+   */
+  readonly restServed: boolean;
+}
+
+/**
+ * Mounted on `/fhir` ahead of `$triage` and REST: the caller's SMART scopes must cover the
+ * interaction, and a `patient/`-limited caller must stay in their patient's compartment
+ * (403 otherwise). Without a verified caller (auth off) it does nothing.
+ */
+export function fhirAuthorization(options: FhirAuthorizationOptions): RequestHandler {
+  const lookup = storeLookup(options.store);
+  return async (req, res, next) => {
+    const caller = callerOf(req);
+    if (!caller) {
+      next();
+      return;
+    }
+    const interaction = classifyFhirCall({ method: req.method, path: req.path, query: req.query as Query, body: req.body, ifNoneExist: req.get('If-None-Exist') });
+    const decision = caller.kind === 'bearer' ? decideScopes(caller, interaction, options.contentTypes) : { kind: 'forbidden' as const, reason: 'A CDS Hooks token does not give access to FHIR data.' };
+    if (decision.kind === 'forbidden') {
+      next(forbiddenError(res, decision.reason));
+      return;
+    }
+    if (decision.patient !== undefined && (options.restServed || interaction.kind === 'triage')) {
+      const violation = await compartmentViolation(interaction, decision.patient, lookup);
+      if (violation) {
+        next(forbiddenError(res, violation));
+        return;
+      }
+    }
+    next();
+  };
+}
+
+/** A stored resource, or undefined when the store has none (the route then answers 404 itself). */
+function storeLookup(store: FhirStore): ResourceLookup {
+  return async (resourceType, id) => {
+    try {
+      return await store.readResource<Resource>(resourceType as Resource['resourceType'], id);
+    } catch (err) {
+      if (err instanceof OperationOutcomeError) {
+        const status = statusOf(err.outcome);
+        if (status >= 400 && status < 500) {
+          return undefined;
+        }
+      }
+      throw err;
+    }
+  };
+}

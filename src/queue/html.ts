@@ -1,0 +1,40 @@
+/**
+ * A tiny HTML template: every interpolated value is escaped unless it is already Html
+ * (the output of another `html` template). No template engine: the queue page is small,
+ * and escaping by default means a value can only become markup on purpose.
+ */
+export class Html {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+export type HtmlValue = Html | string | number | boolean | null | undefined | readonly HtmlValue[];
+
+const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+}
+
+function render(value: HtmlValue): string {
+  if (value instanceof Html) {
+    return value.text;
+  }
+  if (Array.isArray(value)) {
+    return value.map(render).join('');
+  }
+  if (value === null || value === undefined || value === false) {
+    return '';
+  }
+  return escapeHtml(String(value));
+}
+
+export function html(strings: TemplateStringsArray, ...values: readonly HtmlValue[]): Html {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    out += render(value) + (strings[i + 1] ?? '');
+  });
+  return new Html(out);
+}

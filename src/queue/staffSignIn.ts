@@ -1,0 +1,122 @@
+import { forbidden, OperationOutcomeError } from '@medplum/core';
+import { type BaseClient, errors, generators, Issuer } from 'openid-client';
+import { badRequestError, errorIssue, serviceUnavailableError } from '../outcomes';
+import type { SignInState } from './staffSession';
+
+/** The role value that marks a staff member in the STAFF_ROLE_CLAIM claim. */
+export const STAFF_ROLE = 'staff';
+
+/** How long a started sign-in may take before its state cookie is refused. */
+export const SIGN_IN_WINDOW_MS = 10 * 60 * 1000;
+
+export interface StaffSignInOptions {
+  /** AUTH_ISSUER: its discovery document (`/.well-known/openid-configuration`) is read on first use. */
+  readonly issuerUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** `{PUBLIC_BASE_URL}/queue/callback`, as registered with the issuer. */
+  readonly redirectUri: string;
+  /** STAFF_ROLE_CLAIM: a claim name, or a dotted path into nested claims (`realm_access.roles`). */
+  readonly roleClaim: string;
+}
+
+/** Who signed in, as the ID token says. */
+export interface StaffIdentity {
+  readonly sub: string;
+  readonly name: string;
+}
+
+/**
+ * OpenID Connect authorization-code sign-in for staff (with PKCE, state and nonce), by
+ * openid-client: it validates the ID token's signature against the issuer's keys, and its
+ * issuer, audience, expiry and nonce. Staff are those whose ID token carries the STAFF_ROLE
+ * role in the configured claim. Errors are OperationOutcomeErrors: 400 for a sign-in that
+ * failed or was tampered with, 403 for someone who is not staff, 503 when the issuer
+ * cannot be reached.
+ */
+export class StaffSignIn {
+  private client: Promise<BaseClient> | undefined;
+
+  constructor(private readonly options: StaffSignInOptions) {}
+
+  /** The issuer's authorization URL, and what the callback must find again. */
+  async begin(nowMs: number): Promise<{ readonly url: string; readonly state: SignInState }> {
+    const client = await this.discover();
+    const state: SignInState = { purpose: 'sign-in', state: generators.state(), nonce: generators.nonce(), codeVerifier: generators.codeVerifier(), exp: nowMs + SIGN_IN_WINDOW_MS };
+    const url = client.authorizationUrl({
+      scope: 'openid profile',
+      response_type: 'code',
+      redirect_uri: this.options.redirectUri,
+      state: state.state,
+      nonce: state.nonce,
+      code_challenge: generators.codeChallenge(state.codeVerifier),
+      code_challenge_method: 'S256',
+    });
+    return { url, state };
+  }
+
+  /** Exchanges the code from the callback URL (path and query) and checks the staff role. */
+  async complete(callbackUrl: string, expected: SignInState): Promise<StaffIdentity> {
+    const client = await this.discover();
+    const params = client.callbackParams(callbackUrl);
+    let claims: Record<string, unknown>;
+    try {
+      const tokens = await client.callback(this.options.redirectUri, params, { state: expected.state, nonce: expected.nonce, code_verifier: expected.codeVerifier, response_type: 'code' });
+      claims = tokens.claims() as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof errors.OPError) {
+        // The issuer's own answer: `access_denied` when the person cancelled, and the like.
+        throw badRequestError([errorIssue('login', `The sign-in did not complete (${err.error}).`)]);
+      }
+      if (err instanceof errors.RPError) {
+        throw badRequestError([errorIssue('login', 'The sign-in answer could not be verified; please sign in again.')]);
+      }
+      throw serviceUnavailableError('The sign-in service could not be reached; please try again.');
+    }
+    if (!hasRole(claimAt(claims, this.options.roleClaim), STAFF_ROLE)) {
+      throw new OperationOutcomeError({ ...forbidden, issue: [errorIssue('forbidden', `You are signed in, but not as staff: your account needs the '${STAFF_ROLE}' role in '${this.options.roleClaim}'.`)] });
+    }
+    const sub = typeof claims.sub === 'string' ? claims.sub : '';
+    const name = typeof claims.name === 'string' ? claims.name : typeof claims.preferred_username === 'string' ? claims.preferred_username : '';
+    return { sub, name };
+  }
+
+  /** Discovery once, on first use; a failure is not kept, so the next request tries again. */
+  private discover(): Promise<BaseClient> {
+    this.client ??= Issuer.discover(this.options.issuerUrl).then(
+      (issuer) =>
+        new issuer.Client({
+          client_id: this.options.clientId,
+          client_secret: this.options.clientSecret,
+          redirect_uris: [this.options.redirectUri],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'client_secret_basic',
+        }),
+      (err: unknown) => {
+        this.client = undefined;
+        throw serviceUnavailableError('The sign-in service (AUTH_ISSUER) could not be reached; please try again.');
+      }
+    );
+    return this.client;
+  }
+}
+
+/** A claim by name, or by a dotted path into nested objects. */
+export function claimAt(claims: Record<string, unknown>, path: string): unknown {
+  if (path in claims) {
+    return claims[path];
+  }
+  let value: unknown = claims;
+  for (const part of path.split('.')) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  }
+  return value;
+}
+
+/** A role claim is an array of roles, or one string of space-separated roles. */
+export function hasRole(claim: unknown, role: string): boolean {
+  if (Array.isArray(claim)) {
+    return claim.includes(role);
+  }
+  return typeof claim === 'string' && claim.split(/\s+/).includes(role);
+}

@@ -1,0 +1,209 @@
+import { formatHumanName } from '@medplum/core';
+import type { GuidanceResponse, HealthcareService, Parameters, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
+import type { FhirStore } from '../fhir/fhirStore';
+import type { RequestPriority } from '../routing/routingTable';
+import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM } from '../triage/results/idempotencyKey';
+import { compareQueueItems, compareUrgency } from './queueOrder';
+
+/** Open work: what a team still has to act on. */
+export const OPEN_TASK_STATUSES: readonly Task['status'][] = ['requested', 'accepted', 'in-progress'];
+
+/** Most open Tasks one page load reads; beyond it the page says the list is cut short. */
+export const QUEUE_TASK_LIMIT = 500;
+
+/** Ids per `_id=`/`identifier=` search, to keep URLs well under common server limits. */
+const IDS_PER_SEARCH = 40;
+
+const RULE_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-rule';
+const TASK_CODE_SYSTEM = 'http://hl7.org/fhir/CodeSystem/task-code';
+
+export interface QueuePatient {
+  /** The name to show (or, with no Patient record and no display, the reference). */
+  readonly label: string;
+  readonly birthDate: string | undefined;
+  /** False when the Task's patient could not be read from the store. */
+  readonly onRecord: boolean;
+}
+
+export interface QueueItem {
+  readonly id: string;
+  readonly priority: RequestPriority | undefined;
+  readonly status: Task['status'];
+  /** What kind of work: a referral, the duty clinician's safety net, a review. */
+  readonly kind: string;
+  readonly description: string | undefined;
+  readonly patient: QueuePatient;
+  /** The disposition's display ("Emergency: go to A&E now"), undefined when the Task links to no triage. */
+  readonly disposition: string | undefined;
+  readonly rules: readonly string[];
+  readonly due: Date | undefined;
+  readonly authoredOn: string | undefined;
+  /** Id of the QuestionnaireResponse the triage read. */
+  readonly responseId: string | undefined;
+}
+
+export interface ServiceQueue {
+  /** `HealthcareService/<id>`, or the owner reference of Tasks owned by something else. */
+  readonly reference: string;
+  readonly name: string;
+  /** False for an owner that is not one of the store's HealthcareServices. */
+  readonly isService: boolean;
+  readonly items: readonly QueueItem[];
+}
+
+export interface WorkQueue {
+  /** Services with the most urgent work first; services with none last, by name. */
+  readonly services: readonly ServiceQueue[];
+  /** More open Tasks exist than QUEUE_TASK_LIMIT: the page shows only some. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Every open Task, grouped by owner and ordered by urgency then due time, with what a
+ * clinician needs to pick one up: the patient, the disposition, the rules that fired and
+ * the response. Read through the FhirStore port, so it works on the embedded store and on
+ * an external server alike. Tasks whose owner is not a known HealthcareService are still
+ * listed (under their owner), so no open work is hidden by a routing mistake.
+ */
+export async function loadWorkQueue(store: FhirStore): Promise<WorkQueue> {
+  const [services, found] = await Promise.all([
+    store.searchResources<HealthcareService>('HealthcareService', { _count: '200' }),
+    store.searchResources<Task>('Task', { status: OPEN_TASK_STATUSES.join(','), _count: String(QUEUE_TASK_LIMIT + 1) }),
+  ]);
+  const tasks = found.slice(0, QUEUE_TASK_LIMIT);
+  const [guidance, patients] = await Promise.all([guidanceByKey(store, tasks), patientsById(store, tasks)]);
+
+  const groups = new Map<string, { name: string; isService: boolean; items: QueueItem[] }>();
+  for (const service of services) {
+    if (service.id) {
+      groups.set(`HealthcareService/${service.id}`, { name: service.name ?? `HealthcareService/${service.id}`, isService: true, items: [] });
+    }
+  }
+  for (const task of tasks) {
+    const owner = task.owner?.reference ?? 'unowned';
+    let group = groups.get(owner);
+    if (!group) {
+      group = { name: task.owner?.display ?? (task.owner?.reference ? `Owner ${task.owner.reference}` : 'No owner'), isService: false, items: [] };
+      groups.set(owner, group);
+    }
+    group.items.push(queueItem(task, guidance, patients));
+  }
+  const queues: ServiceQueue[] = [...groups.entries()].map(([reference, group]) => ({
+    reference,
+    name: group.name,
+    isService: group.isService,
+    items: group.items.sort(compareQueueItems),
+  }));
+  queues.sort((a, b) => {
+    const [firstA] = a.items;
+    const [firstB] = b.items;
+    if (firstA && firstB) {
+      return compareUrgency(firstA, firstB) || a.name.localeCompare(b.name);
+    }
+    return firstA ? -1 : firstB ? 1 : a.name.localeCompare(b.name);
+  });
+  return { services: queues, truncated: found.length > QUEUE_TASK_LIMIT };
+}
+
+function queueItem(task: Task, guidance: ReadonlyMap<string, TriageOutputs>, patients: ReadonlyMap<string, Patient>): QueueItem {
+  const key = triageKey(task);
+  const outputs = key ? guidance.get(key) : undefined;
+  const focus = task.focus?.reference;
+  const responseFromFocus = focus?.startsWith('QuestionnaireResponse/') ? focus.slice('QuestionnaireResponse/'.length) : undefined;
+  const due = task.restriction?.period?.end;
+  return {
+    id: task.id ?? '',
+    priority: task.priority,
+    status: task.status,
+    kind: kindOf(task),
+    description: task.description,
+    patient: patientOf(task.for, patients),
+    disposition: outputs?.disposition,
+    rules: outputs?.rules ?? [],
+    due: due ? new Date(due) : undefined,
+    authoredOn: task.authoredOn,
+    responseId: outputs?.responseId ?? responseFromFocus,
+  };
+}
+
+function kindOf(task: Task): string {
+  const fulfil = task.code?.coding?.some((c) => c.system === TASK_CODE_SYSTEM && c.code === 'fulfill');
+  if (fulfil) {
+    // The safety-net Task is the duty clinician's copy of a referral, linked to it by partOf.
+    return task.partOf?.length ? 'Safety net check' : 'Referral';
+  }
+  return task.code?.text ?? task.code?.coding?.[0]?.display ?? task.code?.coding?.[0]?.code ?? 'Task';
+}
+
+function patientOf(subject: Reference | undefined, patients: ReadonlyMap<string, Patient>): QueuePatient {
+  const id = patientId(subject);
+  const patient = id ? patients.get(id) : undefined;
+  const name = patient?.name?.[0] ? formatHumanName(patient.name[0]) : '';
+  if (patient) {
+    return { label: name || subject?.display || `Patient/${id ?? ''}`, birthDate: patient.birthDate, onRecord: true };
+  }
+  return { label: subject?.display ?? subject?.reference ?? 'Unknown patient', birthDate: undefined, onRecord: false };
+}
+
+function patientId(subject: Reference | undefined): string | undefined {
+  const match = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(subject?.reference ?? '');
+  return match?.[1];
+}
+
+/** The triage's idempotency key, from a result identifier (`<key>:<role>`) every result Task carries. */
+function triageKey(task: Task): string | undefined {
+  const value = task.identifier?.find((i) => i.system === RESULT_IDENTIFIER_SYSTEM)?.value;
+  const colon = value?.indexOf(':') ?? -1;
+  return value && colon > 0 ? value.slice(0, colon) : undefined;
+}
+
+interface TriageOutputs {
+  readonly disposition: string | undefined;
+  readonly rules: readonly string[];
+  readonly responseId: string | undefined;
+}
+
+/**
+ * The GuidanceResponse of each Task's triage, found by the key it is identified by: it
+ * holds the disposition and every fired rule coded, and the response it read.
+ */
+async function guidanceByKey(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, TriageOutputs>> {
+  const keys = [...new Set(tasks.map(triageKey).filter((k): k is string => k !== undefined))];
+  const found = await searchInChunks<GuidanceResponse>(store, 'GuidanceResponse', 'identifier', keys.map((k) => `${IDEMPOTENCY_TAG_SYSTEM}|${k}`));
+  const byKey = new Map<string, TriageOutputs>();
+  for (const guidance of found) {
+    const key = guidance.requestIdentifier?.system === IDEMPOTENCY_TAG_SYSTEM ? guidance.requestIdentifier.value : undefined;
+    if (key) {
+      byKey.set(key, triageOutputs(guidance));
+    }
+  }
+  return byKey;
+}
+
+function triageOutputs(guidance: GuidanceResponse): TriageOutputs {
+  const outputsId = guidance.outputParameters?.reference?.replace(/^#/, '');
+  const outputs = guidance.contained?.find((r): r is Parameters => r.resourceType === 'Parameters' && r.id === outputsId);
+  const parameters = outputs?.parameter ?? [];
+  const disposition = parameters.find((p) => p.name === 'disposition')?.valueCoding;
+  const response = parameters.find((p) => p.name === 'response')?.valueReference?.reference;
+  return {
+    disposition: disposition ? (disposition.display ?? disposition.code) : undefined,
+    rules: parameters.flatMap((p) => (p.name === 'rule' && p.valueCoding?.system === RULE_SYSTEM && p.valueCoding.code ? [p.valueCoding.code] : [])),
+    responseId: response?.startsWith('QuestionnaireResponse/') ? response.slice('QuestionnaireResponse/'.length) : undefined,
+  };
+}
+
+async function patientsById(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, Patient>> {
+  const ids = [...new Set(tasks.map((t) => patientId(t.for)).filter((id): id is string => id !== undefined))];
+  const found = await searchInChunks<Patient>(store, 'Patient', '_id', ids);
+  return new Map(found.flatMap((p) => (p.id ? [[p.id, p] as const] : [])));
+}
+
+async function searchInChunks<T extends Resource>(store: FhirStore, resourceType: T['resourceType'], parameter: string, values: readonly string[]): Promise<T[]> {
+  const chunks: string[][] = [];
+  for (let i = 0; i < values.length; i += IDS_PER_SEARCH) {
+    chunks.push(values.slice(i, i + IDS_PER_SEARCH));
+  }
+  const pages = await Promise.all(chunks.map((chunk) => store.searchResources<T>(resourceType, { [parameter]: chunk.join(','), _count: String(chunk.length * 2) })));
+  return pages.flat();
+}

@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import type { Router } from 'express';
+import type { Config } from '../config';
+import type { FhirStore } from '../fhir/fhirStore';
+import type { TriageServiceDeps } from '../service/createTriageHandler';
+import { smartConfigurationRoute } from './smartConfigurationRoute';
+import { smartRoutes } from './smartRoutes';
+
+/**
+ * The SMART app's routers, from the configuration: the app itself, and (with AUTH_* set)
+ * the `/fhir/.well-known/smart-configuration` that lets SMART apps launched against this
+ * service's own FHIR base find its authorization server.
+ */
+export function smartFeatures(config: Config, services: { readonly triage: TriageServiceDeps; readonly store: FhirStore }): Router[] {
+  const app = smartRoutes({
+    triage: services.triage,
+    settings: { clientId: config.smart.clientId, scopes: config.smart.scopes, redirectUri: `${config.publicBaseUrl}/smart/callback` },
+    publicBaseUrl: config.publicBaseUrl,
+    sessionSecret: config.sessionSecret,
+    allowedIss: config.smart.allowedIss,
+    // The service's own store is its access to one FHIR server: FHIR_BASE_URL, or its own embedded /fhir.
+    backend: { fhirBaseUrl: config.fhirBaseUrl ?? `${config.publicBaseUrl}/fhir`, store: services.store },
+    assetsDir: join(config.contentRoot, 'public', 'smart'),
+  });
+  return config.auth ? [app, smartConfigurationRoute({ issuer: config.auth.issuer, jwksUri: config.auth.jwksUri, logger: services.triage.logger })] : [app];
+}

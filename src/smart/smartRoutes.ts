@@ -1,0 +1,425 @@
+import { randomBytes } from 'node:crypto';
+import { OperationOutcomeError } from '@medplum/core';
+import type { CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import express, { type CookieOptions, type Request, type RequestHandler, type Response, Router } from 'express';
+import type { Logger } from 'pino';
+import type { FhirStore } from '../fhir/fhirStore';
+import { openRemoteStore } from '../fhir/remote/remoteStore';
+import { requestLogger } from '../http/observeRequests';
+import { statusOf } from '../http/sendOutcome';
+import { badRequestError, errorIssue } from '../outcomes';
+import { createTriageRunner, type TriageRun, type TriageServiceDeps } from '../service/createTriageHandler';
+import { ageFromBirthDate, initialResponse, presentationQuestionnaire } from './formPrefill';
+import { patientTokenStore, RECORD_TYPES } from './patientTokenWriteBack';
+import { buildResultView, notSavedView, type ResultView, type SavingView, savedView } from './resultView';
+import { beginLaunch, completeLaunch, type SmartClientSettings } from './smartAuthorization';
+import { discoverSmartEndpoints, type FetchFunction, readIss, supportsTransactions } from './smartDiscovery';
+import { errorPage, FORM_PAGE_POLICY, formPage, type PatientBanner, RESULT_PAGE_POLICY, resultPage } from './smartPages';
+import { type LaunchContext, sameToken, type SmartSession, SmartSessions } from './smartSessions';
+import { planWrite, type WritePlan } from './writePlan';
+
+export const SESSION_COOKIE = 'hip_triage_smart';
+
+export interface SmartAppDeps {
+  /** The triage service's dependencies; its `store` is replaced per submission by one for the launching EHR. */
+  readonly triage: TriageServiceDeps;
+  readonly settings: SmartClientSettings;
+  readonly publicBaseUrl: string;
+  /** SESSION_SECRET; undefined = a random one per start (sessions end with the process). */
+  readonly sessionSecret: string | undefined;
+  /** SMART_ALLOWED_ISS: the FHIR bases a launch may name; empty = any. */
+  readonly allowedIss: readonly string[];
+  /**
+   * The service's own credentials for one FHIR server: FHIR_BASE_URL's backend login in
+   * remote mode, or the embedded store at `{PUBLIC_BASE_URL}/fhir`. Used for a launch from
+   * that very server when the user's token cannot write (and for the service's record).
+   */
+  readonly backend: { readonly fhirBaseUrl: string; readonly store: FhirStore } | undefined;
+  /** `public/smart`: the page script, styles and LHC-Forms. */
+  readonly assetsDir: string;
+  readonly fetch?: FetchFunction | undefined;
+}
+
+/** A CapabilityStatement is read at most this often per EHR. */
+const CAPABILITY_TTL_MS = 5 * 60 * 1000;
+
+/**
+ * The SMART on FHIR app (App Launch 2.x): `/smart/launch` (EHR launch with `iss` and
+ * `launch`, standalone with `iss` only), `/smart/callback`, the form at `/smart/app`,
+ * `/smart/submit` (JSON, from the page script), the result at `/smart/result`, and the
+ * static assets under `/smart/assets/`. Tokens stay in server memory; the browser holds a
+ * signed session id (HttpOnly, SameSite=Lax, Secure over https).
+ */
+export function smartRoutes(deps: SmartAppDeps): Router {
+  const router = Router();
+  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), () => deps.triage.clock().getTime());
+  const fetchImpl = deps.fetch ?? globalThis.fetch;
+  const cookie: CookieOptions = { httpOnly: true, sameSite: 'lax', path: '/smart', secure: deps.publicBaseUrl.startsWith('https:') };
+  const capabilities = new Map<string, { readonly at: number; readonly transactions: boolean | undefined }>();
+
+  router.use('/smart/assets', express.static(deps.assetsDir, { index: false, fallthrough: false, maxAge: '1h' }));
+
+  const sessionOf = (req: Request): SmartSession | undefined => sessions.find(readCookie(req.headers.cookie, SESSION_COOKIE));
+  const setSession = (res: Response, session: SmartSession): void => {
+    res.cookie(SESSION_COOKIE, sessions.cookieValue(session), cookie);
+  };
+  const loggerOf = (req: Request): Logger => requestLogger(req) ?? deps.triage.logger;
+
+  router.get(
+    '/smart/launch',
+    page(async (req, res) => {
+      const iss = readIss(req.query.iss, deps.allowedIss);
+      const launch = typeof req.query.launch === 'string' && req.query.launch !== '' ? req.query.launch.slice(0, 2000) : undefined;
+      const endpoints = await discoverSmartEndpoints(iss, fetchImpl);
+      const earlier = sessionOf(req);
+      if (earlier) {
+        sessions.end(earlier);
+      }
+      const session = sessions.create();
+      const { url, pending } = beginLaunch({ settings: deps.settings, iss, launch, endpoints, nowMs: deps.triage.clock().getTime() });
+      session.pending = pending;
+      setSession(res, session);
+      loggerOf(req).info({ launch: pending.kind }, 'SMART launch started');
+      res.redirect(303, url);
+    })
+  );
+
+  router.get(
+    '/smart/callback',
+    page(async (req, res) => {
+      const session = sessionOf(req);
+      const pending = session?.pending;
+      const now = deps.triage.clock().getTime();
+      // Single use: whatever happens next, this state is spent.
+      if (session) {
+        session.pending = undefined;
+      }
+      if (!session || !pending || pending.expiresAt <= now || !sameToken(pending.state, req.query.state)) {
+        loggerOf(req).warn({ reason: !pending ? 'no launch in progress' : pending.expiresAt <= now ? 'expired' : 'state mismatch' }, 'SMART callback refused');
+        throw badRequestError([errorIssue('login', 'This sign-in could not be matched to a launch of the app (it may be old, used already, or changed on the way). Please start again from your record system.')]);
+      }
+      const context = await completeLaunch({ settings: deps.settings, pending, callbackUrl: req.originalUrl, nowMs: now });
+      session.context = context;
+      const signedIn = sessions.renew(session);
+      setSession(res, signedIn);
+      loggerOf(req).info({ launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined }, 'SMART sign-in completed');
+      res.redirect(303, '/smart/app');
+    })
+  );
+
+  router.get(
+    '/smart/app',
+    page(async (req, res) => {
+      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
+      const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
+      const now = deps.triage.clock();
+      const age = ageFromBirthDate(patient.birthDate, now, deps.triage.timeZone);
+      const questionnaire = deps.triage.content.questionnaire.questionnaire;
+      session.formAuthored = now.toISOString();
+      session.banner = context.needPatientBanner ? bannerOf(patient) : undefined;
+      res.setHeader('Content-Security-Policy', FORM_PAGE_POLICY);
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('html').send(
+        formPage({
+          banner: session.banner,
+          ageFromRecord: age,
+          data: {
+            questionnaire: presentationQuestionnaire(questionnaire),
+            initialResponse: initialResponse(questionnaire, age),
+            subject: `Patient/${context.patientId}`,
+            author: context.fhirUser,
+            csrfToken: session.csrfToken,
+          },
+        })
+      );
+    })
+  );
+
+  router.post('/smart/submit', async (req, res) => {
+    try {
+      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
+      if (!sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
+        throw forbiddenError('This form has expired or did not come from this app. Please reload the page and try again.');
+      }
+      const response = completedResponse(req.body, context, session.formAuthored ?? deps.triage.clock().toISOString(), deps.triage.content.questionnaire.canonical);
+      await serialised(session, () => triageAndSave(session, context, response, loggerOf(req)));
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(200).json({ next: '/smart/result' });
+    } catch (err) {
+      sendSubmitProblem(res, err, { logger: loggerOf(req), questionText: (linkId) => deps.triage.content.questionnaire.items.get(linkId)?.text });
+    }
+  });
+
+  router.post(
+    '/smart/retry',
+    express.urlencoded({ extended: false, limit: '2kb' }),
+    page(async (req, res) => {
+      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
+      const body = (req.body ?? {}) as { csrf?: unknown };
+      if (!sameToken(session.csrfToken, body.csrf)) {
+        throw forbiddenError('This form has expired or did not come from this app. Please go back and try again.');
+      }
+      if (!session.lastResponse) {
+        res.redirect(303, '/smart/app');
+        return;
+      }
+      const response = session.lastResponse;
+      await serialised(session, () => triageAndSave(session, context, response, loggerOf(req)));
+      res.redirect(303, '/smart/result');
+    })
+  );
+
+  router.get(
+    '/smart/result',
+    page(async (req, res) => {
+      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
+      if (!session.result) {
+        res.redirect(303, '/smart/app');
+        return;
+      }
+      res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('html').send(resultPage({ view: session.result, banner: context.needPatientBanner ? session.banner : undefined, csrfToken: session.csrfToken, retry: session.lastResponse !== undefined }));
+    })
+  );
+
+  /** Scores the response, decides how its results can reach the EHR, writes them, and keeps the page's content in the session. */
+  async function triageAndSave(session: SmartSession, context: LaunchContext, response: QuestionnaireResponse, logger: Logger): Promise<void> {
+    const user = userStore(context);
+    // Scored once without writing: which resources it needs decides how (and whether) it can be saved.
+    const scored = await createTriageRunner({ ...deps.triage, store: user, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
+    const backend = deps.backend && sameBase(deps.backend.fhirBaseUrl, context.iss) ? deps.backend.store : undefined;
+    const plan = planWrite({
+      grantedScope: context.grantedScope,
+      entryTypes: (scored.transaction.bundle.entry ?? []).map((e) => e.resource?.resourceType ?? ''),
+      transactions: await transactionSupport(context.iss),
+      backendAvailable: backend !== undefined,
+    });
+    let saving: SavingView;
+    let run: TriageRun = scored;
+    let retry = false;
+    const store = storeFor(plan, user, backend, context, logger);
+    if (!store) {
+      deps.triage.observer?.onTriage?.({ disposition: scored.result.disposition.code, persisted: false });
+      saving = notSavedView(plan.kind === 'none' ? plan.because : '', false);
+    } else {
+      try {
+        run = await createTriageRunner({ ...deps.triage, store })({ response, persist: true, responseAlreadyStored: false, logger });
+        const leftOut = plan.kind === 'patient-token' ? RECORD_TYPES.filter((t) => t !== 'Device' && !(run.stored ?? []).some((r) => r.resourceType === t)) : [];
+        saving = savedView({ stored: visible(run.stored ?? []), by: plan.kind === 'backend' ? 'the triage service' : 'your sign-in', because: plan.kind === 'backend' ? plan.because : undefined, leftOut });
+      } catch (err) {
+        if (!(err instanceof OperationOutcomeError)) {
+          throw err;
+        }
+        const status = statusOf(err.outcome);
+        retry = status === 503;
+        saving = notSavedView(
+          retry ? 'Your record system could not be reached, so the results could not be saved.' : 'Your record system refused to save the results.',
+          retry
+        );
+      }
+    }
+    logger.info({ plan: plan.kind, saved: saving.saved, disposition: scored.result.disposition.code }, 'SMART triage');
+    session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
+    session.lastResponse = retry ? response : undefined;
+  }
+
+  function storeFor(plan: WritePlan, user: FhirStore, backend: FhirStore | undefined, context: LaunchContext, logger: Logger): FhirStore | undefined {
+    switch (plan.kind) {
+      case 'user-token':
+        return user;
+      case 'patient-token':
+        return patientTokenStore({ user, backend, patientId: context.patientId, logger });
+      case 'backend':
+        return backend;
+      case 'none':
+        return undefined;
+    }
+  }
+
+  function userStore(context: LaunchContext): FhirStore {
+    return openRemoteStore({ baseUrl: context.iss, credentials: { method: 'bearer-token', accessToken: context.accessToken }, logger: deps.triage.logger, fetch: fetchImpl });
+  }
+
+  async function transactionSupport(iss: string): Promise<boolean | undefined> {
+    const now = deps.triage.clock().getTime();
+    const cached = capabilities.get(iss);
+    if (cached && now - cached.at < CAPABILITY_TTL_MS) {
+      return cached.transactions;
+    }
+    let transactions: boolean | undefined;
+    try {
+      const res = await fetchImpl(`${iss}/metadata`, { headers: { Accept: 'application/fhir+json' }, signal: AbortSignal.timeout(3_000) });
+      transactions = res.ok ? supportsTransactions((await res.json()) as CapabilityStatement) : undefined;
+    } catch {
+      transactions = undefined;
+    }
+    capabilities.set(iss, { at: now, transactions });
+    return transactions;
+  }
+
+  return router;
+}
+
+/** The signed-in session and its context, or a 401 that sends the person back to their EHR. */
+function signedIn(session: SmartSession | undefined, nowMs: number): { session: SmartSession; context: LaunchContext } {
+  const context = session?.context;
+  if (!session || !context || context.tokenExpiresAt <= nowMs) {
+    throw new OperationOutcomeError({
+      resourceType: 'OperationOutcome',
+      id: 'unauthorized',
+      issue: [errorIssue('login', 'Your session has ended. Please open the app again from your record system.')],
+    });
+  }
+  return { session, context };
+}
+
+/**
+ * The response as the app stores it: the page's answers, with the subject that must be the
+ * launch patient (else 403), the signed-in user as author, the Questionnaire's canonical,
+ * and `authored` fixed when the form was shown, so the same answers sent twice are the same
+ * response (one idempotency key, one set of results).
+ */
+export function completedResponse(body: unknown, context: LaunchContext, authored: string, canonical: string): QuestionnaireResponse {
+  const candidate = (body as { response?: unknown } | null)?.response;
+  if (candidate === null || typeof candidate !== 'object' || (candidate as Resource).resourceType !== 'QuestionnaireResponse') {
+    throw badRequestError([errorIssue('structure', 'The page sent no answers.')]);
+  }
+  const sent = candidate as QuestionnaireResponse;
+  const subject = sent.subject?.reference;
+  const launchPatient = `Patient/${context.patientId}`;
+  if (subject !== launchPatient && subject !== `${context.iss}/${launchPatient}`) {
+    throw forbiddenError('These answers are about a different patient from the one the app was opened for, so they were not accepted.');
+  }
+  if (sent.author?.reference !== undefined && context.fhirUser !== undefined && sent.author.reference !== context.fhirUser) {
+    throw forbiddenError('These answers name a different author from the person signed in, so they were not accepted.');
+  }
+  const { id: _id, meta: _meta, text: _text, ...answers } = sent;
+  return {
+    ...answers,
+    resourceType: 'QuestionnaireResponse',
+    questionnaire: canonical,
+    status: 'completed',
+    subject: { reference: launchPatient },
+    ...(context.fhirUser ? { author: { reference: context.fhirUser } } : {}),
+    authored,
+  };
+}
+
+function forbiddenError(text: string): OperationOutcomeError {
+  return new OperationOutcomeError({ resourceType: 'OperationOutcome', id: 'forbidden', issue: [errorIssue('forbidden', text)] });
+}
+
+/** One submission at a time per session: the patient-token write searches before it creates. */
+async function serialised<T>(session: SmartSession, work: () => Promise<T>): Promise<T> {
+  const next = session.queue.then(work, work);
+  session.queue = next.catch(() => undefined);
+  return next;
+}
+
+function sameBase(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+}
+
+/** What the person sees as saved: the service Device is bookkeeping, not part of their record. */
+function visible(stored: readonly Resource[]): Resource[] {
+  return stored.filter((r) => r.resourceType !== 'Device');
+}
+
+function bannerOf(patient: Patient): PatientBanner {
+  const name = patient.name?.[0];
+  const text = name?.text ?? [...(name?.given ?? []), name?.family ?? ''].join(' ').trim();
+  return { name: text || 'Name not recorded', birthDate: patient.birthDate };
+}
+
+/** The submit route answers the page script in JSON: problems by linkId, and any red-flag advice first. */
+function sendSubmitProblem(res: Response, err: unknown, options: { readonly logger: Logger; readonly questionText: (linkId: string) => string | undefined }): void {
+  if (!(err instanceof OperationOutcomeError)) {
+    options.logger.error({ err: err instanceof Error ? err.message.slice(0, 200) : 'unknown' }, 'SMART submission failed');
+    res.status(500).json({ message: 'Something went wrong on our side. Your answers were not checked. If you are worried, call NHS 111, or 999 in an emergency.' });
+    return;
+  }
+  const outcome: OperationOutcome = err.outcome;
+  const status = statusOf(outcome);
+  const issues = outcome.issue ?? [];
+  const advice = issues.find((i) => i.severity === 'information')?.details?.text;
+  const problems = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').map((issue) => problemOf(issue, options.questionText));
+  res.setHeader('Cache-Control', 'no-store');
+  res.status(status).json({
+    message: status === 422 ? 'Some answers need checking.' : (problems[0]?.text ?? 'The answers could not be checked.'),
+    problems,
+    ...(advice ? { advice } : {}),
+  });
+}
+
+/** A validation issue for the page: the item it is about, its question, and what to do, in words. */
+export function problemOf(issue: OperationOutcomeIssue, questionText: (linkId: string) => string | undefined): { linkId?: string; question?: string; text: string } {
+  const linkId = /linkId=([A-Za-z0-9\-._]+)/.exec(issue.diagnostics ?? '')?.[1] ?? /linkId='([A-Za-z0-9\-._]+)'/.exec(issue.expression?.[0] ?? '')?.[1];
+  const question = linkId ? questionText(linkId) : undefined;
+  return { ...(linkId ? { linkId } : {}), ...(question ? { question } : {}), text: plainProblem(issue.details?.text ?? '') };
+}
+
+/** The engine's messages name items by linkId, for integrators; the person gets what to do. */
+function plainProblem(text: string): string {
+  const range = /must be between (\d+) and (\d+)/.exec(text);
+  if (range) {
+    return `Enter a whole number from ${range[1] ?? ''} to ${range[2] ?? ''}.`;
+  }
+  if (/is required and has no answer/.test(text)) {
+    return 'Please answer this question.';
+  }
+  if (/'none' cannot be chosen together/.test(text)) {
+    return 'Choose “None of these” on its own, or untick it and choose the ones that apply.';
+  }
+  return text.replace(/^Item '[^']+'/, 'This answer') || 'This answer needs checking.';
+}
+
+/**
+ * A page route: an OperationOutcomeError becomes a page with its sentences and status;
+ * anything else a 500 page (logged, never shown).
+ */
+function page(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return async (req, res) => {
+    try {
+      await handler(req, res);
+    } catch (err) {
+      res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
+      res.setHeader('Cache-Control', 'no-store');
+      if (err instanceof OperationOutcomeError) {
+        const status = statusOf(err.outcome);
+        const messages = (err.outcome.issue ?? []).filter((i) => i.severity !== 'information').map((i) => i.details?.text ?? '').filter((t) => t !== '');
+        res.status(status).type('html').send(errorPage({ heading: headingFor(status), messages: messages.length > 0 ? messages : ['Please start again from your record system.'] }));
+        return;
+      }
+      (requestLogger(req) ?? undefined)?.error({ err: err instanceof Error ? err.message.slice(0, 200) : 'unknown' }, 'SMART page failed');
+      res.status(500).type('html').send(errorPage({ heading: 'Something went wrong', messages: ['Something went wrong on our side. Please try again from your record system.'] }));
+    }
+  };
+}
+
+function headingFor(status: number): string {
+  if (status === 401) {
+    return 'Your session has ended';
+  }
+  if (status === 403) {
+    return 'Not allowed';
+  }
+  if (status >= 500) {
+    return 'Your record system is not answering';
+  }
+  return 'The app could not start';
+}
+
+function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
