@@ -81,6 +81,11 @@ function compileOperator(node: Node): Evaluate | undefined {
   if (!left || !right) {
     return undefined;
   }
+  const constant = constantOf(node);
+  if (constant) {
+    // A list of literals such as ('a-lot' | 'unable') is built once, not on every evaluation.
+    return () => constant;
+  }
   if (operator === '.') {
     return compileInvocation(left, right);
   }
@@ -138,6 +143,20 @@ function compileInvocation(target: Node, fn: Node): Evaluate | undefined {
     default:
       return undefined;
   }
+}
+
+/** The value of a literal or a union of literals, known when the ruleset is loaded. */
+function constantOf(node: Node): Collection | undefined {
+  if (node.value !== undefined) {
+    const literal = node.value.value;
+    return typeof literal === 'boolean' || typeof literal === 'number' || typeof literal === 'string' ? Object.freeze([literal]) : undefined;
+  }
+  if (node.operator === '|' && node.left && node.right) {
+    const left = constantOf(node.left);
+    const right = constantOf(node.right);
+    return left && right ? Object.freeze(union(left, right)) : undefined;
+  }
+  return undefined;
 }
 
 /** FHIRPath singleton evaluation to a boolean: empty is unknown (undefined). */

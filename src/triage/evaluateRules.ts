@@ -151,10 +151,30 @@ function summarise(ruleset: CompiledRuleset, fired: CompiledRule[], notes: reado
   return { disposition, firedRules: ordered, notes };
 }
 
-/** The advice and materials the ruleset attaches to a final disposition. */
-export function selectAdvice(ruleset: CompiledRuleset, answers: AnswerView, disposition: Disposition): CompiledAdvice[] {
+/** Advice chosen by disposition alone, per ruleset: most advice conditions read no answer. */
+const adviceByDisposition = new WeakMap<CompiledRuleset, Map<string, CompiledAdvice[]>>();
+
+/**
+ * The advice and materials the ruleset attaches to a final disposition. When no advice
+ * condition reads an answer (the shipped ruleset's only read `%disposition`), the choice
+ * is made once per disposition and reused.
+ */
+export function selectAdvice(ruleset: CompiledRuleset, answers: AnswerView, disposition: Disposition): readonly CompiledAdvice[] {
   const variables = { [DISPOSITION_VARIABLE]: disposition.code };
-  return ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
+  if (ruleset.advice.some((advice) => advice.inputs.length > 0)) {
+    return ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
+  }
+  let cache = adviceByDisposition.get(ruleset);
+  if (!cache) {
+    cache = new Map();
+    adviceByDisposition.set(ruleset, cache);
+  }
+  let chosen = cache.get(disposition.code);
+  if (!chosen) {
+    chosen = ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
+    cache.set(disposition.code, chosen);
+  }
+  return chosen;
 }
 
 /** Extra referrals (P2's occupational therapy) that apply under the final disposition. */
