@@ -1,3 +1,4 @@
+import './compileCache';
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { insecureStartWarnings } from './auth/insecureStart';

@@ -1,3 +1,4 @@
+import '../compileCache';
 import { Command, CommanderError } from 'commander';
 import { SOFTWARE_VERSION } from '../composeService';
 import type { CliCommand, CliIo, CliRun } from './cliCommand';
