@@ -53,7 +53,8 @@ export interface CardOptions {
 export function triageCards(options: CardOptions): CdsCard[] {
   const source = { label: 'Hip pain triage service', topic: { system: 'https://fhir.hip-triage.example.org/cds', code: CDS_SERVICE_ID } };
   const uuid = cardUuid(options.hookInstance);
-  const risk = options.lastTriage;
+  // A retracted triage (its response entered in error) must not be shown as current.
+  const risk = options.lastTriage?.status === 'entered-in-error' ? undefined : options.lastTriage;
   const disposition = risk?.prediction?.[0]?.outcome?.coding?.find((c) => c.system === DISPOSITION_SYSTEM)?.code;
   if (!risk || !disposition) {
     return [

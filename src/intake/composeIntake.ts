@@ -1,4 +1,6 @@
+import { OperationOutcomeError } from '@medplum/core';
 import type { Router } from 'express';
+import { statusOf } from '../http/sendOutcome';
 import type { EmbeddedStore } from '../fhir/embedded/embeddedStore';
 import { createTriageRunner, type TriageServiceDeps } from '../service/createTriageHandler';
 import { createIntakeQueue, type IntakeQueue } from './intakeQueue';
@@ -70,7 +72,15 @@ export function composeIntake(options: IntakeOptions): Intake {
       const report = await sweep.sweep({
         deadline: Number.POSITIVE_INFINITY,
         signal: stopping.signal,
-        visit: async (response) => logged(response.id, await responses.admit(response)),
+        // One response that fails must not leave every later one unlooked-at: logged, and the next start or ping tries it again.
+        visit: async (response) => {
+          try {
+            logged(response.id, await responses.admit(response));
+          } catch (err) {
+            const status = err instanceof OperationOutcomeError ? statusOf(err.outcome) : 500;
+            logger.error({ responseId: response.id, status }, 'INTAKE FAILED during the start-up catch-up; the response stays untriaged');
+          }
+        },
       });
       if (report.visited > 0) {
         logger.info({ responses: report.visited }, 'intake catch-up at start-up done');

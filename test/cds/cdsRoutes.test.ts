@@ -110,3 +110,15 @@ describe('CDS Hooks in the running service', () => {
     expect(res.body.services[0].id).toBe('hip-pain-triage');
   });
 });
+
+describe('a retracted triage', () => {
+  it('is not shown as current: the start card instead', async () => {
+    const prefetch = await prefetchFor('rule-e5');
+    const retracted = JSON.parse(JSON.stringify(prefetch)) as Bundle;
+    const risk = retracted.entry?.[0]?.resource as RiskAssessment;
+    risk.status = 'entered-in-error';
+    const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('rule-e5', { prefetch: { lastTriage: retracted } })).expect(200);
+    expect(res.body.cards[0].indicator).toBe('info');
+    expect(res.body.cards[0].summary).toMatch(/start one/);
+  });
+});
