@@ -83,7 +83,7 @@
     problems.forEach(function (problem, index) {
       var li = element('li');
       var node = problem.linkId ? itemNode(problem.linkId) : null;
-      var label = (problem.question ? problem.question + ' ' : '') + problem.text;
+      var label = problem.question ? problem.question + ' — ' + problem.text : problem.text;
       if (node) {
         var id = 'problem-' + index;
         var message = element('p', 'item-problem', problem.text);

@@ -99,7 +99,7 @@ const REACH_ORDER: Readonly<Record<GrantReach, number>> = { denied: 0, patient: 
 function reachOfNeed(caller: Caller, need: Need): GrantReach {
   let best: GrantReach = 'denied';
   for (const permission of need.anyOf) {
-    const reach = reachOf(caller.grants, need.resourceType, permission, caller.patient !== undefined);
+    const reach = reachOf(caller.grants, { resourceType: need.resourceType, permission, hasPatientClaim: caller.patient !== undefined });
     if (REACH_ORDER[reach] > REACH_ORDER[best]) {
       best = reach;
     }

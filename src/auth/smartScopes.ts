@@ -75,7 +75,14 @@ function v2Permissions(suffix: string): Permission[] | undefined {
  */
 export type GrantReach = 'unrestricted' | 'patient' | 'denied';
 
-export function reachOf(grants: readonly ScopeGrant[], resourceType: string, permission: Permission, hasPatientClaim: boolean): GrantReach {
+export interface WantedAccess {
+  readonly resourceType: string;
+  readonly permission: Permission;
+  /** The token carries a `patient` claim, without which `patient/` grants are unusable. */
+  readonly hasPatientClaim: boolean;
+}
+
+export function reachOf(grants: readonly ScopeGrant[], { resourceType, permission, hasPatientClaim }: WantedAccess): GrantReach {
   let reach: GrantReach = 'denied';
   for (const grant of grants) {
     if ((grant.resourceType !== resourceType && grant.resourceType !== '*') || !grant.permissions.has(permission)) {

@@ -3,6 +3,7 @@ import { ageOnDate, dateInZone } from '../triage/age';
 
 const ITEM_CONTROL = 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl';
 const ITEM_CONTROL_SYSTEM = 'http://hl7.org/fhir/questionnaire-item-control';
+const UNIT = 'http://hl7.org/fhir/StructureDefinition/questionnaire-unit';
 
 /**
  * The age to pre-fill: completed years from the birth date to today in the clinical time
@@ -39,18 +40,21 @@ export function initialResponse(questionnaire: Questionnaire, age: number | unde
 /**
  * The Questionnaire as LHC-Forms is given it: the same items, with SDC itemControl hints
  * so that answer lists show as radio buttons and check boxes (all choices visible, one
- * tap each on a phone) instead of LHC-Forms' default type-ahead lists. Presentation only:
- * responses are validated against the Questionnaire as published.
+ * tap each on a phone) instead of LHC-Forms' default type-ahead lists. A unit on a whole
+ * number (`age`: years, which its question already says) is left out: LHC-Forms 40 shows it
+ * as a read-only field labelled by an element that does not exist (axe: `label`, critical).
+ * Presentation only: responses are validated against the Questionnaire as published.
  */
 export function presentationQuestionnaire(questionnaire: Questionnaire): Questionnaire {
   const withControls = (items: readonly QuestionnaireItem[]): QuestionnaireItem[] =>
     items.map((item) => {
-      const copy: QuestionnaireItem = { ...item, ...(item.item ? { item: withControls(item.item) } : {}) };
+      const extension = item.type === 'integer' ? item.extension?.filter((e) => e.url !== UNIT) : item.extension;
+      const copy: QuestionnaireItem = { ...item, ...(item.extension ? { extension } : {}), ...(item.item ? { item: withControls(item.item) } : {}) };
       if (item.type !== 'choice' || item.extension?.some((e) => e.url === ITEM_CONTROL)) {
         return copy;
       }
       const code = item.repeats ? 'check-box' : 'radio-button';
-      return { ...copy, extension: [...(item.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }] };
+      return { ...copy, extension: [...(copy.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }] };
     });
   return { ...questionnaire, item: withControls(questionnaire.item ?? []) };
 }

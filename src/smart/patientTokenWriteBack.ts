@@ -90,7 +90,7 @@ export function patientTokenStore(options: {
       const deadline = performance.now() + (wait?.maxWaitMs ?? 5_000);
       const remaining = (): WaitOptions => ({ maxWaitMs: Math.max(1_000, deadline - performance.now()) });
       const split = splitTriageTransaction(bundle);
-      const earlier = await findEarlierResults(user, split, patientId, remaining());
+      const earlier = await findEarlierResults({ user, split, patientId, wait: remaining() });
       const clinical = earlier ?? (await user.executeTransaction(split.clinical, remaining())).entry ?? [];
       const answer: BundleEntry[] = (bundle.entry ?? []).map(() => ({}));
       split.clinicalPositions.forEach((position, i) => {
@@ -123,7 +123,13 @@ export function patientTokenStore(options: {
  * found by each role's idempotency tag together with the patient (a patient-limited token
  * may only search within its patient). All or nothing, as they were written.
  */
-async function findEarlierResults(user: FhirStore, split: SplitTriageTransaction, patientId: string, wait: WaitOptions): Promise<BundleEntry[] | undefined> {
+async function findEarlierResults(options: {
+  readonly user: FhirStore;
+  readonly split: SplitTriageTransaction;
+  readonly patientId: string;
+  readonly wait: WaitOptions;
+}): Promise<BundleEntry[] | undefined> {
+  const { user, split, patientId, wait } = options;
   const entries = split.clinical.entry ?? [];
   const first = entries[0]?.resource;
   const firstTag = roleTag(entries[0] ?? {});

@@ -96,9 +96,9 @@ export function savedView(options: { readonly stored: readonly Resource[]; reado
     saved: true,
     headline: 'Your answers and this result are saved in your health record.',
     details: [
-      `Saved: ${types.map(describeType).join(', ')}.`,
+      `Saved: ${types.map((t) => describeType(t, { fhirName: false })).join(', ')}.`,
       ...(options.by === 'the triage service' ? [`They were saved by the triage service’s own connection to your record system. ${options.because ?? ''}`.trim()] : []),
-      ...(options.leftOut.length > 0 ? [`Not saved: ${options.leftOut.map(describeType).join(', ')} (your record system does not let this app save them).`] : []),
+      ...(options.leftOut.length > 0 ? [`Not saved: ${options.leftOut.map((t) => describeType(t)).join(', ')} (your record system does not let this app save them).`] : []),
     ],
   };
 }

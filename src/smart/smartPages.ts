@@ -10,7 +10,7 @@ import type { ResultView } from './resultView';
  */
 export const FORM_PAGE_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-export const RESULT_PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export const RESULT_PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -28,6 +28,7 @@ function layout(options: { readonly title: string; readonly head?: string; reado
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(options.title)}</title>
 <link rel="stylesheet" href="/smart/assets/smart.css">
 ${options.head ?? ''}
@@ -121,7 +122,7 @@ export function resultPage(options: { readonly view: ResultView; readonly banner
 <p class="disposition-label">What to do</p>
 <h1>${escapeHtml(view.headline)}</h1>
 <p class="disposition-meaning">${escapeHtml(view.meaning)}</p>
-${view.actNow ? '<p class="nobody"><strong>Nobody will contact you.</strong> Do this yourself now.</p>' : ''}
+${view.actNow && !/nobody will contact you/i.test(view.meaning) ? '<p class="nobody"><strong>Nobody will contact you.</strong> Do this yourself now.</p>' : ''}
 </div>`);
   parts.push(bannerHtml(options.banner));
   parts.push(savingHtml(view, options.csrfToken, options.retry));

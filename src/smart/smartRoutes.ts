@@ -81,7 +81,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       setSession(res, session);
       loggerOf(req).info({ launch: pending.kind }, 'SMART launch started');
       res.redirect(303, url);
-    })
+    }, deps.triage.logger)
   );
 
   router.get(
@@ -104,7 +104,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       setSession(res, signedIn);
       loggerOf(req).info({ launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined }, 'SMART sign-in completed');
       res.redirect(303, '/smart/app');
-    })
+    }, deps.triage.logger)
   );
 
   router.get(
@@ -132,7 +132,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           },
         })
       );
-    })
+    }, deps.triage.logger)
   );
 
   router.post('/smart/submit', async (req, res) => {
@@ -141,8 +141,13 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       if (!sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
         throw forbiddenError('This form has expired or did not come from this app. Please reload the page and try again.');
       }
-      const response = completedResponse(req.body, context, session.formAuthored ?? deps.triage.clock().toISOString(), deps.triage.content.questionnaire.canonical);
-      await serialised(session, () => triageAndSave(session, context, response, loggerOf(req)));
+      const response = completedResponse({
+        body: req.body,
+        context,
+        authored: session.formAuthored ?? deps.triage.clock().toISOString(),
+        canonical: deps.triage.content.questionnaire.canonical,
+      });
+      await serialised(session, () => triageAndSave({ session, context, response, logger: loggerOf(req) }));
       res.setHeader('Cache-Control', 'no-store');
       res.status(200).json({ next: '/smart/result' });
     } catch (err) {
@@ -164,9 +169,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         return;
       }
       const response = session.lastResponse;
-      await serialised(session, () => triageAndSave(session, context, response, loggerOf(req)));
+      await serialised(session, () => triageAndSave({ session, context, response, logger: loggerOf(req) }));
       res.redirect(303, '/smart/result');
-    })
+    }, deps.triage.logger)
   );
 
   router.get(
@@ -180,11 +185,12 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
       res.setHeader('Cache-Control', 'no-store');
       res.type('html').send(resultPage({ view: session.result, banner: context.needPatientBanner ? session.banner : undefined, csrfToken: session.csrfToken, retry: session.lastResponse !== undefined }));
-    })
+    }, deps.triage.logger)
   );
 
   /** Scores the response, decides how its results can reach the EHR, writes them, and keeps the page's content in the session. */
-  async function triageAndSave(session: SmartSession, context: LaunchContext, response: QuestionnaireResponse, logger: Logger): Promise<void> {
+  async function triageAndSave(submission: { readonly session: SmartSession; readonly context: LaunchContext; readonly response: QuestionnaireResponse; readonly logger: Logger }): Promise<void> {
+    const { session, context, response, logger } = submission;
     const user = userStore(context);
     // Scored once without writing: which resources it needs decides how (and whether) it can be saved.
     const scored = await createTriageRunner({ ...deps.triage, store: user, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
@@ -198,7 +204,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     let saving: SavingView;
     let run: TriageRun = scored;
     let retry = false;
-    const store = storeFor(plan, user, backend, context, logger);
+    const store = storeFor(plan, { user, backend, patientId: context.patientId, logger });
     if (!store) {
       deps.triage.observer?.onTriage?.({ disposition: scored.result.disposition.code, persisted: false });
       saving = notSavedView(plan.kind === 'none' ? plan.because : '', false);
@@ -224,18 +230,6 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     session.lastResponse = retry ? response : undefined;
   }
 
-  function storeFor(plan: WritePlan, user: FhirStore, backend: FhirStore | undefined, context: LaunchContext, logger: Logger): FhirStore | undefined {
-    switch (plan.kind) {
-      case 'user-token':
-        return user;
-      case 'patient-token':
-        return patientTokenStore({ user, backend, patientId: context.patientId, logger });
-      case 'backend':
-        return backend;
-      case 'none':
-        return undefined;
-    }
-  }
 
   function userStore(context: LaunchContext): FhirStore {
     return openRemoteStore({ baseUrl: context.iss, credentials: { method: 'bearer-token', accessToken: context.accessToken }, logger: deps.triage.logger, fetch: fetchImpl });
@@ -261,6 +255,20 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   return router;
 }
 
+/** The FhirStore a write plan writes through; undefined when nothing can be saved. */
+function storeFor(plan: WritePlan, stores: { readonly user: FhirStore; readonly backend: FhirStore | undefined; readonly patientId: string; readonly logger: Logger }): FhirStore | undefined {
+  switch (plan.kind) {
+    case 'user-token':
+      return stores.user;
+    case 'patient-token':
+      return patientTokenStore(stores);
+    case 'backend':
+      return stores.backend;
+    case 'none':
+      return undefined;
+  }
+}
+
 /** The signed-in session and its context, or a 401 that sends the person back to their EHR. */
 function signedIn(session: SmartSession | undefined, nowMs: number): { session: SmartSession; context: LaunchContext } {
   const context = session?.context;
@@ -280,7 +288,8 @@ function signedIn(session: SmartSession | undefined, nowMs: number): { session: 
  * and `authored` fixed when the form was shown, so the same answers sent twice are the same
  * response (one idempotency key, one set of results).
  */
-export function completedResponse(body: unknown, context: LaunchContext, authored: string, canonical: string): QuestionnaireResponse {
+export function completedResponse(options: { readonly body: unknown; readonly context: LaunchContext; readonly authored: string; readonly canonical: string }): QuestionnaireResponse {
+  const { body, context, authored, canonical } = options;
   const candidate = (body as { response?: unknown } | null)?.response;
   if (candidate === null || typeof candidate !== 'object' || (candidate as Resource).resourceType !== 'QuestionnaireResponse') {
     throw badRequestError([errorIssue('structure', 'The page sent no answers.')]);
@@ -378,7 +387,7 @@ function plainProblem(text: string): string {
  * A page route: an OperationOutcomeError becomes a page with its sentences and status;
  * anything else a 500 page (logged, never shown).
  */
-function page(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+function page(handler: (req: Request, res: Response) => Promise<void>, logger: Logger): RequestHandler {
   return async (req, res) => {
     try {
       await handler(req, res);
@@ -391,7 +400,7 @@ function page(handler: (req: Request, res: Response) => Promise<void>): RequestH
         res.status(status).type('html').send(errorPage({ heading: headingFor(status), messages: messages.length > 0 ? messages : ['Please start again from your record system.'] }));
         return;
       }
-      (requestLogger(req) ?? undefined)?.error({ err: err instanceof Error ? err.message.slice(0, 200) : 'unknown' }, 'SMART page failed');
+      (requestLogger(req) ?? logger).error({ err: err instanceof Error ? err.message.slice(0, 200) : 'unknown' }, 'SMART page failed');
       res.status(500).type('html').send(errorPage({ heading: 'Something went wrong', messages: ['Something went wrong on our side. Please try again from your record system.'] }));
     }
   };

@@ -38,7 +38,7 @@ const WRITE: readonly Permission[] = ['c', 's'];
 export function planWrite(input: WritePlanInput): WritePlan {
   const grants = parseScopes(input.grantedScope);
   const reach = (type: string): 'unrestricted' | 'patient' | 'denied' => {
-    const reaches = WRITE.map((permission) => reachOf(grants, type, permission, true));
+    const reaches = WRITE.map((permission) => reachOf(grants, { resourceType: type, permission, hasPatientClaim: true }));
     return reaches.includes('denied') ? 'denied' : reaches.includes('patient') ? 'patient' : 'unrestricted';
   };
   const fallback = (because: string): WritePlan => (input.backendAvailable ? { kind: 'backend', because } : { kind: 'none', because });
@@ -57,11 +57,11 @@ export function planWrite(input: WritePlanInput): WritePlan {
   if (missing.length === 0) {
     return { kind: 'patient-token' };
   }
-  return fallback(`The access your record system gave this app does not allow saving ${missing.map(describeType).join(', ')}.`);
+  return fallback(`The access your record system gave this app does not allow saving ${missing.map((t) => describeType(t)).join(', ')}.`);
 }
 
-/** A resource type in words, with its FHIR name for whoever reads this to an administrator. */
-export function describeType(type: string): string {
+/** A resource type in words; with its FHIR name for whoever reads a refusal out to an administrator. */
+export function describeType(type: string, options: { readonly fhirName: boolean } = { fhirName: true }): string {
   const words: Readonly<Record<string, string>> = {
     QuestionnaireResponse: 'your answers',
     RiskAssessment: 'the result',
@@ -71,5 +71,6 @@ export function describeType(type: string): string {
     GuidanceResponse: 'the record of how the result was worked out',
     Provenance: 'the record of who made the result',
   };
-  return `${words[type] ?? type} (${type})`;
+  const word = words[type];
+  return word === undefined ? type : options.fhirName ? `${word} (${type})` : word;
 }

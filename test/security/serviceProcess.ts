@@ -22,7 +22,8 @@ export interface ServiceProcess {
 
 /**
  * Spawns the service with exactly `env` (plus PATH and HOME): nothing leaks in from the
- * test's own environment. Loopback and an OS-chosen port unless `env` says otherwise.
+ * test's own environment. Loopback and an OS-chosen port unless `env` says otherwise;
+ * LOG_LEVEL must be `info` or lower, since the port is read from the `listening` line.
  */
 export function spawnService(env: Record<string, string>): ServiceProcess {
   const child = spawn(NODE, ['-r', join(ROOT, 'test/support/registerTs.js'), join(ROOT, 'src/server.ts')], {
@@ -60,6 +61,8 @@ export function spawnService(env: Record<string, string>): ServiceProcess {
   const listeningOrExit = Promise.race([
     listening,
     exited.then(({ code, signal }) => Promise.reject(new Error(`the service exited (${code ?? signal ?? ''}) before listening: ${stderr}`))),
+    // A generous hang guard: the `listening` line is logged at info, so LOG_LEVEL must let it through.
+    new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('the service did not log `listening` within 120 s')), 120_000).unref()),
   ]);
   listeningOrExit.catch(() => undefined);
   return {

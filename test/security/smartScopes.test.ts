@@ -59,6 +59,6 @@ describe('reach of a grant', () => {
     ['CarePlan', 's', true, 'patient'], // only the wildcard covers it
     ['CarePlan', 'r', true, 'denied'],
   ] as const)('%s.%s (patient claim: %s) → %s', (type, permission, hasPatient, expected) => {
-    expect(reachOf(grants, type, permission, hasPatient)).toBe(expected);
+    expect(reachOf(grants, { resourceType: type, permission, hasPatientClaim: hasPatient })).toBe(expected);
   });
 });

@@ -274,72 +274,77 @@ describe('what the EHR will not take', () => {
   });
 });
 
+/** A FHIR server that is not this service (no SMART configuration of its own, no auth): the embedded store with switches. */
+async function startFakeEhr(): Promise<{ fake: BareFhirServer; switches: { transactions: boolean; failWrites: boolean } }> {
+  const switches = { transactions: true, failWrites: false };
+  const fake = await startBareFhirServer({
+    before: () => (req, res, next) => {
+      if (req.method === 'GET' && req.path === '/.well-known/smart-configuration') {
+        // No issuer or jwks_uri: an EHR without OpenID Connect, so no ID token is checked.
+        res.json({ authorization_endpoint: `${authorization.issuerUrl}/authorize`, token_endpoint: `${authorization.issuerUrl}/token`, capabilities: ['launch-ehr'] });
+        return;
+      }
+      if (req.method === 'GET' && req.path === '/metadata') {
+        res.json({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], rest: [{ mode: 'server', interaction: switches.transactions ? [{ code: 'transaction' }] : [{ code: 'batch' }] }] });
+        return;
+      }
+      if (switches.failWrites && req.method === 'POST') {
+        res.status(503).json({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] });
+        return;
+      }
+      next();
+    },
+  });
+  await fake.store.executeTransaction({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: 'pat-9', birthDate: '1970-05-05' }, request: { method: 'PUT', url: 'Patient/pat-9' } }] });
+  return { fake, switches };
+}
+
 describe('an EHR that is not this service', () => {
-  let fake: BareFhirServer;
-  let transactions = true;
-  let failWrites = false;
-
-  beforeAll(async () => {
-    fake = await startBareFhirServer({
-      before: () => (req, res, next) => {
-        if (req.method === 'GET' && req.path === '/.well-known/smart-configuration') {
-          res.json({ authorization_endpoint: `${authorization.issuerUrl}/authorize`, token_endpoint: `${authorization.issuerUrl}/token`, capabilities: ['launch-ehr'] });
-          return;
-        }
-        if (req.method === 'GET' && req.path === '/metadata') {
-          res.json({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], rest: [{ mode: 'server', interaction: transactions ? [{ code: 'transaction' }] : [{ code: 'batch' }] }] });
-          return;
-        }
-        if (failWrites && req.method === 'POST') {
-          res.status(503).json({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] });
-          return;
-        }
-        next();
-      },
-    });
-    await fake.store.executeTransaction({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: 'pat-9', birthDate: '1970-05-05' }, request: { method: 'PUT', url: 'Patient/pat-9' } }] });
-  });
-
-  afterAll(async () => {
-    await fake?.close();
-  });
-
   it('without transaction support (its CapabilityStatement lacks `transaction`): the advice, and what was not saved', async () => {
-    transactions = false;
-    authorization.grant({ patient: 'pat-9', scope: PATIENT_SCOPES });
-    const { browser, html } = await launchOverHttp({ app: app.base, iss: fake.fhirBaseUrl, launch: 'l-10', authorization });
-    const res = await submitResponse(browser, app.base, { response: responseFor('pat-9') }, pageData(html).csrfToken);
-    expect(res.status).toBe(200);
-    const result = await (await browser.request(`${app.base}/smart/result`)).text();
-    expect(result).toContain('You can look after this at home');
-    expect(result).toContain('Warning signs');
-    expect(result).toContain('were NOT saved');
-    expect(result).toContain('all-or-nothing save');
-    expect(await fake.store.searchResources('RiskAssessment', {})).toHaveLength(0);
-    transactions = true;
+    const { fake, switches } = await startFakeEhr();
+    try {
+      switches.transactions = false;
+      authorization.grant({ patient: 'pat-9', scope: PATIENT_SCOPES });
+      const { browser, html } = await launchOverHttp({ app: app.base, iss: fake.fhirBaseUrl, launch: 'l-10', authorization });
+      const res = await submitResponse(browser, app.base, { response: responseFor('pat-9') }, pageData(html).csrfToken);
+      expect(res.status).toBe(200);
+      const result = await (await browser.request(`${app.base}/smart/result`)).text();
+      expect(result).toContain('You can look after this at home');
+      expect(result).toContain('Warning signs');
+      expect(result).toContain('were NOT saved');
+      expect(result).toContain('all-or-nothing save');
+      expect(await fake.store.searchResources('RiskAssessment', {})).toHaveLength(0);
+    } finally {
+      await fake.close();
+    }
   });
 
   it('when the write fails (server unavailable): the advice anyway, not saved, and "Try saving again" saves it once', async () => {
-    authorization.grant({ patient: 'pat-9', scope: PATIENT_SCOPES });
-    const { browser, html } = await launchOverHttp({ app: app.base, iss: fake.fhirBaseUrl, launch: 'l-11', authorization });
-    const { csrfToken } = pageData(html);
-    failWrites = true;
-    const started = performance.now();
-    const res = await submitResponse(browser, app.base, { response: responseFor('pat-9', { 'leg-deformed': true }) }, csrfToken);
-    expect(res.status).toBe(200);
-    expect(performance.now() - started).toBeLessThan(12_000);
-    const failed = await (await browser.request(`${app.base}/smart/result`)).text();
-    expect(failed).toContain('Call 999 or go to A&amp;E now');
-    expect(failed).toContain('could not be reached');
-    expect(failed).toContain('Try saving again');
-    failWrites = false;
-    const noCsrf = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'csrf=wrong' });
-    expect(noCsrf.status).toBe(403);
-    const retried = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: csrfToken }).toString() });
-    expect(retried.status).toBe(303);
-    const saved = await (await browser.request(`${app.base}/smart/result`)).text();
-    expect(saved).toContain('saved in your health record');
-    expect(saved).not.toContain('Try saving again');
-    expect(await fake.store.searchResources('RiskAssessment', { subject: 'Patient/pat-9' })).toHaveLength(1);
+    const { fake, switches } = await startFakeEhr();
+    try {
+      authorization.grant({ patient: 'pat-9', scope: PATIENT_SCOPES });
+      const { browser, html } = await launchOverHttp({ app: app.base, iss: fake.fhirBaseUrl, launch: 'l-11', authorization });
+      const { csrfToken } = pageData(html);
+      switches.failWrites = true;
+      const started = performance.now();
+      const res = await submitResponse(browser, app.base, { response: responseFor('pat-9', { 'leg-deformed': true }) }, csrfToken);
+      expect(res.status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(12_000);
+      const failed = await (await browser.request(`${app.base}/smart/result`)).text();
+      expect(failed).toContain('Call 999 or go to A&amp;E now');
+      expect(failed).toContain('could not be reached');
+      expect(failed).toContain('Try saving again');
+      switches.failWrites = false;
+      const noCsrf = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'csrf=wrong' });
+      expect(noCsrf.status).toBe(403);
+      const retried = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: csrfToken }).toString() });
+      expect(retried.status).toBe(303);
+      const saved = await (await browser.request(`${app.base}/smart/result`)).text();
+      expect(saved).toContain('saved in your health record');
+      expect(saved).not.toContain('Try saving again');
+      expect(await fake.store.searchResources('RiskAssessment', { subject: 'Patient/pat-9' })).toHaveLength(1);
+    } finally {
+      await fake.close();
+    }
   });
 });

@@ -1,0 +1,74 @@
+import type { QuestionnaireItem } from '@medplum/fhirtypes';
+import { ageFromBirthDate, initialResponse, presentationQuestionnaire } from '../../src/smart/formPrefill';
+import { questionnaire } from '../support/responses';
+import { bornYearsAgoToday } from './smartTestbed';
+
+/** A calendar date n days from `date` (YYYY-MM-DD), in UTC arithmetic. */
+function shift(date: string, days: number): string {
+  const d = new Date(`${date}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+describe('the age pre-filled from Patient.birthDate', () => {
+  const now = new Date();
+
+  it('is N on the Nth birthday, and N-1 the day before it', () => {
+    const birthday = bornYearsAgoToday(40, now);
+    expect(ageFromBirthDate(birthday, now, 'Europe/London')).toBe(40);
+    // Born a day later: the 40th birthday is tomorrow.
+    expect(ageFromBirthDate(shift(birthday, 1), now, 'Europe/London')).toBe(39);
+    expect(ageFromBirthDate(shift(birthday, -1), now, 'Europe/London')).toBe(40);
+  });
+
+  it('counts the day in the clinical time zone: 23:30 in London on 31 December is already the new year in Tokyo', () => {
+    const lateEvening = new Date('2025-12-31T23:30:00Z');
+    expect(ageFromBirthDate('2000-01-01', lateEvening, 'Europe/London')).toBe(25);
+    expect(ageFromBirthDate('2000-01-01', lateEvening, 'Asia/Tokyo')).toBe(26);
+  });
+
+  it('is not guessed from a partial birth date, a missing one, or one in the future', () => {
+    expect(ageFromBirthDate('1980', now, 'Europe/London')).toBeUndefined();
+    expect(ageFromBirthDate('1980-05', now, 'Europe/London')).toBeUndefined();
+    expect(ageFromBirthDate(undefined, now, 'Europe/London')).toBeUndefined();
+    expect(ageFromBirthDate(shift(bornYearsAgoToday(0, now), 2), now, 'Europe/London')).toBeUndefined();
+  });
+});
+
+describe('the response LHC-Forms starts from', () => {
+  it('answers age in its place in the groups, and nothing else', () => {
+    expect(initialResponse(questionnaire, 40)).toEqual({
+      resourceType: 'QuestionnaireResponse',
+      status: 'in-progress',
+      item: [{ linkId: 'group-about-you', item: [{ linkId: 'age', answer: [{ valueInteger: 40 }] }] }],
+    });
+  });
+
+  it('is empty without an age', () => {
+    expect(initialResponse(questionnaire, undefined)).toEqual({ resourceType: 'QuestionnaireResponse', status: 'in-progress' });
+  });
+});
+
+describe('the Questionnaire as LHC-Forms shows it', () => {
+  const flat = (items: readonly QuestionnaireItem[] | undefined): QuestionnaireItem[] => (items ?? []).flatMap((i) => [i, ...flat(i.item)]);
+  const shown = flat(presentationQuestionnaire(questionnaire).item);
+  const published = flat(questionnaire.item);
+  const control = (item: QuestionnaireItem | undefined): string | undefined =>
+    item?.extension?.find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl')?.valueCodeableConcept?.coding?.[0]?.code;
+
+  it('has the same items, answer options, requirements, ranges and enableWhen', () => {
+    expect(shown.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption])).toEqual(published.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption]));
+    const age = shown.find((i) => i.linkId === 'age');
+    expect(age?.extension?.map((e) => e.url)).toEqual(['http://hl7.org/fhir/StructureDefinition/minValue', 'http://hl7.org/fhir/StructureDefinition/maxValue']);
+  });
+
+  it('shows single choices as radio buttons and multiple choices as check boxes', () => {
+    expect(control(shown.find((i) => i.linkId === 'duration'))).toBe('radio-button');
+    expect(control(shown.find((i) => i.linkId === 'risk-factors'))).toBe('check-box');
+    expect(control(shown.find((i) => i.linkId === 'cannot-weight-bear'))).toBeUndefined();
+  });
+
+  it('leaves the published Questionnaire untouched', () => {
+    expect(control(published.find((i) => i.linkId === 'duration'))).toBeUndefined();
+  });
+});
