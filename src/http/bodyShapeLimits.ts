@@ -15,11 +15,14 @@ export const MAX_JSON_DEPTH = 64;
 export const MAX_JSON_ARRAY_LENGTH = 10_000;
 
 /**
- * Names that mean something to JavaScript objects, never to FHIR. JSON.parse keeps them as
- * plain own properties, but any later merge or copy that treats them as keys could pollute
- * Object.prototype, so they are refused at the door.
+ * Names that mean something to JavaScript objects, never to FHIR (no FHIR element has one).
+ * JSON.parse keeps them as plain own properties, but code downstream treats them as the
+ * object's own machinery: a merge or copy that assigns `__proto__` pollutes Object.prototype,
+ * and a `toString` or `valueOf` that is not a function breaks any interpolation or comparison
+ * of the object (seen in fuzzing, inside the FHIR libraries). So they are refused at the door:
+ * every member of Object.prototype, `prototype`, and `toJSON` (which JSON.stringify calls).
  */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const FORBIDDEN_KEYS = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype', 'toJSON']);
 
 export type ShapeProblem = { readonly status: 400 | 413; readonly text: string } | undefined;
 

@@ -47,6 +47,9 @@ export function restBodyProblem(method: string, path: string, body: unknown): st
     if (request !== undefined && (!isObject(request) || typeof request.method !== 'string' || typeof request.url !== 'string')) {
       return `Bundle.entry[${index}].request needs a method and a url, both strings.`;
     }
+    if (isObject(request) && ['POST', 'PUT', 'PATCH'].includes(String(request.method).toUpperCase()) && entry.resource === undefined) {
+      return `Bundle.entry[${index}] is a ${String(request.method)} without a resource.`;
+    }
   }
   return undefined;
 }

@@ -64,7 +64,7 @@ describe('request bodies of a hostile shape are refused before any work', () => 
     expect(issueOf(res.body).code).toBe('too-costly');
   });
 
-  it.each(['__proto__', 'constructor', 'prototype'])('a "%s" key anywhere → 400, and Object.prototype stays clean', async (key) => {
+  it.each(['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'toJSON'])('a "%s" key anywhere → 400, and Object.prototype stays clean', async (key) => {
     const body = `{"resourceType":"QuestionnaireResponse","item":[{"linkId":"a","${key}":{"polluted":true}}]}`;
     const res = await post(body);
     expect(res.status).toBe(400);
@@ -77,6 +77,8 @@ describe('request bodies of a hostile shape are refused before any work', () => 
     expect(shapeProblem(JSON.parse(`${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`))?.status).toBe(400);
     expect(shapeProblem(JSON.parse('{"a":{"__proto__":1}}'))?.status).toBe(400);
     expect(shapeProblem(null)).toBeUndefined();
+    // Only keys: the same words as values are ordinary FHIR strings.
+    expect(shapeProblem({ resourceType: 'Basic', text: { div: 'toString valueOf __proto__' }, code: { text: 'constructor' } })).toBeUndefined();
   });
 });
 

@@ -145,7 +145,10 @@ function setOwn(target: object, key: string | number, value: Json): void {
 
 export function applyMutations(original: Json, mutations: readonly Mutation[]): Json {
   let root = structuredClone(original);
-  for (const m of mutations) {
+  for (const mutation of mutations) {
+    // A copy: generated values can be shared (constantFrom), and a shared one mutated in
+    // place would end up inside itself.
+    const m = { ...mutation, value: structuredClone(mutation.value) };
     const paths = pathsOf(root);
     const path = paths[m.at % paths.length] ?? [];
     if (path.length === 0) {

@@ -21,6 +21,8 @@ describe('REST bodies the FHIR router would choke on are refused in our words', 
     ['an entry that is null', 'POST', '/', bundle({ entry: [null] }), true],
     ['an entry whose url is a number', 'POST', '/', bundle({ entry: [{ request: { method: 'GET', url: 7 } }] }), true],
     ['an entry whose request is a string', 'POST', '/', bundle({ entry: [{ request: 'GET Patient' }] }), true],
+    ['a POST entry without a resource', 'POST', '/', bundle({ entry: [{ request: { method: 'POST', url: 'Patient' } }] }), true],
+    ['a GET entry without a resource', 'POST', '/', bundle({ entry: [{ request: { method: 'GET', url: 'Patient/1' } }] }), false],
     ['an entry whose resource has no resourceType', 'POST', '/', bundle({ entry: [{ request: { method: 'POST', url: 'Patient' }, resource: {} }] }), true],
   ])('%s', (_name, method, path, body, refused) => {
     expect(restBodyProblem(method, path, body) !== undefined).toBe(refused);
