@@ -6,10 +6,10 @@ import { startTestService } from '../support/testService';
 import { type FuzzTarget, type HostileRequest, hostileRequests } from './hostileRequests';
 
 /**
- * FUZZ_RUNS requests (10,000 by default) generated and mutated by fast-check, sent one at a
+ * FUZZ_RUNS requests (10,000 by default) generated and mutated by fast-check, sent eight at a
  * time through supertest to the real app in this process (embedded store in memory, no auth:
  * the point is what the routes do with hostile content; auth has tests of its own).
- * `FUZZ_SEED` replays a run.
+ * `FUZZ_SEED` replays a run; `FUZZ_SHOW_BODY=1` adds the start of each failing body to the report.
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 /** Requests in flight together: the client and the app share this process, so a few overlap usefully. */
@@ -66,7 +66,7 @@ describe('fuzzing $triage, /fhir and the Subscription receiver', () => {
       const logged = service.logs.lines.filter((l) => l.includes('unhandled error')).at(-1) ?? '';
       const frame = /\(([^()]*\/src\/[^()]*)\)/.exec(logged)?.[1] ?? '';
       const message = /"message":"([^"]{0,200})/.exec(logged)?.[1] ?? '';
-      failures.push(`${why}: ${hostile.method} ${hostile.path.slice(0, 100)} ${process.env.FUZZ_SHOW_BODY ? (hostile.body ?? "").slice(0, 3000) : ""} → ${status} ${text.slice(0, 200)} ${status >= 500 ? `[${message} at ${frame}]` : ''}`);
+      failures.push(`${why}: ${hostile.method} ${hostile.path.slice(0, 100)} ${process.env.FUZZ_SHOW_BODY ? (hostile.body ?? '').slice(0, 3000) : ''} → ${status} ${text.slice(0, 200)} ${status >= 500 ? `[${message} at ${frame}]` : ''}`);
     };
     const check = async (hostile: HostileRequest) => {
       const res = await send(hostile);

@@ -45,10 +45,17 @@ export function locate(resourceType: string, resource: unknown, segments: readon
 /**
  * FHIRPath quotes names that are not plain identifiers in backticks. Unknown keys come
  * from the client, so they are also cut short: an issue must not echo a megabyte key.
+ * Control characters are written as FHIRPath `\uXXXX` escapes: FHIR strings may not hold
+ * them, so an issue echoing one raw could not itself be stored (a review Task containing
+ * the outcome would be refused by the FHIR server).
  */
 export function fhirPathName(name: string): string {
   const short = name.length > MAX_NAME_LENGTH ? name.slice(0, MAX_NAME_LENGTH) + '…' : name;
-  return PLAIN_IDENTIFIER.test(short) ? short : '`' + short.replace(/[`\\]/g, '\\$&') + '`';
+  if (PLAIN_IDENTIFIER.test(short)) {
+    return short;
+  }
+  const escaped = short.replace(/[`\\]/g, '\\$&').replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return '`' + escaped + '`';
 }
 
 function isObject(value: unknown): value is object {

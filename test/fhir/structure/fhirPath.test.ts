@@ -39,6 +39,8 @@ describe('fhirPathName', () => {
     ['a b', '`a b`'],
     ['tick`back\\slash', '`tick\\`back\\\\slash`'],
     ['x'.repeat(70), `\`${'x'.repeat(64)}…\``],
+    // Control characters are escaped: FHIR strings may not hold them, and issues are stored (review Tasks).
+    ['a\u0001b\nc', '`a\\u0001b\\u000ac`'],
   ])('%j', (name, expected) => {
     expect(fhirPathName(name)).toBe(expected);
   });
