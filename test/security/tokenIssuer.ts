@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, type KeyLike, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { sendJson, startScriptedServer, type ScriptedServer } from '../support/scriptedServer';
 
 export interface SigningKey {
   readonly kid: string;
   readonly alg: 'RS256' | 'ES256' | 'RS384' | 'ES384';
-  readonly privateKey: KeyLike;
+  readonly privateKey: CryptoKey;
   readonly publicJwk: JWK;
 }
 

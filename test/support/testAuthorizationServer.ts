@@ -1,8 +1,9 @@
+import { exportJWK, generateKeyPair } from 'jose';
 import { OAuth2Server } from 'oauth2-mock-server';
 
 /**
- * A real OpenID provider for tests, on loopback: oauth2-mock-server@7 (v8+ is ESM-only and
- * does not load in jest). It publishes discovery and JWKS, signs RS256 tokens, honours PKCE
+ * A real OpenID provider for tests, on loopback: oauth2-mock-server (ESM, loaded through
+ * jest's require of ES modules). It publishes discovery and JWKS, signs RS256 tokens, honours PKCE
  * and the nonce, and approves every authorization request at once, as if the person had
  * signed in. Shared by the features that sign people in (the staff queue; the SMART app).
  */
@@ -21,7 +22,11 @@ export interface TestAuthorizationServer {
 
 export async function startTestAuthorizationServer(): Promise<TestAuthorizationServer> {
   const server = new OAuth2Server();
-  await server.issuer.keys.generate('RS256');
+  // The key is made here rather than by `keys.generate`: WebCrypto hands back its JWK from
+  // Node's own realm, which the server's plain-object check refuses inside jest's sandbox.
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = JSON.parse(JSON.stringify(await exportJWK(privateKey))) as Record<string, unknown>;
+  await server.issuer.keys.add({ ...jwk, alg: 'RS256', kid: 'test-signing-key' });
   await server.start(0, '127.0.0.1');
   const issuerUrl = server.issuer.url;
   if (!issuerUrl) {

@@ -1,13 +1,13 @@
 import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { calculateJwkThumbprint, exportJWK, importJWK, type JWK, type KeyLike, SignJWT } from 'jose';
+import { calculateJwkThumbprint, type CryptoKey, exportJWK, importJWK, type JWK, SignJWT } from 'jose';
 
 /** The algorithms SMART Backend Services requires servers to support. */
 export type AssertionAlgorithm = 'RS384' | 'ES384';
 
 /** The private key of a SMART Backend Services client (`FHIR_CLIENT_KEY`). */
 export interface ClientKey {
-  readonly key: KeyLike | Uint8Array;
+  readonly key: CryptoKey | KeyObject | Uint8Array;
   readonly alg: AssertionAlgorithm;
   /** Names the key in the client's registered JWKS; a PEM's is its RFC 7638 thumbprint. */
   readonly kid: string;
