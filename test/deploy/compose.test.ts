@@ -22,7 +22,7 @@ interface ComposeService {
 
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const readme = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
 
 /** Dockerfile instructions of the final stage, continuation lines joined. */
 function finalStage(): { instruction: string; args: string }[] {
