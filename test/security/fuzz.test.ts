@@ -4,14 +4,15 @@ import request from 'supertest';
 import { answersWith, buildResponse } from '../support/responses';
 import { startTestService } from '../support/testService';
 import { type FuzzTarget, type HostileRequest, hostileRequests } from './hostileRequests';
+import { runSize } from '../support/testTier';
 
 /**
- * FUZZ_RUNS requests (10,000 by default) generated and mutated by fast-check, sent eight at a
+ * FUZZ_RUNS requests (10,000 in the full tier, 1,000 in the fast loop) generated and mutated by fast-check, sent eight at a
  * time through supertest to the real app in this process (embedded store in memory, no auth:
  * the point is what the routes do with hostile content; auth has tests of its own).
  * `FUZZ_SEED` replays a run; `FUZZ_SHOW_BODY=1` adds the start of each failing body to the report.
  */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
+const RUNS = Number(process.env.FUZZ_RUNS ?? runSize(10_000, 1_000));
 /** Requests in flight together: the client and the app share this process, so a few overlap usefully. */
 const BATCH = 8;
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
