@@ -1,3 +1,4 @@
+import './requireSupportedNode';
 import './compileCache';
 import type { Server } from 'node:http';
 import pino from 'pino';

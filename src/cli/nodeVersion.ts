@@ -1,13 +1,10 @@
-/**
- * The oldest Node.js the command line runs on: @medplum/core 5 needs it, and an older Node
- * fails deep inside that import with an error that names neither Node nor the fix.
- */
-export const MINIMUM_NODE = { major: 22, minor: 18 } as const;
+import { isSupportedNode, MINIMUM_NODE } from '../nodeVersion';
+
+export { MINIMUM_NODE };
 
 /** Undefined when `version` (e.g. `24.21.0`) is new enough; otherwise what to tell the user. */
 export function nodeVersionProblem(version: string): string | undefined {
-  const [major = 0, minor = 0] = version.split('.').map((part) => Number.parseInt(part, 10));
-  if (major > MINIMUM_NODE.major || (major === MINIMUM_NODE.major && minor >= MINIMUM_NODE.minor)) {
+  if (isSupportedNode(version)) {
     return undefined;
   }
   return [
