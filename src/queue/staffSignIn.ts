@@ -1,5 +1,5 @@
 import { forbidden, OperationOutcomeError } from '@medplum/core';
-import { type BaseClient, errors, generators, Issuer } from 'openid-client';
+import { discoverClient, oidc, pkceChallenge, signInFailure } from '../auth/openIdClient';
 import { badRequestError, errorIssue, serviceUnavailableError } from '../outcomes';
 import type { SignInState } from './staffSession';
 
@@ -8,6 +8,9 @@ export const STAFF_ROLE = 'staff';
 
 /** How long a started sign-in may take before its state cookie is refused. */
 export const SIGN_IN_WINDOW_MS = 10 * 60 * 1000;
+
+/** Each request to the issuer gets this long. */
+const ISSUER_WAIT_SECONDS = 5;
 
 export interface StaffSignInOptions {
   /** AUTH_ISSUER: its discovery document (`/.well-known/openid-configuration`) is read on first use. */
@@ -35,43 +38,49 @@ export interface StaffIdentity {
  * cannot be reached.
  */
 export class StaffSignIn {
-  private client: Promise<BaseClient> | undefined;
+  private client: Promise<oidc.Configuration> | undefined;
 
   constructor(private readonly options: StaffSignInOptions) {}
 
   /** The issuer's authorization URL, and what the callback must find again. */
   async begin(nowMs: number): Promise<{ readonly url: string; readonly state: SignInState }> {
     const client = await this.discover();
-    const state: SignInState = { purpose: 'sign-in', state: generators.state(), nonce: generators.nonce(), codeVerifier: generators.codeVerifier(), exp: nowMs + SIGN_IN_WINDOW_MS };
-    const url = client.authorizationUrl({
+    const state: SignInState = { purpose: 'sign-in', state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier(), exp: nowMs + SIGN_IN_WINDOW_MS };
+    const url = oidc.buildAuthorizationUrl(client, {
       scope: 'openid profile',
       response_type: 'code',
       redirect_uri: this.options.redirectUri,
       state: state.state,
       nonce: state.nonce,
-      code_challenge: generators.codeChallenge(state.codeVerifier),
+      code_challenge: pkceChallenge(state.codeVerifier),
       code_challenge_method: 'S256',
     });
-    return { url, state };
+    return { url: url.href, state };
   }
 
   /** Exchanges the code from the callback URL (path and query) and checks the staff role. */
   async complete(callbackUrl: string, expected: SignInState): Promise<StaffIdentity> {
     const client = await this.discover();
-    const params = client.callbackParams(callbackUrl);
     let claims: Record<string, unknown>;
     try {
-      const tokens = await client.callback(this.options.redirectUri, params, { state: expected.state, nonce: expected.nonce, code_verifier: expected.codeVerifier, response_type: 'code' });
-      claims = tokens.claims() as Record<string, unknown>;
+      const tokens = await oidc.authorizationCodeGrant(client, new URL(callbackUrl, this.options.redirectUri), {
+        pkceCodeVerifier: expected.codeVerifier,
+        expectedState: expected.state,
+        expectedNonce: expected.nonce,
+        idTokenExpected: true,
+      });
+      claims = { ...tokens.claims() };
     } catch (err) {
-      if (err instanceof errors.OPError) {
-        // The issuer's own answer: `access_denied` when the person cancelled, and the like.
-        throw badRequestError([errorIssue('login', `The sign-in did not complete (${err.error}).`)]);
+      const failure = signInFailure(err);
+      switch (failure.kind) {
+        case 'refused':
+          // The issuer's own answer: `access_denied` when the person cancelled, and the like.
+          throw badRequestError([errorIssue('login', `The sign-in did not complete (${failure.error.replace(/[^a-z_]/g, '').slice(0, 40)}).`)]);
+        case 'unverifiable':
+          throw badRequestError([errorIssue('login', 'The sign-in answer could not be verified; please sign in again.')]);
+        case 'unreachable':
+          throw serviceUnavailableError('The sign-in service could not be reached; please try again.');
       }
-      if (err instanceof errors.RPError) {
-        throw badRequestError([errorIssue('login', 'The sign-in answer could not be verified; please sign in again.')]);
-      }
-      throw serviceUnavailableError('The sign-in service could not be reached; please try again.');
     }
     if (!hasRole(claimAt(claims, this.options.roleClaim), STAFF_ROLE)) {
       throw new OperationOutcomeError({ ...forbidden, issue: [errorIssue('forbidden', `You are signed in, but not as staff: your account needs the '${STAFF_ROLE}' role in '${this.options.roleClaim}'.`)] });
@@ -82,22 +91,19 @@ export class StaffSignIn {
   }
 
   /** Discovery once, on first use; a failure is not kept, so the next request tries again. */
-  private discover(): Promise<BaseClient> {
-    this.client ??= Issuer.discover(this.options.issuerUrl).then(
-      (issuer) =>
-        new issuer.Client({
-          client_id: this.options.clientId,
-          client_secret: this.options.clientSecret,
-          redirect_uris: [this.options.redirectUri],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'client_secret_basic',
-        }),
-      (err: unknown) => {
+  private discover(): Promise<oidc.Configuration> {
+    const discovering =
+      this.client ??
+      discoverClient(this.options.issuerUrl, {
+        clientId: this.options.clientId,
+        clientAuth: oidc.ClientSecretBasic(this.options.clientSecret),
+        timeoutSeconds: ISSUER_WAIT_SECONDS,
+      }).catch(() => {
         this.client = undefined;
         throw serviceUnavailableError('The sign-in service (AUTH_ISSUER) could not be reached; please try again.');
-      }
-    );
-    return this.client;
+      });
+    this.client = discovering;
+    return discovering;
   }
 }
 

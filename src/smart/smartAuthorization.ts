@@ -1,4 +1,4 @@
-import { type BaseClient, custom, errors, generators, Issuer, type TokenSet } from 'openid-client';
+import { clientConfiguration, oidc, pkceChallenge, signInFailure } from '../auth/openIdClient';
 import { badRequestError, errorIssue, serviceUnavailableError } from '../outcomes';
 import type { SmartEndpoints } from './smartDiscovery';
 import { LAUNCH_WINDOW_MS, type LaunchContext, type PendingLaunch } from './smartSessions';
@@ -12,8 +12,8 @@ export interface SmartClientSettings {
   readonly redirectUri: string;
 }
 
-/** The token endpoint gets this long per request (openid-client's default is 3.5 s). */
-const TOKEN_REQUEST_WAIT_MS = 5_000;
+/** The token endpoint gets this long per request (openid-client's default is 30 s). */
+const TOKEN_REQUEST_WAIT_SECONDS = 5;
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const FHIR_USER = /^(?:https?:\/\/\S+\/)?(?:Practitioner|PractitionerRole|Patient|RelatedPerson)\/[A-Za-z0-9\-.]{1,64}$/;
 
@@ -43,27 +43,27 @@ export function beginLaunch(options: {
   const { settings, iss, launch, endpoints } = options;
   const kind = launch === undefined ? 'standalone' : 'ehr';
   const pending: PendingLaunch = {
-    state: generators.state(),
-    nonce: generators.nonce(),
-    codeVerifier: generators.codeVerifier(),
+    state: oidc.randomState(),
+    nonce: oidc.randomNonce(),
+    codeVerifier: oidc.randomPKCECodeVerifier(),
     iss,
     endpoints,
     kind,
     expiresAt: options.nowMs + LAUNCH_WINDOW_MS,
   };
   const scope = launchScopes(settings.scopes, kind);
-  const url = clientFor(settings, endpoints).authorizationUrl({
+  const url = oidc.buildAuthorizationUrl(clientFor(settings, endpoints), {
     response_type: 'code',
     redirect_uri: settings.redirectUri,
     scope,
     state: pending.state,
-    code_challenge: generators.codeChallenge(pending.codeVerifier),
+    code_challenge: pkceChallenge(pending.codeVerifier),
     code_challenge_method: 'S256',
     aud: iss,
     ...(launch === undefined ? {} : { launch }),
     ...(scope.split(' ').includes('openid') ? { nonce: pending.nonce } : {}),
   });
-  return { url, pending };
+  return { url: url.href, pending };
 }
 
 /**
@@ -79,23 +79,31 @@ export async function completeLaunch(options: {
   readonly nowMs: number;
 }): Promise<LaunchContext> {
   const { settings, pending } = options;
-  const client = clientFor(settings, pending.endpoints);
-  const params = client.callbackParams(options.callbackUrl);
+  const config = clientFor(settings, pending.endpoints);
+  const callbackUrl = new URL(options.callbackUrl, settings.redirectUri);
   const verifiable = pending.endpoints.issuer !== undefined && pending.endpoints.jwksUri !== undefined;
-  let tokens: TokenSet;
+  let tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
   try {
     if (verifiable) {
-      tokens = await client.callback(settings.redirectUri, params, { state: pending.state, code_verifier: pending.codeVerifier, nonce: pending.nonce, response_type: 'code' });
+      tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+        pkceCodeVerifier: pending.codeVerifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+      });
     } else {
-      // No OpenID metadata, so no ID token can be verified (openid-client's oauthCallback refuses a response
-      // that has one): the caller has matched the state; the error answer and the code are checked here.
-      if (typeof params.error === 'string') {
-        throw new errors.OPError({ error: params.error });
+      // No OpenID metadata, so no ID token can be verified: the caller has matched the state;
+      // the error answer and the code are read here and redeemed with PKCE.
+      const params = callbackUrl.searchParams;
+      const error = params.get('error');
+      if (error !== null) {
+        throw new oidc.AuthorizationResponseError('the authorization server refused', { cause: params });
       }
-      if (typeof params.code !== 'string') {
-        throw new errors.RPError('no code in the callback');
+      const code = params.get('code');
+      if (code === null) {
+        throw new oidc.ClientError('no code in the callback');
       }
-      tokens = await client.grant({ grant_type: 'authorization_code', code: params.code, redirect_uri: settings.redirectUri, code_verifier: pending.codeVerifier });
+      config[oidc.customFetch] = withoutIdToken;
+      tokens = await oidc.genericGrantRequest(config, 'authorization_code', { code, redirect_uri: settings.redirectUri, code_verifier: pending.codeVerifier });
     }
   } catch (err) {
     throw signInError(err);
@@ -107,7 +115,7 @@ export async function completeLaunch(options: {
   if (!tokens.access_token) {
     throw badRequestError([errorIssue('login', 'Your record system did not give the app access. Please try again from your record system.')]);
   }
-  const claims = tokens.id_token && verifiable ? (tokens.claims() as Record<string, unknown>) : {};
+  const claims: Record<string, unknown> = tokens.id_token && verifiable ? { ...tokens.claims() } : {};
   const fhirUser = typeof claims.fhirUser === 'string' && FHIR_USER.test(claims.fhirUser) ? relativeTo(pending.iss, claims.fhirUser) : undefined;
   const expiresIn = typeof tokens.expires_in === 'number' && tokens.expires_in > 0 ? tokens.expires_in : 300;
   return {
@@ -122,23 +130,32 @@ export async function completeLaunch(options: {
   };
 }
 
-function clientFor(settings: SmartClientSettings, endpoints: SmartEndpoints): BaseClient {
-  const issuer = new Issuer({
-    // openid-client needs an issuer identifier; without an OpenID one the token endpoint stands in (no ID token is checked then).
-    issuer: endpoints.issuer ?? endpoints.tokenEndpoint,
-    authorization_endpoint: endpoints.authorizationEndpoint,
-    token_endpoint: endpoints.tokenEndpoint,
-    ...(endpoints.jwksUri ? { jwks_uri: endpoints.jwksUri } : {}),
-  });
-  const client = new issuer.Client({
-    client_id: settings.clientId,
-    redirect_uris: [settings.redirectUri],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'none',
-  });
-  client[custom.http_options] = (_url, options) => ({ ...options, timeout: TOKEN_REQUEST_WAIT_MS });
-  return client;
+function clientFor(settings: SmartClientSettings, endpoints: SmartEndpoints): oidc.Configuration {
+  return clientConfiguration(
+    {
+      // A configuration needs an issuer identifier; without an OpenID one the token endpoint stands in (no ID token is checked then).
+      issuer: endpoints.issuer ?? endpoints.tokenEndpoint,
+      authorizationEndpoint: endpoints.authorizationEndpoint,
+      tokenEndpoint: endpoints.tokenEndpoint,
+      jwksUri: endpoints.jwksUri,
+    },
+    { clientId: settings.clientId, timeoutSeconds: TOKEN_REQUEST_WAIT_SECONDS }
+  );
 }
+
+/**
+ * The token request of an EHR without OpenID metadata: an ID token in its answer cannot be
+ * verified (no issuer, no keys), so it is dropped before openid-client reads the answer, and
+ * nothing is taken from it (as `fhirUser` is not, below).
+ */
+const withoutIdToken: oidc.CustomFetch = async (url, options) => {
+  const response = await fetch(url, options as RequestInit);
+  if (!response.ok || !(response.headers.get('content-type') ?? '').includes('json')) {
+    return response;
+  }
+  const { id_token: _unverifiable, ...body } = (await response.json()) as Record<string, unknown>;
+  return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
+};
 
 /** `fhirUser` as a reference on the EHR's own server: relative when it is under `iss`. */
 function relativeTo(iss: string, fhirUser: string): string {
@@ -146,14 +163,16 @@ function relativeTo(iss: string, fhirUser: string): string {
 }
 
 function signInError(err: unknown): Error {
-  if (err instanceof errors.OPError) {
-    // The authorization server's own answer, by its code only (its description is not ours to show).
-    return badRequestError([errorIssue('login', authorizationErrorText(err.error ?? 'unknown'))]);
+  const failure = signInFailure(err);
+  switch (failure.kind) {
+    case 'refused':
+      // The authorization server's own answer, by its code only (its description is not ours to show).
+      return badRequestError([errorIssue('login', authorizationErrorText(failure.error))]);
+    case 'unverifiable':
+      return badRequestError([errorIssue('login', 'The sign-in answer could not be verified. Please start again from your record system.')]);
+    case 'unreachable':
+      return serviceUnavailableError('Your record system’s sign-in service did not answer. Please try again in a moment.');
   }
-  if (err instanceof errors.RPError) {
-    return badRequestError([errorIssue('login', 'The sign-in answer could not be verified. Please start again from your record system.')]);
-  }
-  return serviceUnavailableError('Your record system’s sign-in service did not answer. Please try again in a moment.');
 }
 
 /** RFC 6749 error codes in words. */

@@ -1,5 +1,5 @@
 import { OperationOutcomeError } from '@medplum/core';
-import { Issuer } from 'openid-client';
+import { discoverClient } from '../auth/openIdClient';
 import { type Request, type Response, Router } from 'express';
 import type { Logger } from 'pino';
 import { sendOutcome } from '../http/sendOutcome';
@@ -42,15 +42,18 @@ export function smartConfigurationRoute(options: SmartConfigurationOptions): Rou
   const router = Router();
   let discovered: Promise<Record<string, unknown>> | undefined;
   const discover = (): Promise<Record<string, unknown>> => {
-    discovered ??= Issuer.discover(options.issuer).then(
-      (issuer) => issuer.metadata as Record<string, unknown>,
-      (err: unknown) => {
-        discovered = undefined;
-        options.logger.warn({ error: err instanceof Error ? err.message.slice(0, 120) : 'unknown' }, 'AUTH_ISSUER discovery failed');
-        throw serviceUnavailableError('The authorization server (AUTH_ISSUER) could not be reached; try again shortly.');
-      }
-    );
-    return discovered;
+    const discovering =
+      discovered ??
+      discoverClient(options.issuer, { clientId: 'smart-configuration', timeoutSeconds: 5 }).then(
+        (config) => ({ ...config.serverMetadata() }) as Record<string, unknown>,
+        (err: unknown) => {
+          discovered = undefined;
+          options.logger.warn({ error: err instanceof Error ? err.message.slice(0, 120) : 'unknown' }, 'AUTH_ISSUER discovery failed');
+          throw serviceUnavailableError('The authorization server (AUTH_ISSUER) could not be reached; try again shortly.');
+        }
+      );
+    discovered = discovering;
+    return discovering;
   };
   router.get('/fhir/.well-known/smart-configuration', async (_req: Request, res: Response) => {
     let metadata: Record<string, unknown>;

@@ -34,6 +34,12 @@ export async function startTestAuthorizationServer(): Promise<TestAuthorizationS
   }
   let extraClaims: Readonly<Record<string, unknown>> = {};
   server.service.on('beforeTokenSigning', (token: { payload: Record<string, unknown> }) => {
+    // The mock takes the ID token's `aud` from HTTP Basic credentials without undoing their
+    // form-encoding (RFC 6749 section 2.3.1), which openid-client 6 applies strictly
+    // (`hip-triage-staff` arrives as `hip%2Dtriage%2Dstaff`): decode it as a real server would.
+    if (typeof token.payload.aud === 'string') {
+      token.payload.aud = decodeURIComponent(token.payload.aud.replace(/\+/g, ' '));
+    }
     Object.assign(token.payload, extraClaims);
   });
   return {
