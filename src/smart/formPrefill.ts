@@ -4,6 +4,11 @@ import { ageOnDate, dateInZone } from '../triage/age';
 const ITEM_CONTROL = 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl';
 const ITEM_CONTROL_SYSTEM = 'http://hl7.org/fhir/questionnaire-item-control';
 const UNIT = 'http://hl7.org/fhir/StructureDefinition/questionnaire-unit';
+/** The SDC prefill the Questionnaire publishes for other renderers; the app fills the age from its launch itself. */
+const SDC_PREFILL = new Set([
+  'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-launchContext',
+  'http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-initialExpression',
+]);
 
 /**
  * The age to pre-fill: completed years from the birth date to today in the clinical time
@@ -48,7 +53,7 @@ export function initialResponse(questionnaire: Questionnaire, age: number | unde
 export function presentationQuestionnaire(questionnaire: Questionnaire): Questionnaire {
   const withControls = (items: readonly QuestionnaireItem[]): QuestionnaireItem[] =>
     items.map((item) => {
-      const extension = item.type === 'integer' ? item.extension?.filter((e) => e.url !== UNIT) : item.extension;
+      const extension = item.extension?.filter((e) => !SDC_PREFILL.has(e.url) && (item.type !== 'integer' || e.url !== UNIT));
       const copy: QuestionnaireItem = { ...item, ...(item.extension ? { extension } : {}), ...(item.item ? { item: withControls(item.item) } : {}) };
       if (item.type !== 'choice' || item.extension?.some((e) => e.url === ITEM_CONTROL)) {
         return copy;
@@ -56,7 +61,8 @@ export function presentationQuestionnaire(questionnaire: Questionnaire): Questio
       const code = item.repeats ? 'check-box' : 'radio-button';
       return { ...copy, extension: [...(copy.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }] };
     });
-  return { ...questionnaire, item: withControls(questionnaire.item ?? []) };
+  const extension = questionnaire.extension?.filter((e) => !SDC_PREFILL.has(e.url));
+  return { ...questionnaire, ...(questionnaire.extension ? { extension } : {}), item: withControls(questionnaire.item ?? []) };
 }
 
 /** The linkIds of the groups that hold `linkId`, outermost first; undefined when absent. */

@@ -48,7 +48,7 @@ describe('hip-triage fhir-package', () => {
     expect(index['index-version']).toBe(1);
     expect(index.files).toHaveLength(shipped.length);
     for (const entry of index.files) {
-      const resource = readJson(entry.filename as string) as Resource & { url?: string; version?: string };
+      const resource = readJson(entry.filename as string) as unknown as Resource & { url?: string; version?: string };
       expect({ file: entry.filename, type: entry.resourceType, id: entry.id, url: entry.url, version: entry.version }).toEqual({
         file: entry.filename,
         type: resource.resourceType,

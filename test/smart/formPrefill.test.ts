@@ -68,7 +68,14 @@ describe('the Questionnaire as LHC-Forms shows it', () => {
     expect(control(shown.find((i) => i.linkId === 'cannot-weight-bear'))).toBeUndefined();
   });
 
+  it('publishes the same controls in the Questionnaire itself, for other SDC renderers', () => {
+    expect(control(published.find((i) => i.linkId === 'duration'))).toBe('radio-button');
+    expect(control(published.find((i) => i.linkId === 'pain-site'))).toBe('check-box');
+  });
+
   it('leaves the published Questionnaire untouched', () => {
-    expect(control(published.find((i) => i.linkId === 'duration'))).toBeUndefined();
+    const before = JSON.stringify(questionnaire);
+    presentationQuestionnaire(questionnaire);
+    expect(JSON.stringify(questionnaire)).toBe(before);
   });
 });
