@@ -25,6 +25,7 @@ import { parseRoutingTable } from './routing/parseRoutingTable';
 import { composeIntake, type Intake } from './intake/composeIntake';
 import { createTriageHandler, type TriageServiceDeps } from './service/createTriageHandler';
 import { queueRoutesFromConfig } from './queue/queueRoutes';
+import { loadSmartClientCredentials } from './smart/smartClientCredentials';
 import { smartFeatures } from './smart/smartFeatures';
 import type { TriageContent } from './triage/triageContent';
 import { verifyRuleset } from './triage/verifyRuleset';
@@ -90,7 +91,7 @@ export async function composeService(
       cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch }),
       queueRoutesFromConfig(config, { store, clock, logger }),
       intake.router,
-      ...smartFeatures(config, { triage: triageDeps, store }),
+      ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth) }),
     ],
   });
   return {

@@ -17,7 +17,18 @@ export interface Config {
   /** Undefined means "generate one per start" (only allowed on loopback). */
   readonly sessionSecret: string | undefined;
   /** `allowedIss`: SMART_ALLOWED_ISS, the FHIR bases a launch may name (empty = any). */
-  readonly smart: { readonly clientId: string; readonly scopes: string; readonly allowedIss: readonly string[] };
+  readonly smart: {
+    readonly clientId: string;
+    readonly scopes: string;
+    readonly allowedIss: readonly string[];
+    /**
+     * How the app authenticates at the EHR's token endpoint: SMART_CLIENT_SECRET
+     * (`client_secret_basic`, SMART's confidential-symmetric) or SMART_CLIENT_KEY (a private
+     * JWK/PEM file: `private_key_jwt`, confidential-asymmetric, its public key published at
+     * `/smart/jwks.json`); neither: a public client (PKCE only).
+     */
+    readonly clientAuth: { readonly method: 'client-secret'; readonly secret: string } | { readonly method: 'private-key-jwt'; readonly keyFile: string } | undefined;
+  };
   readonly rulesetFile: string | undefined;
   readonly routingFile: string;
   readonly timeZone: string;
@@ -166,6 +177,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
       problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs (got '${iss}')`);
     }
   }
+  const smartClientSecret = text('SMART_CLIENT_SECRET');
+  const smartClientKey = text('SMART_CLIENT_KEY');
+  if (smartClientSecret !== undefined && smartClientKey !== undefined) {
+    problems.push('SMART_CLIENT_SECRET and SMART_CLIENT_KEY are two ways for the SMART app to authenticate: set one');
+  }
+  if (smartClientSecret !== undefined && smartClientSecret.length < 16) {
+    problems.push('SMART_CLIENT_SECRET must be at least 16 characters');
+  }
+  const smartClientAuth =
+    smartClientSecret !== undefined
+      ? ({ method: 'client-secret', secret: smartClientSecret } as const)
+      : smartClientKey !== undefined
+        ? ({ method: 'private-key-jwt', keyFile: smartClientKey } as const)
+        : undefined;
   const fromRoot = (p: string): string => (isAbsolute(p) ? p : resolve(process.cwd(), p));
 
   if (problems.length > 0) {
@@ -184,7 +209,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     cdsTrustedIssuers,
     staff: { clientId: text('STAFF_CLIENT_ID'), clientSecret: text('STAFF_CLIENT_SECRET'), roleClaim: text('STAFF_ROLE_CLAIM') ?? 'roles' },
     sessionSecret,
-    smart: { clientId: text('SMART_CLIENT_ID') ?? 'hip-pain-triage', scopes: text('SMART_SCOPES') ?? DEFAULT_SMART_SCOPES, allowedIss: smartAllowedIss },
+    smart: {
+      clientId: text('SMART_CLIENT_ID') ?? 'hip-pain-triage',
+      scopes: text('SMART_SCOPES') ?? DEFAULT_SMART_SCOPES,
+      allowedIss: smartAllowedIss,
+      clientAuth: smartClientAuth,
+    },
     rulesetFile: text('RULESET_FILE') === undefined ? undefined : fromRoot(text('RULESET_FILE') ?? ''),
     routingFile: fromRoot(text('ROUTING_FILE') ?? resolve(contentRoot, 'config/routing.json')),
     timeZone,

@@ -4,8 +4,10 @@ import type { SmartEndpoints } from './smartDiscovery';
 import { LAUNCH_WINDOW_MS, type LaunchContext, type PendingLaunch } from './smartSessions';
 
 export interface SmartClientSettings {
-  /** SMART_CLIENT_ID: a public client (PKCE instead of a secret). */
+  /** SMART_CLIENT_ID. */
   readonly clientId: string;
+  /** A confidential client's authentication (SMART_CLIENT_SECRET or SMART_CLIENT_KEY); a public client (PKCE only) when absent. */
+  readonly clientAuth?: oidc.ClientAuth | undefined;
   /** SMART_SCOPES, as configured for an EHR launch. */
   readonly scopes: string;
   /** `{PUBLIC_BASE_URL}/smart/callback`, as registered with the EHR. */
@@ -139,7 +141,7 @@ function clientFor(settings: SmartClientSettings, endpoints: SmartEndpoints): oi
       tokenEndpoint: endpoints.tokenEndpoint,
       jwksUri: endpoints.jwksUri,
     },
-    { clientId: settings.clientId, timeoutSeconds: TOKEN_REQUEST_WAIT_SECONDS }
+    { clientId: settings.clientId, clientAuth: settings.clientAuth, timeoutSeconds: TOKEN_REQUEST_WAIT_SECONDS }
   );
 }
 

@@ -3,6 +3,8 @@ import type { Router } from 'express';
 import type { Config } from '../config';
 import type { FhirStore } from '../fhir/fhirStore';
 import type { TriageServiceDeps } from '../service/createTriageHandler';
+import type { SmartClientCredentials } from './smartClientCredentials';
+import { smartClientJwksRoute } from './smartClientJwksRoute';
 import { smartConfigurationRoute } from './smartConfigurationRoute';
 import { smartRoutes } from './smartRoutes';
 
@@ -11,10 +13,18 @@ import { smartRoutes } from './smartRoutes';
  * the `/fhir/.well-known/smart-configuration` that lets SMART apps launched against this
  * service's own FHIR base find its authorization server.
  */
-export function smartFeatures(config: Config, services: { readonly triage: TriageServiceDeps; readonly store: FhirStore }): Router[] {
+export function smartFeatures(
+  config: Config,
+  services: { readonly triage: TriageServiceDeps; readonly store: FhirStore; readonly clientCredentials?: SmartClientCredentials | undefined }
+): Router[] {
   const app = smartRoutes({
     triage: services.triage,
-    settings: { clientId: config.smart.clientId, scopes: config.smart.scopes, redirectUri: `${config.publicBaseUrl}/smart/callback` },
+    settings: {
+      clientId: config.smart.clientId,
+      scopes: config.smart.scopes,
+      redirectUri: `${config.publicBaseUrl}/smart/callback`,
+      clientAuth: services.clientCredentials?.clientAuth,
+    },
     publicBaseUrl: config.publicBaseUrl,
     sessionSecret: config.sessionSecret,
     allowedIss: config.smart.allowedIss,
@@ -22,5 +32,10 @@ export function smartFeatures(config: Config, services: { readonly triage: Triag
     backend: { fhirBaseUrl: config.fhirBaseUrl ?? `${config.publicBaseUrl}/fhir`, store: services.store },
     assetsDir: join(config.contentRoot, 'public', 'smart'),
   });
-  return config.auth ? [app, smartConfigurationRoute({ issuer: config.auth.issuer, jwksUri: config.auth.jwksUri, logger: services.triage.logger })] : [app];
+  const jwks = services.clientCredentials?.publicJwks;
+  return [
+    app,
+    ...(jwks ? [smartClientJwksRoute(jwks)] : []),
+    ...(config.auth ? [smartConfigurationRoute({ issuer: config.auth.issuer, jwksUri: config.auth.jwksUri, logger: services.triage.logger })] : []),
+  ];
 }

@@ -11,6 +11,8 @@ export interface ClientKey {
   readonly alg: AssertionAlgorithm;
   /** Names the key in the client's registered JWKS; a PEM's is its RFC 7638 thumbprint. */
   readonly kid: string;
+  /** The public half, for the JWKS a client publishes. */
+  readonly publicJwk: JWK;
 }
 
 /** An assertion lives long enough to reach the token endpoint, and no longer (SMART allows five minutes). */
@@ -21,17 +23,17 @@ const ASSERTION_LIFETIME_SECONDS = 60;
  * PEM. RSA keys sign RS384, P-384 keys ES384. Errors name the file and the problem, never
  * the key material.
  */
-export async function loadClientKey(path: string): Promise<ClientKey> {
+export async function loadClientKey(path: string, setting = 'FHIR_CLIENT_KEY'): Promise<ClientKey> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new Error(`FHIR_CLIENT_KEY ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new Error(`${setting} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   try {
     return text.startsWith('{') ? await fromJwk(JSON.parse(text) as JWK | { keys?: JWK[] }) : await fromPem(text);
   } catch (err) {
-    throw new Error(`FHIR_CLIENT_KEY ${path} is not a usable private key: ${(err as Error).message}`);
+    throw new Error(`${setting} ${path} is not a usable private key: ${(err as Error).message}`);
   }
 }
 
@@ -45,14 +47,14 @@ async function fromJwk(parsed: JWK | { keys?: JWK[] }): Promise<ClientKey> {
   const alg = algorithmFor(jwk.kty, jwk.crv, jwk.alg);
   const key = await importJWK(jwk, alg);
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
-  return { key, alg, kid: jwk.kid ?? (await calculateJwkThumbprint(publicJwk)) };
+  return { key, alg, kid: jwk.kid ?? (await calculateJwkThumbprint(publicJwk)), publicJwk };
 }
 
 async function fromPem(pem: string): Promise<ClientKey> {
   const key: KeyObject = createPrivateKey(pem);
   const publicJwk = await exportJWK(createPublicKey(key));
   const alg = algorithmFor(publicJwk.kty, publicJwk.crv, undefined);
-  return { key, alg, kid: await calculateJwkThumbprint(publicJwk) };
+  return { key, alg, kid: await calculateJwkThumbprint(publicJwk), publicJwk };
 }
 
 function algorithmFor(kty: string | undefined, crv: string | undefined, declared: string | undefined): AssertionAlgorithm {
