@@ -150,9 +150,9 @@ export function loadContent(config: Config, resources: readonly Resource[]): Tri
   } catch (err) {
     throw new StartupError(`RULESET_FILE ${config.rulesetFile} cannot be used: ${describe(err)}`);
   }
-  const verification = verifyRuleset(content.ruleset);
+  const verification = verifyRuleset(content);
   if (!verification.passed) {
-    throw new StartupError(`RULESET_FILE ${config.rulesetFile} is refused: it fails the red-flag suite.\n${verification.message}`);
+    throw new StartupError(`RULESET_FILE ${config.rulesetFile} is refused: it breaks the contract's rules for a replacement ruleset.\n${verification.message}`);
   }
   return content;
 }
