@@ -104,19 +104,13 @@ describe('advice by disposition and by fired rule (contract 1.1.0, "What every r
     );
   });
 
-  it('a child named by the record but answered as an adult (G1 fired through the birth date) gets no weight advice', () => {
-    const outcome = scoreResponse({
-      content,
-      response: buildResponse(answersWith({ age: 40, 'night-pain': false, 'child-limp': false, 'child-not-improving': false, 'child-very-unwell': false })),
-      birthDate: '2016-01-01',
-      now,
-      timeZone: 'Europe/London',
-    });
-    if (!outcome.valid) {
-      return; // the answered age skipped the child questions: a 422, which gives no self-help advice at all
-    }
-    expect(outcome.result.firedRules.map((r) => r.id)).toContain('G1');
-    expect(topics(outcome.result)).not.toContain(ADVICE_TOPIC.weight);
+  it("a child's age answered in an adult's record (the proxy case) still gets the child's advice", () => {
+    const outcome = scoreResponse({ content, response: buildResponse(answersWith({ age: 10 })), birthDate: '1986-05-01', now, timeZone: 'Europe/London' });
+    expect(outcome.valid).toBe(true);
+    const result = outcome.valid ? outcome.result : undefined;
+    expect(result?.firedRules.map((r) => r.id)).toContain('G1');
+    expect(result && ids(result)).toContain('advice-pain-relief-child');
+    expect(result && topics(result)).not.toContain(ADVICE_TOPIC.weight);
   });
 });
 
