@@ -68,6 +68,16 @@ function checkRedFlagCost(ruleset: CompiledRuleset, questionnaire: Questionnaire
   }
 }
 
+/**
+ * The resources as the service publishes them (push-content): the safety-net advice with its
+ * lists filled in from the shipped ruleset, so the ActivityDefinition a CarePlan points at
+ * says what the CarePlan says.
+ */
+export function publishableContent(resources: readonly Resource[]): Resource[] {
+  const { activityDefinitions } = buildTriageContent(resources);
+  return resources.map((r) => (r.resourceType === 'ActivityDefinition' && r.url ? (activityDefinitions.get(`${r.url}|${r.version ?? ''}`) ?? r) : r));
+}
+
 function find<T extends Resource>(resources: readonly Resource[], resourceType: T['resourceType'], url: string): T {
   const found = resources.find((r) => r.resourceType === resourceType && (r as { url?: string }).url === url);
   if (!found) {
