@@ -117,6 +117,14 @@ describe('every contract rule, through POST $triage', () => {
     expect(status).toBe(422);
   });
 
+  it('hazard H15 (sign-off): a hot, swollen hip without fever and without an E3 risk factor is urgent (U2), not emergency', async () => {
+    const response = fixture('E3-hot-steroids');
+    const riskFactors = JSON.stringify(response).replace(/"code":"steroids","display":"[^"]*"/, '"code":"none","display":"None of these"');
+    const { status, bundle } = await triage(JSON.parse(riskFactors));
+    expect(status).toBe(200);
+    expect(readResult(bundle)).toEqual({ disposition: 'urgent', rules: ['U2'] });
+  });
+
   it('P2 adds an occupational therapy referral and Task when the final disposition is physio', async () => {
     const { bundle } = await triage(fixture('P2'));
     const requests = bundle.entry?.filter((e) => e.resource?.resourceType === 'ServiceRequest') ?? [];

@@ -132,6 +132,11 @@ describe('verifyRuleset', () => {
     expect(refusal(doctor)).toMatch(problem);
   });
 
+  it('refuses at load a red-flag rule too costly to judge on an incomplete response (worstCaseCompletions), naming it', () => {
+    const costly = mapRules((r) => (r.id === 'E8' ? withCondition(r, "age > 200 and `pain-score` > 20 and `risk-factors`.exists($this = 'steroids')") : r));
+    expect(refusal(costly)).toMatch(/Rule E8 reads too many items at once: judging it on an incomplete response could need 170368 combinations/);
+  });
+
   it('lets through a harmless change (the control for the table above)', () => {
     expect(refusal(mapRules((r) => (r.id === 'G3' ? withCondition(r, '`pain-score` >= 7') : r)))).toBeUndefined();
   });
