@@ -125,6 +125,15 @@ describe('every contract rule, through POST $triage', () => {
     expect(readResult(bundle)).toEqual({ disposition: 'urgent', rules: ['U2'] });
   });
 
+  it('hazard H30 (sign-off, U6 over-triage): pain slowly getting worse over more than 12 weeks goes to same-day care', async () => {
+    const response = JSON.stringify(fixture('U6'))
+      .replace(/"code":"under-3-days"[^}]*/, '"code":"over-12-weeks"')
+      .replace(/("linkId":"not-improving","answer":\[\{"valueBoolean":)false/, '$1true');
+    const { status, bundle } = await triage(JSON.parse(response));
+    expect(status).toBe(200);
+    expect(readResult(bundle)).toEqual({ disposition: 'urgent', rules: expect.arrayContaining(['U6', 'G9', 'P1']) });
+  });
+
   it('P2 adds an occupational therapy referral and Task when the final disposition is physio', async () => {
     const { bundle } = await triage(fixture('P2'));
     const requests = bundle.entry?.filter((e) => e.resource?.resourceType === 'ServiceRequest') ?? [];

@@ -178,6 +178,12 @@ describe('every patient-facing text says a thing once (contract 1.1.0)', () => {
     }
   });
 
+  it('the safeguarding note (SG1) is in no patient-facing text of the result (hazard H29)', () => {
+    const result = score(answersWith({ age: 1, 'fall-or-injury': true }));
+    expect(result.notes.map((n) => n.id)).toEqual(['SG1']);
+    expect(patientSentences(result).filter((s) => /safeguard|non-accidental/.test(s))).toEqual([]);
+  });
+
   it('the 422 advice of an emergency says "do it yourself" and "nobody will contact you" once each', () => {
     const result = score(answersWith({ 'cannot-weight-bear': true }));
     const issueText = dispositionAdviceIssue(content, result, result.advice).details?.text ?? '';
