@@ -98,8 +98,9 @@ export interface RulesetSources {
  * Turns the ruleset PlanDefinition into evaluable rules, parsing every FHIRPath
  * condition once. Refuses (OperationOutcomeError, every problem listed) a ruleset
  * whose conditions do not parse, name an item the Questionnaire does not have (a
- * typo would otherwise make a red flag silently never fire) or imply an unknown
- * disposition.
+ * typo would otherwise make a red flag silently never fire), imply an unknown
+ * disposition, or whose advice reads a `%fired<id>` of a rule it does not have.
+ * What a replacement must still do clinically is verifyRuleset's to check.
  */
 export function compileRuleset(sources: RulesetSources): CompiledRuleset {
   const { planDefinition } = sources;
