@@ -1,7 +1,8 @@
 import type { AnswerValue } from './answerView';
 import { emptyAnswerView, withAnswers } from './answerView';
 import { evaluateRules, type RuleEvaluation, selectAdvice } from './evaluateRules';
-import { findMonotonicityViolations } from './monotonicity';
+import { generateAnswers, seededRandom } from './answerGenerator';
+import { evaluateAnswers, findMonotonicityViolations } from './monotonicity';
 import { BOUNDARY_AGES, NO_RED_FLAGS, RED_FLAG_SCENARIOS, scenarioAnswers, SERIOUS_GP_SCENARIOS } from './redFlagSuite';
 import type { CompiledAdvice } from './ruleset';
 import { isSafetyNet, safetyNetText } from './safetyNet';
@@ -116,6 +117,24 @@ function checkChildren(content: TriageContent): RulesetFailure[] {
     const g1 = t.evaluation.firedRules.find((r) => r.id === 'G1');
     if (!g1 || g1.disposition.code !== 'gp') {
       failures.push({ rule: 'G1', scenario, problem: 'must fire with disposition gp (the 48-hour referral for a child); in this ruleset it does not' });
+    }
+  }
+  // Children with any other answers, from the monotonicity generator: still never below gp.
+  const random = seededRandom(MONOTONICITY_SEED);
+  for (let caseNumber = 0; caseNumber < MONOTONICITY_CASES && gp; caseNumber++) {
+    const answers = generateAnswers(random);
+    const age = answers.age as number;
+    if (age >= CHILD_UNDER) {
+      continue;
+    }
+    const evaluation = evaluateAnswers(content.ruleset, answers);
+    if (evaluation.disposition.rank < gp.rank) {
+      failures.push({
+        rule: 'G1',
+        scenario: `a child of ${age}, generated case ${caseNumber} of seed ${MONOTONICITY_SEED}`,
+        problem: `must reach at least gp; this ruleset gives ${evaluation.disposition.code}`,
+      });
+      break;
     }
   }
   return failures;
