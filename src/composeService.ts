@@ -4,7 +4,7 @@ import type { PlanDefinition, Resource } from '@medplum/fhirtypes';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import { buildTriageContent } from './content/buildTriageContent';
+import { buildTriageContent, publishableContent } from './content/buildTriageContent';
 import { readResourceFile, readResourceFiles } from './content/readResourceFiles';
 import { DataDirLockedError } from './fhir/embedded/dataDirLock';
 import { type EmbeddedStore, openEmbeddedStore } from './fhir/embedded/embeddedStore';
@@ -58,7 +58,8 @@ export async function composeService(
   const phases = startupPhases();
   indexFhirDefinitions();
   phases.mark('definitions');
-  const resources = readResourceFiles([join(config.contentRoot, 'questionnaires'), join(config.contentRoot, 'fhir-resources')]);
+  // As push-content publishes them: the safety net's lists generated from the ruleset.
+  const resources = publishableContent(readResourceFiles([join(config.contentRoot, 'questionnaires'), join(config.contentRoot, 'fhir-resources')]));
   const content = loadContent(config, resources);
   const routing = loadRouting(config);
   phases.mark('content');
@@ -151,9 +152,9 @@ export function loadContent(config: Config, resources: readonly Resource[]): Tri
   } catch (err) {
     throw new StartupError(`RULESET_FILE ${config.rulesetFile} cannot be used: ${describe(err)}`);
   }
-  const verification = verifyRuleset(content.ruleset);
+  const verification = verifyRuleset(content);
   if (!verification.passed) {
-    throw new StartupError(`RULESET_FILE ${config.rulesetFile} is refused: it fails the red-flag suite.\n${verification.message}`);
+    throw new StartupError(`RULESET_FILE ${config.rulesetFile} is refused: it breaks the contract's rules for a replacement ruleset.\n${verification.message}`);
   }
   return content;
 }

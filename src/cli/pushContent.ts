@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OperationOutcomeError } from '@medplum/core';
 import { readFhirClientSettings } from '../config';
+import { publishableContent } from '../content/buildTriageContent';
 import { PUBLISHED_TYPES, publishContent } from '../content/publishContent';
 import type { StoreLogger } from '../fhir/embedded/embeddedStore';
 import { backendCredentials } from '../fhir/remote/backendLogin';
@@ -49,7 +50,7 @@ export const pushContentCommand: CliCommand = (program, io, run) => {
       const connection = new FhirServerConnection({ baseUrl: server, credentials, logger: stderrLogger(io) });
       try {
         await waitUntilServing(connection, waitSeconds, io);
-        const report = await publishContent(connection, readShippedContent(), (line) => io.stdout(`${line}\n`));
+        const report = await publishContent(connection, publishableContent(readShippedContent()), (line) => io.stdout(`${line}\n`));
         for (const warning of report.warnings) {
           io.stderr(`warning: ${warning}\n`);
         }

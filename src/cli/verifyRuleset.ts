@@ -7,27 +7,28 @@ import { describeError, readShippedContent } from './shippedContent';
 
 /**
  * `hip-triage verify-ruleset <file>`: the check start-up runs on RULESET_FILE, before a site
- * deploys a replacement. Exit 0 passed, 1 failed the red-flag suite, 2 unusable file.
+ * deploys a replacement (contract, "Replacing the ruleset"). Exit 0 passed, 1 refused, 2 unusable file.
  */
 export const verifyRulesetCommand: CliCommand = (program, io, run) => {
   program
     .command('verify-ruleset')
-    .description('run the red-flag suite against a replacement ruleset PlanDefinition (every emergency and urgent scenario must keep its disposition)')
+    .description('check a replacement ruleset PlanDefinition against the contract: red-flag scenarios at every age boundary, children, advice, safety net, monotonicity')
     .argument('<file>', 'the PlanDefinition (JSON)')
     .action((file: string) => {
-      let ruleset;
+      let content;
       try {
-        ruleset = buildTriageContent(readShippedContent(), readResourceFile<PlanDefinition>(file)).ruleset;
+        content = buildTriageContent(readShippedContent(), readResourceFile<PlanDefinition>(file));
       } catch (err) {
         io.stderr(`${file} cannot be used as a ruleset: ${describeError(err)}\n`);
         run.exitCode = 2;
         return;
       }
-      const verification = verifyRuleset(ruleset);
+      const verification = verifyRuleset(content);
+      const version = content.ruleset.version;
       if (verification.passed) {
-        io.stdout(`${file}: ruleset ${ruleset.version} passes. ${verification.message}\n`);
+        io.stdout(`${file}: ruleset ${version} passes. ${verification.message}\n`);
       } else {
-        io.stderr(`${file}: ruleset ${ruleset.version} fails the red-flag suite:\n${verification.message}\n`);
+        io.stderr(`${file}: ruleset ${version} is refused (each line names the rule and the scenario):\n${verification.message}\n`);
         run.exitCode = 1;
       }
     });

@@ -3,7 +3,7 @@ import type { AnswerValue, AnswerView } from './answerView';
 import { withAnswers } from './answerView';
 import { isItemEnabled } from './enableWhen';
 import type { IndexedQuestion, QuestionnaireIndex } from './questionnaireIndex';
-import { type CompiledAdvice, type CompiledNote, type CompiledRule, type CompiledRuleset, type Disposition, DISPOSITION_VARIABLE, FIRED_COUNT_VARIABLE } from './ruleset';
+import { type CompiledAdvice, type CompiledNote, type CompiledRule, type CompiledRuleset, DISPOSITION_VARIABLE, type Disposition, FIRED_COUNT_VARIABLE, firedRuleVariable } from './ruleset';
 
 export interface RuleEvaluation {
   readonly disposition: Disposition;
@@ -133,7 +133,12 @@ function optionSets(question: IndexedQuestion): string[][] {
   return sets;
 }
 
-/** How many completions three-valued evaluation of a rule can need, checked when a ruleset is loaded. */
+/**
+ * How many completions three-valued evaluation of a rule can need: the product of its
+ * missing inputs' domains. Checked for every red-flag rule when the content is loaded
+ * (buildTriageContent), so a replacement ruleset cannot make an invalid response's
+ * red-flag check run for minutes.
+ */
 export function worstCaseCompletions(rule: CompiledRule, questionnaire: QuestionnaireIndex): number {
   return rule.inputs.reduce((product, linkId) => {
     const q = questionnaire.questionsByLinkId.get(linkId);
@@ -151,28 +156,37 @@ function summarise(ruleset: CompiledRuleset, fired: CompiledRule[], notes: reado
   return { disposition, firedRules: ordered, notes };
 }
 
-/** Advice chosen by disposition alone, per ruleset: most advice conditions read no answer. */
-const adviceByDisposition = new WeakMap<CompiledRuleset, Map<string, CompiledAdvice[]>>();
+/** Advice chosen without reading an answer, per ruleset, by disposition and fired rules. */
+const adviceByFiredRules = new WeakMap<CompiledRuleset, Map<string, CompiledAdvice[]>>();
 
 /**
- * The advice and materials the ruleset attaches to a final disposition. When no advice
- * condition reads an answer (the shipped ruleset's only read `%disposition`), the choice
- * is made once per disposition and reused.
+ * The advice and materials the ruleset attaches to a result. Advice conditions read the
+ * final disposition (`%disposition`), which rules fired (`%firedG1`: true when G1 fired,
+ * and so on for every rule of the ruleset) and possibly answers such as `age`. The fired
+ * rules must be all those the result reports (for an age checked against the birth date,
+ * every scoring that reached the kept disposition), so that a child's G1 always removes
+ * the advice a child must not get. When no advice condition reads an answer the choice is
+ * made once per disposition and set of fired rules, and reused.
  */
-export function selectAdvice(ruleset: CompiledRuleset, answers: AnswerView, disposition: Disposition): readonly CompiledAdvice[] {
-  const variables = { [DISPOSITION_VARIABLE]: disposition.code };
+export function selectAdvice(ruleset: CompiledRuleset, answers: AnswerView, evaluation: Pick<RuleEvaluation, 'disposition' | 'firedRules'>): readonly CompiledAdvice[] {
+  const fired = new Set(evaluation.firedRules.map((r) => r.id));
+  const variables: Record<string, boolean | number | string> = { [DISPOSITION_VARIABLE]: evaluation.disposition.code };
+  for (const rule of ruleset.rules) {
+    variables[firedRuleVariable(rule.id)] = fired.has(rule.id);
+  }
   if (ruleset.advice.some((advice) => advice.inputs.length > 0)) {
     return ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
   }
-  let cache = adviceByDisposition.get(ruleset);
+  let cache = adviceByFiredRules.get(ruleset);
   if (!cache) {
     cache = new Map();
-    adviceByDisposition.set(ruleset, cache);
+    adviceByFiredRules.set(ruleset, cache);
   }
-  let chosen = cache.get(disposition.code);
+  const key = `${evaluation.disposition.code}|${[...fired].sort().join(',')}`;
+  let chosen = cache.get(key);
   if (!chosen) {
     chosen = ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
-    cache.set(disposition.code, chosen);
+    cache.set(key, chosen);
   }
   return chosen;
 }

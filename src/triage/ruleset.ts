@@ -7,9 +7,19 @@ export const TRIAGE_BASE = 'https://fhir.hip-triage.example.org';
 export const DISPOSITION_EXTENSION = `${TRIAGE_BASE}/StructureDefinition/triage-disposition`;
 export const ADDITIONAL_REFERRAL_EXTENSION = `${TRIAGE_BASE}/StructureDefinition/triage-additional-referral`;
 export const NOTE_EXTENSION = `${TRIAGE_BASE}/StructureDefinition/triage-note`;
+/** On an E or U rule: its warning sign in a patient's words, one per way it can fire; the safety net lists them. */
+export const WARNING_SIGN_EXTENSION = `${TRIAGE_BASE}/StructureDefinition/triage-warning-sign`;
+/** On the Questionnaire: an earlier version with the same items, whose responses are scored as this one. */
+export const COMPATIBLE_VERSION_EXTENSION = `${TRIAGE_BASE}/StructureDefinition/questionnaire-compatible-version`;
 /** The variable a default rule (S1) reads: how many rules with a disposition fired before it. */
 export const FIRED_COUNT_VARIABLE = '%firedRuleCount';
 export const DISPOSITION_VARIABLE = '%disposition';
+/** Advice conditions read `%firedG1` (true when rule G1 fired) and so on, one boolean per rule. */
+const FIRED_RULE_VARIABLE_PREFIX = '%fired';
+
+export function firedRuleVariable(ruleId: string): string {
+  return `${FIRED_RULE_VARIABLE_PREFIX}${ruleId}`;
+}
 
 /** FHIRPath function names that may appear in a condition; any other bare name must be a linkId. */
 const FHIRPATH_FUNCTIONS = new Set(['exists', 'empty', 'not', 'all', 'where', 'count', 'iif', 'contains', 'in', 'first', 'ofType']);
@@ -31,6 +41,8 @@ interface CompiledCondition {
   readonly predicate: CompiledPredicate | undefined;
   /** The linkIds the condition reads, for three-valued evaluation. */
   readonly inputs: readonly string[];
+  /** The `%variables` the condition reads. */
+  readonly variables: readonly string[];
 }
 
 export interface CompiledRule extends CompiledCondition {
@@ -45,6 +57,8 @@ export interface CompiledRule extends CompiledCondition {
   /** Evaluated after every other rule, with the count of rules that fired (S1). */
   readonly isDefault: boolean;
   readonly additionalReferral: { readonly service: string; readonly whenDisposition: readonly string[] } | undefined;
+  /** What the patient would notice, in their words (E and U rules): the safety net lists these. */
+  readonly warningSigns: readonly string[];
 }
 
 export interface CompiledNote extends CompiledCondition {
@@ -84,8 +98,9 @@ export interface RulesetSources {
  * Turns the ruleset PlanDefinition into evaluable rules, parsing every FHIRPath
  * condition once. Refuses (OperationOutcomeError, every problem listed) a ruleset
  * whose conditions do not parse, name an item the Questionnaire does not have (a
- * typo would otherwise make a red flag silently never fire) or imply an unknown
- * disposition.
+ * typo would otherwise make a red flag silently never fire), imply an unknown
+ * disposition, or whose advice reads a `%fired<id>` of a rule it does not have.
+ * What a replacement must still do clinically is verifyRuleset's to check.
  */
 export function compileRuleset(sources: RulesetSources): CompiledRuleset {
   const { planDefinition } = sources;
@@ -141,8 +156,10 @@ export function compileRuleset(sources: RulesetSources): CompiledRuleset {
       disposition,
       isDefault: condition.expression.includes(FIRED_COUNT_VARIABLE),
       additionalReferral: readAdditionalReferral(action),
+      warningSigns: (action.extension ?? []).filter((e) => e.url === WARNING_SIGN_EXTENSION).map((e) => e.valueString ?? '').filter((t) => t !== ''),
     });
   });
+  checkAdviceVariables(advice, rules, issues);
 
   if (issues.length > 0) {
     throw new OperationOutcomeError({ resourceType: 'OperationOutcome', id: 'invalid-ruleset', issue: issues });
@@ -198,7 +215,13 @@ function readCondition(action: PlanDefinitionAction, path: string, linkIds: Read
     issues.push(invalid(`The condition names items the Questionnaire does not have: ${unknown.join(', ')}.`, `${path}.condition[0].expression.expression`));
     return undefined;
   }
-  return { expression: expression.expression, atom, predicate: compileCondition(atom), inputs: names.filter((n) => linkIds.has(n)) };
+  return {
+    expression: expression.expression,
+    atom,
+    predicate: compileCondition(atom),
+    inputs: names.filter((n) => linkIds.has(n)),
+    variables: names.filter((n) => n.startsWith('%')),
+  };
 }
 
 function compileAdvice(action: PlanDefinitionAction, path: string, linkIds: ReadonlySet<string>, issues: OperationOutcomeIssue[]): CompiledAdvice | undefined {
@@ -209,6 +232,21 @@ function compileAdvice(action: PlanDefinitionAction, path: string, linkIds: Read
     return undefined;
   }
   return condition && { ...condition, id: action.id ?? canonical, title: action.title ?? canonical, canonical };
+}
+
+/**
+ * An advice condition may read only `%disposition` and `%fired<id>` of a rule the ruleset
+ * has: an unknown variable would otherwise fail (or, worse, be skipped) when a patient's
+ * result is built, for example advice still excluded by a rule that a replacement removed.
+ */
+function checkAdviceVariables(advice: readonly CompiledAdvice[], rules: readonly CompiledRule[], issues: OperationOutcomeIssue[]): void {
+  const known = new Set([DISPOSITION_VARIABLE, ...rules.map((r) => firedRuleVariable(r.id))]);
+  for (const item of advice) {
+    const unknown = item.variables.filter((v) => !known.has(v));
+    if (unknown.length > 0) {
+      issues.push(invalid(`Advice '${item.id}' reads ${unknown.join(', ')}, which this ruleset does not define.`, `PlanDefinition.action.action.where(id='${item.id}').condition`));
+    }
+  }
 }
 
 function readAdditionalReferral(action: PlanDefinitionAction): CompiledRule['additionalReferral'] {

@@ -80,7 +80,7 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
       issues,
       warnings,
       redFlags,
-      redFlagAdvice: redFlags ? selectAdvice(content.ruleset, answers, redFlags.disposition) : [],
+      redFlagAdvice: redFlags ? selectAdvice(content.ruleset, answers, redFlags) : [],
     };
   }
 
@@ -95,7 +95,7 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
     result: {
       ...evaluation,
       additionalReferrals: selectAdditionalReferrals(evaluation),
-      advice: selectAdvice(content.ruleset, keptAnswers, kept.disposition),
+      advice: selectAdvice(content.ruleset, keptAnswers, evaluation),
       warnings,
       answers: keptAnswers,
       answeredAge,

@@ -3,6 +3,7 @@ import { type AnswerValue, type AnswerView, emptyAnswerView } from './answerView
 import { isItemEnabled } from './enableWhen';
 import { responseIssue } from './outcomeIssues';
 import type { IndexedQuestion, QuestionnaireIndex } from './questionnaireIndex';
+import { COMPATIBLE_VERSION_EXTENSION } from './ruleset';
 
 const SCORABLE_STATUSES = new Set(['completed', 'amended']);
 const PATIENT_REFERENCE = /^(?:.*\/)?Patient\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -100,7 +101,9 @@ function checkEnvelope(index: QuestionnaireIndex, response: QuestionnaireRespons
     issues.push(responseIssue('required', 'The response needs a subject that is a Patient reference (Patient/{id}).', 'QuestionnaireResponse.subject'));
   }
   const [url, version] = (response.questionnaire ?? '').split('|');
-  if (url !== index.questionnaire.url || (version !== undefined && version !== index.questionnaire.version)) {
+  // Earlier versions with the same items (the Questionnaire's compatible-version extension) are scored as this one.
+  const accepted = [index.questionnaire.version, ...(index.questionnaire.extension ?? []).filter((e) => e.url === COMPATIBLE_VERSION_EXTENSION).map((e) => e.valueString)];
+  if (url !== index.questionnaire.url || (version !== undefined && !accepted.includes(version))) {
     issues.push(responseIssue('not-found', `The response must name the Questionnaire '${index.canonical}'.`, 'QuestionnaireResponse.questionnaire'));
   }
 }

@@ -58,13 +58,22 @@ describe('hip-triage verify-ruleset', () => {
   it('passes the shipped ruleset (exit 0)', async () => {
     const run = await hipTriage(['verify-ruleset', writeJson('shipped.json', shipped)]);
     expect([run.exitCode, run.stderr]).toEqual([0, '']);
-    expect(run.stdout).toMatch(/ruleset 1\.0\.0 passes\. All red-flag scenarios reach their disposition\./);
+    expect(run.stdout).toMatch(/ruleset 1\.1\.0 passes\. All red-flag scenarios reach their disposition, and the advice, safety net and monotonicity checks pass\./);
   });
 
   it('fails a ruleset without E1, naming it (exit 1)', async () => {
     const run = await hipTriage(['verify-ruleset', writeJson('no-e1.json', { ...shipped, action: shipped.action?.filter((a) => a.id !== 'E1') })]);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toMatch(/E1 \(cannot bear weight\) must reach at least emergency/);
+  });
+
+  it('fails a ruleset with E7 at age < 11, naming the rule and the age it fails at (exit 1)', async () => {
+    const action = shipped.action?.map((a) =>
+      a.id === 'E7' ? { ...a, condition: [{ kind: 'applicability' as const, expression: { language: 'text/fhirpath', expression: 'age < 11 and `fever-or-unwell`' } }] } : a
+    );
+    const run = await hipTriage(['verify-ruleset', writeJson('e7-under-11.json', { ...shipped, action })]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/E7 \(a child with fever\) must reach at least emergency; this ruleset gives urgent at age 15/);
   });
 
   it('refuses a file that is not a ruleset (exit 2)', async () => {

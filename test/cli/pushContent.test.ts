@@ -37,9 +37,12 @@ describe('hip-triage push-content', () => {
     // Canonical content is found by url and version, once; routing services keep their shipped ids.
     const questionnaires = await server.store.searchResources<Questionnaire>('Questionnaire', {
       url: 'https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage',
-      version: '1.0.0',
+      version: '1.1.0',
     });
     expect(questionnaires).toHaveLength(1);
+    // The safety net is published as results show it: its lists generated from the ruleset's E and U rules.
+    const [safetyNet] = await server.store.searchResources<ActivityDefinition>('ActivityDefinition', { url: 'https://fhir.hip-triage.example.org/ActivityDefinition/advice-safety-net' });
+    expect(safetyNet?.description).toMatch(/Call 999 if:\n- you cannot put weight on your leg/);
     const gp = await server.store.readResource<HealthcareService>('HealthcareService', 'hip-triage-gp-practice');
     expect(gp.providedBy?.reference).toBe('Organization/hip-triage-gp-practice');
     expect(await server.store.searchResources('HealthcareService', { _count: '100' })).toHaveLength(PUBLISHED.filter((r) => r.resourceType === 'HealthcareService').length);

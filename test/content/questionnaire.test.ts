@@ -69,7 +69,7 @@ describe('the Questionnaire carries the contract', () => {
   it('has a stable id, canonical url and version', () => {
     expect(questionnaire.id).toBe('hip-pain-triage');
     expect(questionnaire.url).toBe('https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage');
-    expect(questionnaire.version).toBe('1.0.0');
+    expect(questionnaire.version).toBe('1.1.0');
     expect(questionnaire.status).toBe('active');
   });
 

@@ -73,3 +73,46 @@ describe('materials and advice', () => {
     expect(() => buildTriageContent(withoutSafetyNet)).toThrow(/advice-safety-net/);
   });
 });
+
+describe('ruleset 1.1.0 data', () => {
+  const resources = files.map((f) => f.resource);
+  const plan = resources.find((r): r is PlanDefinition => r.resourceType === 'PlanDefinition') as PlanDefinition;
+  const rules = (plan.action ?? []).filter((a) => !a.action?.length);
+  const advice = (plan.action ?? []).flatMap((a) => a.action ?? []);
+  const WARNING_SIGN = 'https://fhir.hip-triage.example.org/StructureDefinition/triage-warning-sign';
+
+  it('the PlanDefinition, the Questionnaire and the rule and method CodeSystems are at 1.1.0; the Questionnaire accepts 1.0.0 responses', () => {
+    const versions = resources
+      .filter((r) => ['hip-pain-triage-rules', 'hip-pain-triage', 'triage-rule', 'triage-method'].includes(r.id ?? ''))
+      .map((r) => [r.id, (r as { version?: string }).version]);
+    expect(versions.sort()).toEqual([['hip-pain-triage', '1.1.0'], ['hip-pain-triage-rules', '1.1.0'], ['triage-method', '1.1.0'], ['triage-rule', '1.1.0']]);
+    const questionnaire = resources.find((r) => r.resourceType === 'Questionnaire') as { extension?: { url: string; valueString?: string }[] };
+    expect(questionnaire.extension).toEqual([{ url: 'https://fhir.hip-triage.example.org/StructureDefinition/questionnaire-compatible-version', valueString: '1.0.0' }]);
+  });
+
+  it('every advice ActivityDefinition is at 1.1.0', () => {
+    const versions = advice.filter((a) => a.id?.startsWith('advice-')).map((a) => a.definitionCanonical?.split('|')[1]);
+    expect(new Set(versions)).toEqual(new Set(['1.1.0']));
+  });
+
+  it.each(rules.filter((r) => /^[EU]\d+$/.test(r.id ?? '')).map((r) => [r.id, r] as const))(
+    '%s carries its warning sign, its rationale and its source beside it',
+    (_id, rule) => {
+      expect((rule.extension ?? []).filter((e) => e.url === WARNING_SIGN).length).toBeGreaterThan(0);
+      expect(rule.description?.length).toBeGreaterThan(50);
+      expect(rule.documentation?.length).toBeGreaterThan(0);
+    }
+  );
+
+  it('E3 reads steroids and sickle cell in both branches, and says why', () => {
+    const e3 = rules.find((r) => r.id === 'E3');
+    const expression = e3?.condition?.[0]?.expression?.expression ?? '';
+    const [withFever, withoutFever] = expression.split(') or (');
+    for (const branch of [withFever, withoutFever]) {
+      expect(branch).toContain("'steroids'");
+      expect(branch).toContain("'sickle-cell'");
+    }
+    expect(e3?.description).toMatch(/steroid/);
+    expect(e3?.description).toMatch(/sickle cell disease .*functional asplenia/);
+  });
+});

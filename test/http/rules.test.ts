@@ -47,6 +47,8 @@ const RULES: [rule: string, disposition: string, alsoFired: string[]][] = [
   ['E1', 'emergency', []],
   ['E2', 'emergency', []],
   ['E3', 'emergency', ['U2']],
+  ['E3-fever-sickle-cell', 'emergency', ['U2', 'G7']],
+  ['E3-hot-steroids', 'emergency', ['U2', 'G7']],
   ['E4', 'emergency', ['U2', 'G8']],
   ['E5', 'emergency', []],
   ['E6', 'emergency', ['G1']],
@@ -82,14 +84,54 @@ describe('every contract rule, through POST $triage', () => {
     expect(status).toBe(200);
     const result = readResult(bundle);
     expect(result.disposition).toBe(disposition);
-    expect(result.rules.sort()).toEqual([rule, ...alsoFired].sort());
+    // A fixture named E3-<branch> fires E3.
+    expect(result.rules.sort()).toEqual([rule.split('-')[0] ?? rule, ...alsoFired].sort());
   });
 
   it('codes the RiskAssessment method with the ruleset version, so this service\'s assessments can be searched for', async () => {
     const { bundle } = await triage(fixture('U1'));
     expect(riskAssessment(bundle).method?.coding?.[0]).toEqual(
-      expect.objectContaining({ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-method', code: 'hip-pain-triage', version: '1.0.0' })
+      expect.objectContaining({ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-method', code: 'hip-pain-triage', version: '1.1.0' })
     );
+  });
+
+  it.each([
+    ['1.0.0', 200],
+    ['1.1.0', 200],
+    ['0.9.0', 422],
+    ['2.0.0', 422],
+  ])('a response naming the Questionnaire at %s: HTTP %s (1.0.0 and 1.1.0 have the same items; both are scored with ruleset 1.1.0)', async (version, expected) => {
+    const response = { ...fixture('U1'), questionnaire: `https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage|${version}` };
+    const { status, bundle, outcome } = await triage(response);
+    expect(status).toBe(expected);
+    if (expected === 200) {
+      expect(readResult(bundle).disposition).toBe('urgent');
+      expect(riskAssessment(bundle).method?.coding?.[0]?.version).toBe('1.1.0');
+    } else {
+      expect(JSON.stringify(outcome.issue)).toContain('QuestionnaireResponse.questionnaire');
+    }
+  });
+
+  it('another Questionnaire canonical is still rejected', async () => {
+    const { status } = await triage({ ...fixture('U1'), questionnaire: 'https://example.org/Questionnaire/knee-pain|1.1.0' });
+    expect(status).toBe(422);
+  });
+
+  it('hazard H15 (sign-off): a hot, swollen hip without fever and without an E3 risk factor is urgent (U2), not emergency', async () => {
+    const response = fixture('E3-hot-steroids');
+    const riskFactors = JSON.stringify(response).replace(/"code":"steroids","display":"[^"]*"/, '"code":"none","display":"None of these"');
+    const { status, bundle } = await triage(JSON.parse(riskFactors));
+    expect(status).toBe(200);
+    expect(readResult(bundle)).toEqual({ disposition: 'urgent', rules: ['U2'] });
+  });
+
+  it('hazard H30 (sign-off, U6 over-triage): pain slowly getting worse over more than 12 weeks goes to same-day care', async () => {
+    const response = JSON.stringify(fixture('U6'))
+      .replace(/"code":"under-3-days"[^}]*/, '"code":"over-12-weeks"')
+      .replace(/("linkId":"not-improving","answer":\[\{"valueBoolean":)false/, '$1true');
+    const { status, bundle } = await triage(JSON.parse(response));
+    expect(status).toBe(200);
+    expect(readResult(bundle)).toEqual({ disposition: 'urgent', rules: expect.arrayContaining(['U6', 'G9', 'P1']) });
   });
 
   it('P2 adds an occupational therapy referral and Task when the final disposition is physio', async () => {
@@ -119,6 +161,16 @@ describe('every contract rule, through POST $triage', () => {
     expect(canonicals.some((c) => c.includes('advice-act-now'))).toBe(true);
     expect(canonicals.some((c) => c.includes('/material-'))).toBe(false);
     expect(canonicals.some((c) => c.includes('advice-keep-active'))).toBe(false);
+  });
+
+  it.each(['G4', 'G6', 'G7', 'G8', 'G10', 'G1'])('%s (gp, a possibly serious cause): the CarePlan has no exercise material, keep-active or weight advice', async (rule) => {
+    const { bundle } = await triage(fixture(rule));
+    const plan = bundle.entry?.find((e) => e.resource?.resourceType === 'CarePlan')?.resource as CarePlan;
+    const canonicals = (plan.activity ?? []).map((a) => a.detail?.instantiatesCanonical?.[0] ?? '');
+    expect(canonicals.some((c) => /exercises|pilates|keep-moving|advice-keep-active|advice-weight|advice-walking-aid/.test(c))).toBe(false);
+    expect(canonicals.some((c) => c.includes('advice-safety-net'))).toBe(true);
+    expect(canonicals.some((c) => c.includes('advice-pain-relief'))).toBe(true);
+    expect(canonicals.filter((c) => c.includes('/material-'))).toHaveLength(7);
   });
 
   it('self-care: the CarePlan carries every material, the self-help advice and the warning signs', async () => {

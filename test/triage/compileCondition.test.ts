@@ -6,6 +6,7 @@ import { readResourceFiles } from '../../src/content/readResourceFiles';
 import { type AnswerValue, emptyAnswerView } from '../../src/triage/answerView';
 import { compileCondition } from '../../src/triage/compileCondition';
 import { answerDomain } from '../../src/triage/evaluateRules';
+import { firedRuleVariable } from '../../src/triage/ruleset';
 import { ROOT } from '../support/responses';
 
 const content = buildTriageContent(readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')]));
@@ -26,15 +27,17 @@ const anyAnswers = fc
     return view;
   });
 
+/** The variables conditions read: S1's count, the advice's disposition and one `%fired<id>` per rule. */
 const variables = fc.record({
   '%firedRuleCount': fc.integer({ min: 0, max: 3 }),
   '%disposition': fc.constantFrom('emergency', 'urgent', 'gp', 'physio', 'self-care'),
+  ...Object.fromEntries(content.ruleset.rules.map((r) => [firedRuleVariable(r.id), fc.boolean()])),
 });
 
-function medplum(expression: string, answers: object, vars: Record<string, number | string>): unknown[] {
+function medplum(expression: string, answers: object, vars: Record<string, boolean | number | string>): unknown[] {
   const typed: Record<string, TypedValue> = {};
   for (const [name, value] of Object.entries(vars)) {
-    typed[name] = { type: typeof value === 'number' ? 'integer' : 'string', value };
+    typed[name] = { type: typeof value === 'number' ? 'integer' : typeof value === 'boolean' ? 'boolean' : 'string', value };
   }
   return evalFhirPathTyped(parseFhirPath(expression), [{ type: 'TriageAnswers', value: answers }], typed).map((t) => t.value);
 }

@@ -3,132 +3,74 @@ import fc from 'fast-check';
 import { buildTriageContent } from '../../src/content/buildTriageContent';
 import { readResourceFiles } from '../../src/content/readResourceFiles';
 import { scoreResponse, type TriageResult } from '../../src/triage/scoreResponse';
+import type { PlanDefinition } from '@medplum/fhirtypes';
+import { generateAnswers, seededRandom, WORSENINGS } from '../../src/triage/answerGenerator';
+import { findMonotonicityViolations } from '../../src/triage/monotonicity';
+import type { TriageContent } from '../../src/triage/triageContent';
 import { type Answers, buildResponse, ROOT } from '../support/responses';
 
-const content = buildTriageContent(readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')]));
+const resources = readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')]);
+const content = buildTriageContent(resources);
 const now = new Date('2026-11-20T12:00:00Z');
 
-const BOOLEANS = [
-  'cannot-weight-bear', 'leg-deformed', 'saddle-numbness', 'bladder-bowel-change', 'fever-or-unwell', 'hot-swollen-joint',
-  'reduced-movement', 'hip-replacement', 'groin-lump', 'sudden-severe-pain', 'fall-or-injury', 'neuro-symptoms',
-  'weight-loss', 'cancer-history', 'not-improving', 'pain-worsening', 'night-pain', 'morning-stiffness', 'other-joints', 'work-related',
-];
-const RISK_FACTORS = ['steroids', 'immunosuppression', 'diabetes', 'sickle-cell', 'alcohol', 'radiotherapy', 'recent-joint-injection-or-surgery'];
-const DURATIONS = ['under-3-days', '3-13-days', '2-6-weeks', '6-12-weeks', 'over-12-weeks'];
-const DAILY = ['none', 'some', 'a-lot', 'unable'];
-const PAINKILLERS = ['none', 'under-2-weeks', '2-weeks-or-more'];
-
-/** Keeps a generated answer set valid: enabled child items answered, disabled ones absent. */
-function normalise(answers: Answers): Answers {
-  const age = answers.age as number;
-  const next: Answers = { ...answers };
-  for (const [linkId, limit] of [['child-limp', 18], ['child-not-improving', 16], ['child-very-unwell', 16]] as const) {
-    if (age < limit) {
-      next[linkId] = next[linkId] ?? false;
-    } else {
-      delete next[linkId];
-    }
-  }
-  if (next.painkillers === 'none') {
-    delete next['painkillers-not-helping'];
-  } else {
-    next['painkillers-not-helping'] = next['painkillers-not-helping'] ?? false;
-  }
-  return next;
-}
-
 /**
- * Mostly "no": with every boolean a coin flip nearly every response is already an
- * emergency, and a rule that lowered urgency would hide behind the others.
+ * The generator is the one `verify-ruleset` uses (src/triage/answerGenerator.ts), driven
+ * here by fast-check's seeds so a failure is reported with the seed that reproduces it.
  */
-const rarelyYes = fc.integer({ min: 0, max: 14 }).map((n) => n === 0);
+const answersArbitrary = fc.integer().map((seed) => generateAnswers(seededRandom(seed)) as Answers);
 
-const answersArbitrary = fc
-  .record({
-    age: fc.integer({ min: 0, max: 120 }),
-    booleans: fc.array(rarelyYes, { minLength: BOOLEANS.length, maxLength: BOOLEANS.length }),
-    child: fc.array(rarelyYes, { minLength: 3, maxLength: 3 }),
-    risks: fc.oneof({ weight: 3, arbitrary: fc.constant([] as string[]) }, { weight: 1, arbitrary: fc.subarray(RISK_FACTORS) }),
-    duration: fc.constantFrom(...DURATIONS),
-    pain: fc.integer({ min: 0, max: 10 }),
-    daily: fc.constantFrom(...DAILY),
-    painkillers: fc.constantFrom(...PAINKILLERS),
-    notHelping: fc.boolean(),
-  })
-  .map(({ age, booleans, child, risks, duration, pain, daily, painkillers, notHelping }) =>
-    normalise({
-      age,
-      ...Object.fromEntries(BOOLEANS.map((linkId, i) => [linkId, booleans[i] ?? false])),
-      'child-limp': child[0],
-      'child-not-improving': child[1],
-      'child-very-unwell': child[2],
-      'risk-factors': risks.length ? risks : ['none'],
-      duration,
-      'pain-score': pain,
-      'daily-activities': daily,
-      painkillers,
-      'painkillers-not-helping': painkillers === 'none' ? undefined : notHelping,
-    })
-  );
-
-type Worsening = (answers: Answers, pick: number) => Answers | undefined;
-
-const later = (list: string[], current: string, pick: number): string | undefined => {
-  const options = list.slice(list.indexOf(current) + 1);
-  return options[pick % Math.max(options.length, 1)];
-};
-
-/** Each way the contract says an answer can only get more worrying; undefined when it cannot here. */
-const WORSENINGS: Record<string, Worsening> = {
-  'a boolean from no to yes': (a, pick) => {
-    const enabled = [...BOOLEANS, 'child-limp', 'child-not-improving', 'child-very-unwell', 'painkillers-not-helping'].filter((l) => a[l] === false);
-    const linkId = enabled[pick % Math.max(enabled.length, 1)];
-    return linkId === undefined ? undefined : { ...a, [linkId]: true };
-  },
-  'a risk factor in place of none, or added': (a, pick) => {
-    const current = (a['risk-factors'] as string[]).filter((r) => r !== 'none');
-    const missing = RISK_FACTORS.filter((r) => !current.includes(r));
-    const added = missing[pick % Math.max(missing.length, 1)];
-    return added === undefined ? undefined : { ...a, 'risk-factors': [...current, added] };
-  },
-  'a longer duration': (a, pick) => {
-    const next = later(DURATIONS, a.duration as string, pick);
-    return next === undefined ? undefined : { ...a, duration: next };
-  },
-  'a higher pain score': (a, pick) => {
-    const current = a['pain-score'] as number;
-    return current >= 10 ? undefined : { ...a, 'pain-score': current + 1 + (pick % (10 - current)) };
-  },
-  'more difficulty with daily activities': (a, pick) => {
-    const next = later(DAILY, a['daily-activities'] as string, pick);
-    return next === undefined ? undefined : { ...a, 'daily-activities': next };
-  },
-  'longer painkiller use': (a, pick) => {
-    const next = later(PAINKILLERS, a.painkillers as string, pick);
-    return next === undefined ? undefined : normalise({ ...a, painkillers: next });
-  },
-};
-
-function score(answers: Answers): TriageResult {
-  const outcome = scoreResponse({ content, response: buildResponse(answers), now, timeZone: 'Europe/London' });
+function score(answers: Answers, scoredWith: TriageContent = content): TriageResult {
+  const outcome = scoreResponse({ content: scoredWith, response: buildResponse(answers), now, timeZone: 'Europe/London' });
   if (!outcome.valid) {
     throw new Error(`generated response is invalid: ${JSON.stringify(outcome.issues)}`);
   }
   return outcome.result;
 }
 
+/** The property itself, so it can be run against a doctored ruleset too. */
+function assertMonotone(worsen: (typeof WORSENINGS)[string], scoredWith: TriageContent, numRuns: number): void {
+  fc.assert(
+    fc.property(answersArbitrary, fc.nat(), (answers, pick) => {
+      const worse = worsen(answers, pick);
+      fc.pre(worse !== undefined);
+      const before = score(answers, scoredWith);
+      const after = score(worse as Answers, scoredWith);
+      expect(after.disposition.rank).toBeGreaterThanOrEqual(before.disposition.rank);
+    }),
+    { numRuns }
+  );
+}
+
+/** G3 at exactly 8 instead of 8 or more: a higher pain score (9) then gives a milder result than 8. */
+function nonMonotoneContent(): TriageContent {
+  const plan = structuredClone(resources.find((r): r is PlanDefinition => r.resourceType === 'PlanDefinition') as PlanDefinition);
+  const g3 = plan.action?.find((a) => a.id === 'G3');
+  const expression = g3?.condition?.[0]?.expression;
+  if (!expression) {
+    throw new Error('the shipped ruleset has no G3 condition');
+  }
+  expression.expression = '`pain-score` = 8';
+  return buildTriageContent(resources, plan);
+}
+
 describe('monotonicity (contract: rules only ever raise the disposition)', () => {
   it.each(Object.entries(WORSENINGS))('%s never lowers the disposition (age held fixed)', (_name, worsen) => {
-    fc.assert(
-      fc.property(answersArbitrary, fc.nat(), (answers, pick) => {
-        const worse = worsen(answers, pick);
-        fc.pre(worse !== undefined);
-        const before = score(answers);
-        const after = score(worse as Answers);
-        expect(after.disposition.rank).toBeGreaterThanOrEqual(before.disposition.rank);
-      }),
-      { numRuns: 3000 }
-    );
+    assertMonotone(worsen, content, 3000);
+  });
+
+  it('the same property FAILS on a deliberately non-monotone rule (hazard H4: the test can catch one)', () => {
+    const worsen = WORSENINGS['a higher pain score'];
+    if (!worsen) {
+      throw new Error('no pain-score worsening');
+    }
+    expect(() => assertMonotone(worsen, nonMonotoneContent(), 3000)).toThrow(/Property failed/);
+  });
+
+  it('verify-ruleset\'s check finds the same rule on its fixed seed, and nothing in the shipped ruleset', () => {
+    const violations = findMonotonicityViolations(nonMonotoneContent().ruleset, { seed: 20261202, cases: 2000 });
+    expect(violations.length).toBeGreaterThan(0);
+    expect(violations.every((v) => v.stoppedFiring.includes('G3'))).toBe(true);
+    expect(findMonotonicityViolations(content.ruleset, { seed: 20261202, cases: 2000 })).toEqual([]);
   });
 
   it('always gives the disposition of the most urgent fired rule', () => {

@@ -29,9 +29,11 @@ const CARE_PLAN_KINDS: readonly string[] = [
  * What the patient is to do: the referrals (as references, since R4 allows a reference
  * or a detail, not both: cpl-3) and every advice and material the ruleset selected for
  * the disposition, each pointing at its ActivityDefinition so the wording stays the
- * reviewed, versioned text. The selection itself is the ruleset's data: emergency and
- * urgent get only act-now and interim advice; the others self-help, materials and the
- * safety net.
+ * reviewed, versioned text (the safety net's with its lists generated from the ruleset).
+ * The selection itself is the ruleset's data: emergency and urgent get only act-now and
+ * interim advice; gp for a possibly serious cause (G1, G4, G6, G7, G8, G10) pain relief,
+ * the "avoid" advice, the safety net and information materials; the others self-help,
+ * every material and the safety net.
  */
 export function buildCarePlan(options: CarePlanOptions): CarePlan {
   const { context, referrals, periodEnd } = options;

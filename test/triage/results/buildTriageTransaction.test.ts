@@ -37,7 +37,13 @@ function only<T extends Resource>(bundle: Bundle, type: T['resourceType']): T {
 const content = shippedContent();
 const isMaterial = (canonical: string): boolean => (findActivityDefinition(content, canonical)?.relatedArtifact ?? []).some((a) => a.url);
 const materialCanonicals = [...new Set([...content.activityDefinitions.values()].filter((ad) => ad.relatedArtifact?.some((a) => a.url)).map((ad: ActivityDefinition) => `${ad.url ?? ''}|${ad.version ?? ''}`))];
-const ADVICE = (id: string): string => `https://fhir.hip-triage.example.org/ActivityDefinition/${id}|1.0.0`;
+/** An advice item's `url|version`, at the version the shipped content has. */
+const ADVICE = (id: string): string => {
+  const url = `https://fhir.hip-triage.example.org/ActivityDefinition/${id}`;
+  return `${url}|${findActivityDefinition(content, url)?.version ?? ''}`;
+};
+const isExerciseOrKeepActive = (canonical: string): boolean =>
+  (findActivityDefinition(content, canonical)?.topic ?? []).some((t) => t.text === 'exercise' || t.text === 'keep active');
 
 interface ExpectedReferral {
   readonly service: string;
@@ -51,8 +57,11 @@ interface Case {
   readonly referrals: readonly ExpectedReferral[];
   readonly safetyNetDue?: string;
   readonly carePlanEnd: string;
-  /** emergency/urgent: act-now advice only; the others: self-help, every material and the safety net. */
-  readonly advice: 'act-now' | 'self-help';
+  /**
+   * emergency/urgent: act-now advice only; gp for a possibly serious cause (G1 child, G4 night pain): no exercises or keep-active, information
+   * materials and the safety net; the others: self-help, every material and the safety net.
+   */
+  readonly advice: 'act-now' | 'serious-gp' | 'self-help';
 }
 
 const END_OF_TODAY = '2025-06-10T22:59:59.000Z';
@@ -93,14 +102,14 @@ const cases: Case[] = [
       { service: SERVICE('occupational-therapy'), priority: 'routine', due: IN_6_WEEKS },
     ],
     carePlanEnd: IN_14_DAYS,
-    advice: 'self-help',
+    advice: 'serious-gp',
   },
   {
     fixture: 'response-child-gp',
     disposition: 'gp',
     referrals: [{ service: SERVICE('paediatric-service'), priority: 'urgent', due: '2025-06-12T09:00:00.000Z' }],
     carePlanEnd: '2025-06-12T09:00:00.000Z',
-    advice: 'self-help',
+    advice: 'serious-gp',
   },
   {
     fixture: 'response-physio-work',
@@ -197,7 +206,7 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
     expect(parameters.find((p) => p.name === 'disposition')?.valueCoding?.code).toBe(c.disposition);
     expect(parameters.filter((p) => p.name === 'rule').map((p) => p.valueCoding?.code)).toEqual(result.firedRules.map((r) => r.id));
     expect(parameters.find((p) => p.name === 'rule')?.valueCoding?.system).toBe('https://fhir.hip-triage.example.org/CodeSystem/triage-rule');
-    expect(guidance.moduleCanonical).toBe('https://fhir.hip-triage.example.org/PlanDefinition/hip-pain-triage-rules|1.0.0');
+    expect(guidance.moduleCanonical).toBe(`https://fhir.hip-triage.example.org/PlanDefinition/hip-pain-triage-rules|${content.ruleset.version}`);
     expect(guidance.result?.reference).toBe(resultUuid(key, 'careplan'));
   });
 
@@ -237,7 +246,12 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
     expect(plan.intent).toBe('plan');
   });
 
-  test(c.advice === 'act-now' ? 'carries only act-now advice: no material, no keep-active' : 'carries self-help, every material and the safety net', () => {
+  const adviceTitle = {
+    'act-now': 'carries only act-now advice: no material, no keep-active',
+    'serious-gp': 'carries pain relief, the safety net and information materials: no exercises, no keep-active, no weight advice',
+    'self-help': 'carries self-help, every material and the safety net',
+  }[c.advice];
+  test(adviceTitle, () => {
     const plan = only<CarePlan>(bundle, 'CarePlan');
     const canonicals = (plan.activity ?? []).flatMap((a) => a.detail?.instantiatesCanonical ?? []);
     if (c.advice === 'act-now') {
@@ -246,6 +260,12 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
       expect(canonicals).not.toContain(ADVICE('advice-safety-net'));
       expect(canonicals).toContain(ADVICE('advice-act-now'));
       expect(canonicals).toContain(ADVICE('advice-call-999-if-cannot-walk'));
+    } else if (c.advice === 'serious-gp') {
+      expect(canonicals.filter(isMaterial).sort()).toEqual(materialCanonicals.filter((m) => !isExerciseOrKeepActive(m)).sort());
+      expect(canonicals.filter(isExerciseOrKeepActive)).toEqual([]);
+      expect(canonicals).not.toContain(ADVICE('advice-weight'));
+      expect(canonicals).toContain(ADVICE(c.disposition === 'gp' && c.fixture.includes('child') ? 'advice-pain-relief-child' : 'advice-pain-relief'));
+      expect(canonicals).toContain(ADVICE('advice-safety-net'));
     } else {
       expect(canonicals.filter(isMaterial).sort()).toEqual([...materialCanonicals].sort());
       expect(canonicals).toContain(ADVICE('advice-keep-active'));
