@@ -219,7 +219,9 @@ describe('the patient compartment', () => {
     expect([...patientsOf({ resourceType: 'Task', status: 'ready', intent: 'order', for: { reference: 'Patient/a' }, focus: { reference: 'ServiceRequest/s' } })]).toEqual(['a']);
     expect([...patientsOf({ resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/a' }, author: { reference: 'Patient/b' } })].sort()).toEqual(['a', 'b']);
     expect([...patientsOf({ resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Group/g' } })]).toEqual([]);
-    expect(belongsToPatient({ resourceType: 'Questionnaire', status: 'active' }, 'a', 'every')).toBe(true);
+    // Shared content may be read by a patient caller, never written.
+    expect(belongsToPatient({ resourceType: 'Questionnaire', status: 'active' }, 'a', 'some')).toBe(true);
+    expect(belongsToPatient({ resourceType: 'Questionnaire', status: 'active' }, 'a', 'every')).toBe(false);
     expect(searchNamesPatient('Task', { 'patient:Patient': 'a' }, 'a')).toBe(true);
   });
 });
