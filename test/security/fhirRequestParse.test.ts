@@ -2,6 +2,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { type CompartmentLimit, confineAnswer } from '../../src/auth/compartmentFilter';
 import { checkParamNames, DEFAULT_SEARCH_LIMITS, limitSearch, parseQueryString, QueryProblem } from '../../src/auth/fhirQuery';
 import { indexFhirDefinitions } from '../../src/fhir/fhirDefinitions';
+import { ConfigError, loadConfig } from '../../src/config';
 import { parseFhirRequest } from '../../src/http/fhirRequest';
 import { withoutJavaScriptErrors } from '../../src/http/fhirRoutes';
 
@@ -151,5 +152,26 @@ describe('error text from the router', () => {
   it('our own words pass unchanged', () => {
     const outcome = { resourceType: 'OperationOutcome' as const, issue: [{ severity: 'error' as const, code: 'invalid' as const, details: { text: 'Invalid format for date search parameter: tomorrow' } }] };
     expect(withoutJavaScriptErrors(outcome)).toBe(outcome);
+  });
+});
+
+describe('SEARCH_* settings', () => {
+  it('default to a page of 50, a cap of 500 and 100 parameters', () => {
+    expect(loadConfig({}, '/srv/app').searchLimits).toEqual({ defaultCount: 50, maxCount: 500, maxParameters: 100 });
+  });
+
+  it('are read from the environment', () => {
+    const config = loadConfig({ SEARCH_DEFAULT_COUNT: '20', SEARCH_MAX_COUNT: '200', SEARCH_MAX_PARAMETERS: '40' }, '/srv/app');
+    expect(config.searchLimits).toEqual({ defaultCount: 20, maxCount: 200, maxParameters: 40 });
+  });
+
+  it.each([
+    [{ SEARCH_DEFAULT_COUNT: '0' }, /SEARCH_DEFAULT_COUNT must be a whole number/],
+    [{ SEARCH_MAX_COUNT: 'lots' }, /SEARCH_MAX_COUNT must be a whole number/],
+    [{ SEARCH_MAX_PARAMETERS: '5' }, /SEARCH_MAX_PARAMETERS must be a whole number from 10/],
+    [{ SEARCH_DEFAULT_COUNT: '600' }, /must not exceed SEARCH_MAX_COUNT/],
+  ])('refuse %j', (env, message) => {
+    expect(() => loadConfig(env, '/srv/app')).toThrow(ConfigError);
+    expect(() => loadConfig(env, '/srv/app')).toThrow(message);
   });
 });
