@@ -4,8 +4,9 @@ import { Router } from 'express';
 import { compartmentLimitOf, confineAnswer } from '../auth/compartmentFilter';
 import { forbiddenError } from '../auth/accessOutcomes';
 import type { AppDeps } from './createApp';
-import { toFhirRequest } from './fhirRequest';
+import { parsedFhirRequestOf, toFhirRequest } from './fhirRequest';
 import { restBodyShape } from './restBodyShape';
+import { withNextLink } from './searchPaging';
 import { sendFhir, sendOutcome, statusOf } from './sendOutcome';
 
 export type RestHandler = (request: FhirRequest) => Promise<[OperationOutcome, Resource?]>;
@@ -21,6 +22,7 @@ export function fhirRoutes(deps: Pick<AppDeps, 'rest' | 'contentResources' | 'ca
     sendFhir(res, 200, deps.capabilityStatement);
   });
   const rest = deps.rest;
+  const fhirBase = deps.capabilityStatement.implementation?.url ?? '';
   if (rest) {
     router.use(restBodyShape());
     router.use(async (req, res, next) => {
@@ -36,11 +38,13 @@ export function fhirRoutes(deps: Pick<AppDeps, 'rest' | 'contentResources' | 'ca
         return;
       }
       const limit = compartmentLimitOf(req);
-      const resource = answered && limit ? confineAnswer(answered, limit) : answered;
-      if (answered && !resource) {
+      const confined = answered && limit ? confineAnswer(answered, limit) : answered;
+      if (answered && !confined) {
         next(forbiddenError(res, "This token is limited to its patient's own records."));
         return;
       }
+      const parsed = parsedFhirRequestOf(req);
+      const resource = confined && parsed ? withNextLink(confined, parsed, fhirBase) : confined;
       if (resource?.meta?.versionId) {
         res.setHeader('ETag', `W/"${resource.meta.versionId}"`);
       }

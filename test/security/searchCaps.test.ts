@@ -57,6 +57,22 @@ describe('search caps, the parameter limit and error text, with auth on', () => 
     expect(entries((await get(patient, 'Task?patient=many').expect(200)).body)).toBe(50);
   });
 
+  it('a page that leaves matches out links to the next one, until the last page', async () => {
+    const seen = new Set<string>();
+    let url: string | undefined = 'Task?_count=200';
+    let pages = 0;
+    while (url !== undefined) {
+      const res = await get(backend, url).expect(200);
+      for (const e of (res.body as Bundle).entry ?? []) {
+        seen.add(e.resource?.id ?? '');
+      }
+      const next: string | undefined = (res.body as Bundle).link?.find((l) => l.relation === 'next')?.url;
+      url = next === undefined ? undefined : next.slice(next.indexOf('/fhir/') + '/fhir/'.length);
+      pages += 1;
+    }
+    expect([pages, seen.size]).toEqual([3, TASKS]);
+  });
+
   it('a _count above 500 is lowered to 500; below it, honoured', async () => {
     expect(entries((await get(backend, 'Task?_count=100000').expect(200)).body)).toBe(500);
     expect(entries((await get(backend, 'Task?_count=7').expect(200)).body)).toBe(7);
