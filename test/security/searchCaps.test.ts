@@ -62,7 +62,7 @@ describe('search caps, the parameter limit and error text, with auth on', () => 
     let url: string | undefined = 'Task?_count=200';
     let pages = 0;
     while (url !== undefined) {
-      const res = await get(backend, url).expect(200);
+      const res: request.Response = await get(backend, url).expect(200);
       for (const e of (res.body as Bundle).entry ?? []) {
         seen.add(e.resource?.id ?? '');
       }
