@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { DEFAULT_SEARCH_LIMITS, type SearchLimits } from './auth/fhirQuery';
 
 /** The service's whole configuration, read once from the environment at start-up and passed down. */
 export interface Config {
@@ -39,6 +40,8 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** Where the service's own content lives (questionnaires/ and fhir-resources/). */
   readonly contentRoot: string;
+  /** SEARCH_DEFAULT_COUNT, SEARCH_MAX_COUNT, SEARCH_MAX_PARAMETERS: every FHIR search's page size and limits. */
+  readonly searchLimits: SearchLimits;
 }
 
 /** Backend login to the external FHIR server; the `hip-triage` command line reads the same variables. */
@@ -191,6 +194,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
       : smartClientKey !== undefined
         ? ({ method: 'private-key-jwt', keyFile: smartClientKey } as const)
         : undefined;
+  const searchLimits: SearchLimits = {
+    defaultCount: integer('SEARCH_DEFAULT_COUNT', DEFAULT_SEARCH_LIMITS.defaultCount, 1, 10_000),
+    maxCount: integer('SEARCH_MAX_COUNT', DEFAULT_SEARCH_LIMITS.maxCount, 1, 10_000),
+    maxParameters: integer('SEARCH_MAX_PARAMETERS', DEFAULT_SEARCH_LIMITS.maxParameters, 10, 1_000),
+  };
+  if (searchLimits.defaultCount > searchLimits.maxCount) {
+    problems.push(`SEARCH_DEFAULT_COUNT (${searchLimits.defaultCount}) must not exceed SEARCH_MAX_COUNT (${searchLimits.maxCount})`);
+  }
   const fromRoot = (p: string): string => (isAbsolute(p) ? p : resolve(process.cwd(), p));
 
   if (problems.length > 0) {
@@ -223,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     logLevel,
     metricsToken,
     contentRoot,
+    searchLimits,
   };
 }
 

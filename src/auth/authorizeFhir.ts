@@ -2,11 +2,14 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import type { RequestHandler } from 'express';
 import type { FhirStore } from '../fhir/fhirStore';
+import { parsedFhirRequestOf, parseFhirRequest } from '../http/fhirRequest';
 import { statusOf } from '../http/sendOutcome';
 import { forbiddenError } from './accessOutcomes';
-import { callerOf } from './caller';
+import { type Caller, callerOf } from './caller';
+import { setCompartmentLimit } from './compartmentFilter';
 import { compartmentViolation, decideScopes, type ResourceLookup } from './fhirAccess';
-import { classifyFhirCall, type Query } from './fhirInteraction';
+import { classifyFhirCall } from './fhirInteraction';
+import { DEFAULT_SEARCH_LIMITS } from './fhirQuery';
 
 export interface FhirAuthorizationOptions {
   readonly store: FhirStore;
@@ -20,9 +23,13 @@ export interface FhirAuthorizationOptions {
 }
 
 /**
- * Mounted on `/fhir` ahead of `$triage` and REST: the caller's SMART scopes must cover the
- * interaction, and a `patient/`-limited caller must stay in their patient's compartment
- * (403 otherwise). Without a verified caller (auth off) it does nothing.
+ * Mounted on `/fhir` after the request is parsed (src/http/fhirRequest.ts) and ahead of
+ * `$triage` and REST: the caller's SMART scopes must cover the interaction, and a
+ * `patient/`-limited caller must stay in their patient's compartment (403 otherwise). It
+ * judges the very parse the router then runs (for `POST _search`, URL and body together).
+ * A caller holding only `patient/` grants also has every answer confined to its patient's
+ * compartment on the way out (src/auth/compartmentFilter.ts). Without a verified caller
+ * (auth off) it does nothing.
  */
 export function fhirAuthorization(options: FhirAuthorizationOptions): RequestHandler {
   const lookup = storeLookup(options.store);
@@ -32,7 +39,8 @@ export function fhirAuthorization(options: FhirAuthorizationOptions): RequestHan
       next();
       return;
     }
-    const interaction = classifyFhirCall({ method: req.method, path: req.path, query: req.query as Query, body: req.body, ifNoneExist: req.get('If-None-Exist') });
+    const parsed = parsedFhirRequestOf(req) ?? parseFhirRequest(req, DEFAULT_SEARCH_LIMITS);
+    const interaction = classifyFhirCall({ method: parsed.method, path: parsed.path, query: parsed.query, body: parsed.body, ifNoneExist: req.get('If-None-Exist') });
     const decision = caller.kind === 'bearer' ? decideScopes(caller, interaction, options.contentTypes) : { kind: 'forbidden' as const, reason: 'A CDS Hooks token does not give access to FHIR data.' };
     if (decision.kind === 'forbidden') {
       next(forbiddenError(res, decision.reason));
@@ -45,8 +53,16 @@ export function fhirAuthorization(options: FhirAuthorizationOptions): RequestHan
         return;
       }
     }
+    if (decision.patient !== undefined || patientOnly(caller)) {
+      setCompartmentLimit(req, { patient: decision.patient ?? caller.patient, contentTypes: options.contentTypes });
+    }
     next();
   };
+}
+
+/** Every grant the caller holds is a `patient/` one: whatever it reads, it sees only its patient's records. */
+function patientOnly(caller: Caller): boolean {
+  return caller.kind === 'bearer' && caller.grants.every((grant) => grant.context === 'patient');
 }
 
 /** A stored resource, or undefined when the store has none (the route then answers 404 itself). */

@@ -11,6 +11,42 @@ export interface Need {
   readonly anyOf: readonly Permission[];
   /** Only a user or system grant will do: the effect cannot be confined to one patient. */
   readonly unrestrictedOnly?: boolean;
+  /** Only a grant naming `resourceType` itself will do (not `*`): writes to the service's rules, content and routing. */
+  readonly namedOnly?: boolean;
+}
+
+/**
+ * The resources that decide how every patient is triaged and where they are sent: the
+ * ruleset and its advice, the Questionnaire, the routing services and organisations, the
+ * search parameters the queue relies on, and the definitions beneath them. A write to one
+ * needs a `user/` or `system/` scope naming the type (`system/PlanDefinition.u`); a wildcard
+ * such as `user/*.cud` or `system/*.write` is not enough, and a `patient/` scope never is.
+ */
+export const GOVERNED_TYPES: ReadonlySet<string> = new Set([
+  'PlanDefinition',
+  'ActivityDefinition',
+  'Questionnaire',
+  'Library',
+  'SearchParameter',
+  'HealthcareService',
+  'Organization',
+  'Location',
+  'Endpoint',
+  'PractitionerRole',
+  'CodeSystem',
+  'ValueSet',
+  'ConceptMap',
+  'NamingSystem',
+  'StructureDefinition',
+  'OperationDefinition',
+  'CapabilityStatement',
+  'CompartmentDefinition',
+  'ImplementationGuide',
+  'Subscription',
+]);
+
+function writeNeed(resourceType: string, permission: Permission): Need {
+  return GOVERNED_TYPES.has(resourceType) ? { resourceType, anyOf: [permission], unrestrictedOnly: true, namedOnly: true } : { resourceType, anyOf: [permission] };
 }
 
 export type ScopeDecision =
@@ -61,23 +97,17 @@ export function needsOf(interaction: FhirInteraction, contentTypes: ReadonlySet<
     case 'search-system':
       return systemSearchNeeds(interaction.query);
     case 'create':
-      return [{ resourceType: interaction.resourceType, anyOf: ['c'] }, ...(interaction.conditional ? [{ resourceType: interaction.resourceType, anyOf: ['s'] as Permission[] }] : [])];
+      return [writeNeed(interaction.resourceType, 'c'), ...(interaction.conditional ? [{ resourceType: interaction.resourceType, anyOf: ['s'] as Permission[] }] : [])];
     case 'update':
     case 'patch':
-      return [{ resourceType: interaction.resourceType, anyOf: ['u'] }];
+      return [writeNeed(interaction.resourceType, 'u')];
     case 'delete':
-      return [{ resourceType: interaction.resourceType, anyOf: ['d'] }];
+      return [writeNeed(interaction.resourceType, 'd')];
     case 'conditional-update':
     case 'conditional-patch':
-      return [
-        { resourceType: interaction.resourceType, anyOf: ['u'] },
-        { resourceType: interaction.resourceType, anyOf: ['s'] },
-      ];
+      return [writeNeed(interaction.resourceType, 'u'), { resourceType: interaction.resourceType, anyOf: ['s'] }];
     case 'conditional-delete':
-      return [
-        { resourceType: interaction.resourceType, anyOf: ['d'] },
-        { resourceType: interaction.resourceType, anyOf: ['s'] },
-      ];
+      return [writeNeed(interaction.resourceType, 'd'), { resourceType: interaction.resourceType, anyOf: ['s'] }];
     case 'bundle':
       return interaction.entries.flatMap((entry) => needsOf(entry, contentTypes));
     case 'triage':
@@ -98,8 +128,9 @@ const REACH_ORDER: Readonly<Record<GrantReach, number>> = { denied: 0, patient: 
 
 function reachOfNeed(caller: Caller, need: Need): GrantReach {
   let best: GrantReach = 'denied';
+  const grants = need.namedOnly ? caller.grants.filter((grant) => grant.resourceType === need.resourceType) : caller.grants;
   for (const permission of need.anyOf) {
-    const reach = reachOf(caller.grants, { resourceType: need.resourceType, permission, hasPatientClaim: caller.patient !== undefined });
+    const reach = reachOf(grants, { resourceType: need.resourceType, permission, hasPatientClaim: caller.patient !== undefined });
     if (REACH_ORDER[reach] > REACH_ORDER[best]) {
       best = reach;
     }
@@ -108,7 +139,8 @@ function reachOfNeed(caller: Caller, need: Need): GrantReach {
 }
 
 function describeNeed(need: Need): string {
-  return `${need.resourceType}.${need.anyOf.join(' or ')}`;
+  const scope = `${need.resourceType}.${need.anyOf.join(' or ')}`;
+  return need.namedOnly ? `user/${scope} or system/${scope}, naming the type` : scope;
 }
 
 /** The scope half of the decision: pure, from the token's grants alone. */
@@ -133,6 +165,14 @@ export function decideScopes(caller: Caller, interaction: FhirInteraction, conte
 export type ResourceLookup = (resourceType: string, id: string) => Promise<Resource | undefined>;
 
 const NOT_THEIRS = "This token is limited to its patient's own records.";
+
+function notPatientData(resourceType: string): string {
+  return `A patient-limited token may write only its patient's own records; ${resourceType} is not patient data.`;
+}
+
+function writesOutside(resourceType: string): boolean {
+  return !isPatientData(resourceType);
+}
 
 function asResource(value: unknown): Resource | undefined {
   return value !== null && typeof value === 'object' && typeof (value as { resourceType?: unknown }).resourceType === 'string' ? (value as Resource) : undefined;
@@ -169,6 +209,9 @@ export async function compartmentViolation(interaction: FhirInteraction, patient
       return undefined;
     }
     case 'create': {
+      if (writesOutside(interaction.resourceType)) {
+        return notPatientData(interaction.resourceType);
+      }
       if (interaction.conditional) {
         return 'A patient-limited token may not make a conditional create.';
       }
@@ -176,23 +219,29 @@ export async function compartmentViolation(interaction: FhirInteraction, patient
       return resource && !belongsToPatient(resource, patient, 'every') ? NOT_THEIRS : undefined;
     }
     case 'update': {
+      if (writesOutside(interaction.resourceType)) {
+        return notPatientData(interaction.resourceType);
+      }
       const resource = asResource(interaction.resource);
       if (resource && !belongsToPatient(resource, patient, 'every')) {
         return NOT_THEIRS;
       }
-      const stored = isPatientData(interaction.resourceType) ? await lookup(interaction.resourceType, interaction.id) : undefined;
+      const stored = await lookup(interaction.resourceType, interaction.id);
       return stored && !belongsToPatient(stored, patient, 'every') ? NOT_THEIRS : undefined;
     }
     case 'delete': {
-      const stored = isPatientData(interaction.resourceType) ? await lookup(interaction.resourceType, interaction.id) : undefined;
+      if (writesOutside(interaction.resourceType)) {
+        return notPatientData(interaction.resourceType);
+      }
+      const stored = await lookup(interaction.resourceType, interaction.id);
       return stored && !belongsToPatient(stored, patient, 'every') ? NOT_THEIRS : undefined;
     }
     case 'patch':
-      return 'A patient-limited token may not PATCH (send the whole resource with PUT instead).';
+      return writesOutside(interaction.resourceType) ? notPatientData(interaction.resourceType) : 'A patient-limited token may not PATCH (send the whole resource with PUT instead).';
     case 'conditional-update':
     case 'conditional-patch':
     case 'conditional-delete':
-      return 'A patient-limited token may not make conditional updates or deletes.';
+      return writesOutside(interaction.resourceType) ? notPatientData(interaction.resourceType) : 'A patient-limited token may not make conditional updates or deletes.';
     case 'bundle':
       for (const entry of interaction.entries) {
         const violation = await compartmentViolation(entry, patient, lookup);

@@ -1,6 +1,8 @@
 import { persistParameter } from '../service/extractResponse';
+import { parseQueryString } from './fhirQuery';
 
-export type Query = Readonly<Record<string, string | string[] | undefined>>;
+/** Search parameters as src/http/fhirRequest.ts parsed them (for `POST _search`: URL and body together). */
+export type Query = Readonly<Record<string, string | readonly string[] | undefined>>;
 
 /**
  * What a request under `/fhir` does, classified the way @medplum/fhir-router routes it
@@ -58,7 +60,12 @@ export function classifyFhirCall(call: FhirCall, depth = 0): FhirInteraction {
       return typeLevel(method, type ?? '', call);
     case 2:
       if (second === '_search') {
-        return method === 'POST' ? { kind: 'search', resourceType: type ?? '', query: call.query } : { kind: 'read', resourceType: type ?? '', id: '_search' };
+        if (method !== 'POST') {
+          return { kind: 'read', resourceType: type ?? '', id: '_search' };
+        }
+        // In a Bundle the router searches with the entry's resource as the parameters; only
+        // a top-level `_search` arrives here parsed (URL and body as one query).
+        return depth === 0 ? { kind: 'search', resourceType: type ?? '', query: call.query } : OTHER;
       }
       return instanceLevel(method, type ?? '', second ?? '', call);
     case 3:
@@ -137,12 +144,10 @@ function bundle(body: unknown, depth: number): FhirInteraction {
       if (typeof method !== 'string' || typeof url !== 'string') {
         return OTHER;
       }
-      const [path = '', search = ''] = url.split('?', 2);
-      const query: Record<string, string | string[]> = {};
-      for (const [name, value] of new URLSearchParams(search)) {
-        const existing = query[name];
-        query[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
-      }
+      // The router parses an entry's URL itself, with URLSearchParams: the same parse here.
+      const at = url.indexOf('?');
+      const path = at < 0 ? url : url.slice(0, at);
+      const query = parseQueryString(at < 0 ? '' : url.slice(at + 1));
       const ifNoneExist = typeof entry?.request?.ifNoneExist === 'string' ? entry.request.ifNoneExist : undefined;
       return classifyFhirCall({ method, path, query, body: entry?.resource, ifNoneExist }, depth + 1);
     }),

@@ -77,13 +77,15 @@ export function patientsOf(resource: Resource): Set<string> {
 }
 
 /**
- * A patient caller may read a resource of their own, or one that is not patient data.
- * For writes (`every`), each patient the resource names must be theirs, and patient data
- * must name them: an orphan RiskAssessment is nobody's, so no patient may create it.
+ * A patient caller may read (`some`) a resource of their own, or one that is not patient
+ * data (shared content such as the Questionnaire, if their scopes grant it). For writes
+ * (`every`) the resource must be patient data, each patient it names must be theirs, and it
+ * must name them: an orphan RiskAssessment is nobody's, and a HealthcareService or
+ * PlanDefinition is everybody's, so no patient may write either.
  */
 export function belongsToPatient(resource: Resource, patient: string, mode: 'some' | 'every'): boolean {
   if (!isPatientData(resource.resourceType)) {
-    return true;
+    return mode === 'some';
   }
   const ids = patientsOf(resource);
   if (mode === 'some') {
@@ -103,14 +105,14 @@ export function reachesBeyondType(name: string): boolean {
  * parameters (`subject=Patient/1`, `patient=1`, `_id=1` for Patient), with nothing else
  * OR-ed in (`subject=Patient/1,Patient/2` names two).
  */
-export function searchNamesPatient(resourceType: string, query: Readonly<Record<string, string | string[] | undefined>>, patient: string): boolean {
+export function searchNamesPatient(resourceType: string, query: Readonly<Record<string, string | readonly string[] | undefined>>, patient: string): boolean {
   const parameters = patientParameters(resourceType);
   for (const [name, raw] of Object.entries(query)) {
     const [code, modifier] = name.split(':') as [string, string | undefined];
     if (!parameters.includes(code) || (modifier !== undefined && modifier !== 'Patient')) {
       continue;
     }
-    for (const value of Array.isArray(raw) ? raw : [raw]) {
+    for (const value of typeof raw === 'string' ? [raw] : (raw ?? [])) {
       if (typeof value !== 'string' || value.includes(',')) {
         continue;
       }

@@ -2,8 +2,10 @@ import type { CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import { fhirAuthorization } from '../auth/authorizeFhir';
+import { parseQueryString } from '../auth/fhirQuery';
 import type { FhirStore } from '../fhir/fhirStore';
 import { createServiceMetrics, type ServiceMetrics } from '../metrics';
+import { fhirRequestParsing } from './fhirRequest';
 import { fhirRoutes, type RestHandler } from './fhirRoutes';
 import { healthRoutes } from './healthRoutes';
 import { metricsRoute } from './metricsRoute';
@@ -45,10 +47,14 @@ const FHIR_TYPES = ['application/json', 'application/fhir+json', 'application/js
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('query parser', 'simple');
+  // Every pair, as URLSearchParams reads them (the FHIR router's parse): express's 'simple'
+  // parser stops at 1,000 keys, and a check that saw fewer keys than the router ran was a way
+  // around it. `/fhir` reparses the same way and refuses more than SEARCH_MAX_PARAMETERS.
+  app.set('query parser', parseQueryString);
+  const security = deps.security ?? NO_REQUEST_SECURITY;
   const metrics = deps.metrics ?? createServiceMetrics();
   app.use(observeRequests(deps.logger, metrics));
-  app.use(securityLayer(deps.security ?? NO_REQUEST_SECURITY));
+  app.use(securityLayer(security));
   // `verify` keeps the raw bytes (no copy) for the Subscription receiver's HMAC check.
   app.use(express.json({ type: FHIR_TYPES, limit: deps.bodyLimit ?? '1mb', strict: false, verify: keepRawBody }));
   app.use(bodyShapeLimits());
@@ -61,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
   for (const feature of deps.features ?? []) {
     app.use(feature);
   }
+  app.use('/fhir', fhirRequestParsing(security.searchLimits, deps.bodyLimit));
   app.use('/fhir', fhirAuthorization({ store: deps.store, contentTypes: new Set(deps.contentResources.map((r) => r.resourceType)), restServed: deps.rest !== undefined }));
   app.use('/fhir', triageRoutes(deps.triage));
   app.use('/fhir', fhirRoutes(deps));

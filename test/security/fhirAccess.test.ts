@@ -75,11 +75,13 @@ describe('classifying /fhir requests as the router routes them', () => {
           { request: { method: 'POST', url: '' }, resource: { resourceType: 'Bundle', type: 'batch' } },
           { request: { method: 'PUT', url: 'https://elsewhere.example/fhir/Patient/1' } },
           { request: { url: 'Patient/1' } },
+          // The router takes a _search entry's parameters from its resource: not judged as a search.
+          { request: { method: 'POST', url: 'Task/_search?patient=p1' }, resource: { resourceType: 'Parameters' } },
         ],
       })
     );
     expect(interaction.kind).toBe('bundle');
-    expect((interaction as Extract<FhirInteraction, { kind: 'bundle' }>).entries.map((e) => e.kind)).toEqual(['create', 'search', 'delete', 'other', 'other', 'other']);
+    expect((interaction as Extract<FhirInteraction, { kind: 'bundle' }>).entries.map((e) => e.kind)).toEqual(['create', 'search', 'delete', 'other', 'other', 'other', 'other']);
   });
 });
 
@@ -122,6 +124,15 @@ describe('scope decisions', () => {
     ['POST /$graphql', 'system/*.rs', undefined, 'an operation with system read', 'unrestricted'],
     ['GET /?_type=Patient,Task', 'user/Patient.s user/Task.s', undefined, 'system search by type', 'unrestricted'],
     ['GET /', 'user/Patient.s', undefined, 'system search of everything', 'forbidden'],
+    // Rules, content and routing (GOVERNED_TYPES): only a user/ or system/ scope naming the type writes them.
+    ['PUT /PlanDefinition/rules', 'system/*.cruds', undefined, 'a wildcard cannot rewrite the ruleset', 'forbidden'],
+    ['PUT /PlanDefinition/rules', 'system/PlanDefinition.u', undefined, 'a system scope naming PlanDefinition', 'unrestricted'],
+    ['PUT /PlanDefinition/rules', 'patient/PlanDefinition.u', 'p1', 'a patient scope naming PlanDefinition', 'forbidden'],
+    ['DELETE /HealthcareService/ed', 'user/*.cud', undefined, 'a user wildcard cannot delete a routing service', 'forbidden'],
+    ['DELETE /HealthcareService/ed', 'user/HealthcareService.d', undefined, 'a user scope naming HealthcareService', 'unrestricted'],
+    ['POST /SearchParameter', 'user/SearchParameter.write', undefined, 'v1 write naming SearchParameter', 'unrestricted'],
+    ['GET /PlanDefinition/rules', 'patient/PlanDefinition.r', 'p1', 'reading content is not governed', 'unrestricted'],
+    ['POST /Observation', 'user/*.c', undefined, 'patient data is not governed', 'unrestricted'],
   ];
   it.each(cases)('%s with "%s" (patient %s): %s → %s', (request, scope, patient, _description, expected) => {
     const [method = '', url = ''] = request.split(' ');
@@ -200,6 +211,14 @@ describe('the patient compartment', () => {
     ['POST', '/QuestionnaireResponse/theirs/$triage', undefined, true],
     ['POST', '/QuestionnaireResponse/mine/$triage', undefined, false],
     ['POST', '/$graphql', undefined, true],
+    // Writes outside the Patient compartment, whatever the resource says (issue 19).
+    ['PUT', '/HealthcareService/duty', { resourceType: 'HealthcareService', id: 'duty', name: 'Nobody' }, true],
+    ['POST', '/Organization', { resourceType: 'Organization', name: 'Rogue' }, true],
+    ['POST', '/PlanDefinition', { resourceType: 'PlanDefinition', status: 'active' }, true],
+    ['DELETE', '/PlanDefinition/rules', undefined, true],
+    ['PATCH', '/SearchParameter/Task-due', [], true],
+    ['PUT', '/Questionnaire/q', { resourceType: 'Questionnaire', id: 'q', status: 'retired' }, true],
+    ['DELETE', '/Questionnaire?url=x', undefined, true],
   ])('%s %s → refused: %s', async (method, url, body, refused) => {
     expect((await violation(method, url, body)) !== undefined).toBe(refused);
   });
@@ -219,7 +238,9 @@ describe('the patient compartment', () => {
     expect([...patientsOf({ resourceType: 'Task', status: 'ready', intent: 'order', for: { reference: 'Patient/a' }, focus: { reference: 'ServiceRequest/s' } })]).toEqual(['a']);
     expect([...patientsOf({ resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/a' }, author: { reference: 'Patient/b' } })].sort()).toEqual(['a', 'b']);
     expect([...patientsOf({ resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Group/g' } })]).toEqual([]);
-    expect(belongsToPatient({ resourceType: 'Questionnaire', status: 'active' }, 'a', 'every')).toBe(true);
+    // Shared content may be read by a patient caller, never written.
+    expect(belongsToPatient({ resourceType: 'Questionnaire', status: 'active' }, 'a', 'some')).toBe(true);
+    expect(belongsToPatient({ resourceType: 'Questionnaire', status: 'active' }, 'a', 'every')).toBe(false);
     expect(searchNamesPatient('Task', { 'patient:Patient': 'a' }, 'a')).toBe(true);
   });
 });
