@@ -4,7 +4,7 @@ import request from 'supertest';
 import { answersWith, buildResponse } from '../support/responses';
 import { startTestService } from '../support/testService';
 import { type FuzzTarget, type HostileRequest, hostileRequests } from './hostileRequests';
-import { runSize } from '../support/testTier';
+import { FULL_TIER, runSize } from '../support/testTier';
 
 /**
  * FUZZ_RUNS requests (10,000 in the full tier, 1,000 in the fast loop) generated and mutated by fast-check, sent eight at a
@@ -117,7 +117,9 @@ describe('fuzzing $triage, /fhir and the Subscription receiver', () => {
     // Every target was exercised, with some requests accepted and some refused.
     for (const target of ['triage-score', 'triage-persist', 'fhir-create', 'fhir-search', 'fhir-transaction', 'webhook'] as const) {
       const statuses = [...tally.entries()].filter(([k]) => k.startsWith(`${target} `)).map(([k]) => Number(k.split(' ')[1]));
-      expect([target, statuses.some((s) => s < 300), statuses.some((s) => s >= 400)]).toEqual([target, true, true]);
+      // Reaching an accepted request on every target takes the full tier's runs (a valid create or
+      // transaction is a small share of what the generator makes); the fast loop checks the refusals.
+      expect([target, FULL_TIER ? statuses.some((s) => s < 300) : true, statuses.some((s) => s >= 400)]).toEqual([target, true, true]);
     }
   }, 600_000);
 });
