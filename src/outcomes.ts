@@ -1,4 +1,4 @@
-import { OperationOutcomeError } from '@medplum/core';
+import { getStatus, OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 
 /**
@@ -13,6 +13,11 @@ export const OUTCOME_STATUS: Readonly<Record<string, number>> = {
   'method-not-allowed': 405,
   'not-acceptable': 406,
 };
+
+/** The HTTP status an outcome stands for: this service's ids first, then Medplum's mapping. */
+export function statusOf(outcome: OperationOutcome): number {
+  return OUTCOME_STATUS[outcome.id ?? ''] ?? getStatus(outcome);
+}
 
 function outcome(id: string, issues: OperationOutcomeIssue[]): OperationOutcome {
   return { resourceType: 'OperationOutcome', id, issue: issues };

@@ -1,26 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { BlockList } from 'node:net';
 import { Router } from 'express';
+import { isLoopbackAddress } from '../auth/loopbackAddress';
 import type { ServiceMetrics } from '../metrics';
+
+// Re-exported while callers move to src/auth/loopbackAddress.ts.
+export { isLoopbackAddress };
 import { sendFhir } from './sendOutcome';
 
 export type MetricsAccess = 'allowed' | 'forbidden' | 'unauthorized';
-
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/** True for 127.0.0.0/8 and ::1, IPv4-mapped forms (`::ffff:127.0.0.1`) included. */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) {
-    return false;
-  }
-  try {
-    return LOOPBACK.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Who may read `/metrics`. Without a token: the same machine only, judged by the

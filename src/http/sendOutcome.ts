@@ -1,14 +1,13 @@
-import { getStatus, isOperationOutcome, normalizeOperationOutcome, OperationOutcomeError } from '@medplum/core';
+import { isOperationOutcome, normalizeOperationOutcome, OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { OUTCOME_STATUS } from '../outcomes';
+import { statusOf } from '../outcomes';
+
+// Re-exported while callers move to src/outcomes.ts (the layer rule forbids reaching into src/http for it).
+export { statusOf };
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const RETRY_AFTER_SECONDS = '5';
-
-export function statusOf(outcome: OperationOutcome): number {
-  return OUTCOME_STATUS[outcome.id ?? ''] ?? getStatus(outcome);
-}
 
 export function sendFhir(res: Response, status: number, body: unknown): void {
   res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
