@@ -19,13 +19,15 @@ function forbid(message, ...patterns) {
 
 const ADAPTERS = ['**/smart/**', '**/queue/**', '**/intake/**', '**/cds/**', '**/cli/**'];
 const ROOT = ['**/composeService', '**/server'];
+/** src/config.ts, src/logger.ts, src/metrics.ts, as the core's files would name them (not the repository's config/ folder of data). */
+const SERVICE_MODULES = ['../config', '../../config', '../logger', '../../logger', '../metrics', '../../metrics'];
 
 const layers = [
   {
     files: ['src/triage/**/*.ts', 'src/routing/**/*.ts'],
     patterns: [
       forbid('The clinical core is pure: no I/O, no HTTP, no environment (DEVELOPERS: ports and adapters).', ...NODE_IO, ...EDGE_LIBRARIES),
-      forbid('The clinical core may not depend on the FHIR port, the service or any adapter.', '**/fhir/**', '**/service/**', '**/http/**', '**/auth/**', '**/content/**', '**/config', '**/metrics', '**/logger', ...ADAPTERS, ...ROOT),
+      forbid('The clinical core may not depend on the FHIR port, the service or any adapter.', '**/fhir/**', '**/service/**', '**/http/**', '**/auth/**', '**/content/**', ...SERVICE_MODULES, ...ADAPTERS, ...ROOT),
     ],
   },
   {

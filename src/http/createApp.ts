@@ -1,7 +1,7 @@
 import type { CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
-import { fhirAuthorization } from '../auth/authorizeFhir';
+import { fhirAuthorization } from './authorizeFhir';
 import { parseQueryString } from '../auth/fhirQuery';
 import type { FhirStore } from '../fhir/fhirStore';
 import { createServiceMetrics, type ServiceMetrics } from '../metrics';

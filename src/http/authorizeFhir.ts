@@ -2,14 +2,14 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import type { RequestHandler } from 'express';
 import type { FhirStore } from '../fhir/fhirStore';
-import { parsedFhirRequestOf, parseFhirRequest } from '../http/fhirRequest';
-import { statusOf } from '../http/sendOutcome';
-import { forbiddenError } from './accessOutcomes';
-import { type Caller, callerOf } from './caller';
-import { setCompartmentLimit } from './compartmentFilter';
-import { compartmentViolation, decideScopes, type ResourceLookup } from './fhirAccess';
-import { classifyFhirCall } from './fhirInteraction';
-import { DEFAULT_SEARCH_LIMITS } from './fhirQuery';
+import { parsedFhirRequestOf, parseFhirRequest } from './fhirRequest';
+import { statusOf } from '../outcomes';
+import { forbiddenError } from '../auth/accessOutcomes';
+import { type Caller, callerOf } from '../auth/caller';
+import { setCompartmentLimit } from '../auth/compartmentFilter';
+import { compartmentViolation, decideScopes, type ResourceLookup } from '../auth/fhirAccess';
+import { classifyFhirCall } from '../auth/fhirInteraction';
+import { DEFAULT_SEARCH_LIMITS } from '../auth/fhirQuery';
 
 export interface FhirAuthorizationOptions {
   readonly store: FhirStore;
