@@ -16,7 +16,11 @@ export interface Config {
   readonly staff: { readonly clientId: string | undefined; readonly clientSecret: string | undefined; readonly roleClaim: string };
   /** Undefined means "generate one per start" (only allowed on loopback). */
   readonly sessionSecret: string | undefined;
-  /** `allowedIss`: SMART_ALLOWED_ISS, the FHIR bases a launch may name (empty = any). */
+  /**
+   * `allowedIss`: SMART_ALLOWED_ISS, the FHIR bases a launch may name, each matched by origin
+   * and path prefix at a `/` boundary (see smartDiscovery.issAllowed). Empty = loopback `iss`
+   * only, and only allowed when PUBLIC_BASE_URL is loopback (or not set).
+   */
   readonly smart: { readonly clientId: string; readonly scopes: string; readonly allowedIss: readonly string[] };
   readonly rulesetFile: string | undefined;
   readonly routingFile: string;
@@ -162,9 +166,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   const fhirClient = readFhirClientSettings(env, problems);
   const smartAllowedIss = (text('SMART_ALLOWED_ISS') ?? '').split(',').map((iss) => iss.trim().replace(/\/+$/, '')).filter((iss) => iss !== '');
   for (const iss of smartAllowedIss) {
-    if (!/^https?:\/\/[^/\s]+/.test(iss)) {
-      problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs (got '${iss}')`);
+    if (!/^https?:\/\/[^/\s?#@]+(\/[^\s?#]*)?$/.test(iss)) {
+      problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs, without query or credentials (got '${iss}')`);
     }
+  }
+  // Without an allow-list the app would fetch and follow any `iss` (an open redirect to a hostile
+  // authorization endpoint): only a loopback deployment may go without one (and then follows loopback `iss` only).
+  // A PUBLIC_BASE_URL derived from HOST (not set) is nobody's launch address: loopback `iss` only still holds there.
+  if (smartAllowedIss.length === 0 && text('PUBLIC_BASE_URL') !== undefined && !isLoopbackUrl(publicBaseUrl)) {
+    problems.push('SMART_ALLOWED_ISS is required when PUBLIC_BASE_URL is not a loopback address: set it to the FHIR base URL(s) of the EHR(s) allowed to launch the SMART app');
   }
   const fromRoot = (p: string): string => (isAbsolute(p) ? p : resolve(process.cwd(), p));
 
