@@ -6,8 +6,9 @@ const ITEM_CONTROL_SYSTEM = 'http://hl7.org/fhir/questionnaire-item-control';
 const UNIT = 'http://hl7.org/fhir/StructureDefinition/questionnaire-unit';
 
 /**
- * The age to pre-fill: completed years from the birth date to today in the clinical time
- * zone, by the same function the engine uses to check the answered age against the record.
+ * The age from the record: completed years from a FULL birth date (`YYYY-MM-DD`) to today in
+ * the clinical time zone, by the same function the engine uses; undefined for a partial
+ * (`YYYY`, `YYYY-MM`) or missing birth date, whose age the form must ask.
  */
 export function ageFromBirthDate(birthDate: string | undefined, now: Date, timeZone: string): number | undefined {
   if (!birthDate) {
@@ -19,22 +20,38 @@ export function ageFromBirthDate(birthDate: string | undefined, now: Date, timeZ
 
 /**
  * The response LHC-Forms starts from: `age` answered from the record, in its place in the
- * Questionnaire's groups, so the person sees it and can change it.
+ * Questionnaire's groups (shown read-only: see presentationQuestionnaire).
  */
 export function initialResponse(questionnaire: Questionnaire, age: number | undefined): QuestionnaireResponse {
   const response: QuestionnaireResponse = { resourceType: 'QuestionnaireResponse', status: 'in-progress' };
-  if (age === undefined) {
-    return response;
-  }
+  return age === undefined ? response : withAgeFromRecord(questionnaire, response, age);
+}
+
+/**
+ * The response with `age` answered from the record wherever the Questionnaire puts it: the
+ * age of a patient with a full birth date is the record's, not the page's (the field is
+ * read-only, and a page may leave a read-only field out or be tampered with). Any other
+ * `age` answer, wherever it stands, is replaced.
+ */
+export function withAgeFromRecord(questionnaire: Questionnaire, response: QuestionnaireResponse, age: number): QuestionnaireResponse {
   const path = pathTo(questionnaire.item ?? [], 'age');
   if (!path) {
     return response;
   }
-  let item: QuestionnaireResponseItem = { linkId: 'age', answer: [{ valueInteger: age }] };
-  for (const group of [...path].reverse()) {
-    item = { linkId: group, item: [item] };
-  }
-  return { ...response, item: [item] };
+  const withoutAge = (items: readonly QuestionnaireResponseItem[]): QuestionnaireResponseItem[] =>
+    items.filter((i) => i.linkId !== 'age').map((i) => ({ ...i, ...(i.item ? { item: withoutAge(i.item) } : {}) }));
+  const insert = (items: readonly QuestionnaireResponseItem[], groups: readonly string[]): QuestionnaireResponseItem[] => {
+    const [group, ...inner] = groups;
+    if (group === undefined) {
+      return [{ linkId: 'age', answer: [{ valueInteger: age }] }, ...items];
+    }
+    const existing = items.find((i) => i.linkId === group);
+    if (!existing) {
+      return [...items, { linkId: group, item: insert([], inner) }];
+    }
+    return items.map((i) => (i === existing ? { ...i, item: insert(i.item ?? [], inner) } : i));
+  };
+  return { ...response, item: insert(withoutAge(response.item ?? []), path) };
 }
 
 /**
@@ -43,19 +60,34 @@ export function initialResponse(questionnaire: Questionnaire, age: number | unde
  * tap each on a phone) instead of LHC-Forms' default type-ahead lists. A unit on a whole
  * number (`age`: years, which its question already says) is left out: LHC-Forms 40 shows it
  * as a read-only field labelled by an element that does not exist (axe: `label`, critical).
+ * With the age from a full birth date, `age` is read-only (the record's age, not the page's),
+ * and the `age-help` text ("if you are filling this in for someone else, give their age") is
+ * left out: in the app, someone answering for another person must do so in that person's record.
  * Presentation only: responses are validated against the Questionnaire as published.
  */
-export function presentationQuestionnaire(questionnaire: Questionnaire): Questionnaire {
+export function presentationQuestionnaire(questionnaire: Questionnaire, options: { readonly ageFromRecord: number | undefined } = { ageFromRecord: undefined }): Questionnaire {
   const withControls = (items: readonly QuestionnaireItem[]): QuestionnaireItem[] =>
-    items.map((item) => {
-      const extension = item.type === 'integer' ? item.extension?.filter((e) => e.url !== UNIT) : item.extension;
-      const copy: QuestionnaireItem = { ...item, ...(item.extension ? { extension } : {}), ...(item.item ? { item: withControls(item.item) } : {}) };
-      if (item.type !== 'choice' || item.extension?.some((e) => e.url === ITEM_CONTROL)) {
-        return copy;
-      }
-      const code = item.repeats ? 'check-box' : 'radio-button';
-      return { ...copy, extension: [...(copy.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }] };
-    });
+    items
+      // `age-help` tells a proxy to give the other person's age here; the app says instead, above the form, to answer in their record.
+      .filter((item) => item.linkId !== 'age-help')
+      .map((item) => {
+        const extension = item.type === 'integer' ? item.extension?.filter((e) => e.url !== UNIT) : item.extension;
+        const children = item.item ? withControls(item.item) : undefined;
+        const copy: QuestionnaireItem = {
+          ...item,
+          ...(item.extension ? { extension } : {}),
+          ...(children && children.length > 0 ? { item: children } : {}),
+          ...(item.linkId === 'age' && options.ageFromRecord !== undefined ? { readOnly: true } : {}),
+        };
+        if (children && children.length === 0) {
+          delete copy.item;
+        }
+        if (item.type !== 'choice' || item.extension?.some((e) => e.url === ITEM_CONTROL)) {
+          return copy;
+        }
+        const code = item.repeats ? 'check-box' : 'radio-button';
+        return { ...copy, extension: [...(copy.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }] };
+      });
   return { ...questionnaire, item: withControls(questionnaire.item ?? []) };
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
 import type { CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import express, { type CookieOptions, type Request, type RequestHandler, type Response, Router } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { FhirStore } from '../fhir/fhirStore';
 import { openRemoteStore } from '../fhir/remote/remoteStore';
@@ -9,13 +10,17 @@ import { requestLogger } from '../http/observeRequests';
 import { statusOf } from '../http/sendOutcome';
 import { badRequestError, errorIssue } from '../outcomes';
 import { createTriageRunner, type TriageRun, type TriageServiceDeps } from '../service/createTriageHandler';
-import { ageFromBirthDate, initialResponse, presentationQuestionnaire } from './formPrefill';
+import { dispositionAdviceIssue } from '../triage/adviceIssue';
+import { isClinicianOnly, type ServiceWriter, userTokenWrites, writeClinicianOnly } from './clinicianOnlyWrites';
+import { ageFromBirthDate, initialResponse, presentationQuestionnaire, withAgeFromRecord } from './formPrefill';
+import { HeldAnswersStore } from './heldAnswers';
 import { patientTokenStore, RECORD_TYPES } from './patientTokenWriteBack';
-import { buildResultView, notSavedView, type ResultView, type SavingView, savedView } from './resultView';
+import { rememberedPatientStore } from './rememberedPatientStore';
+import { buildResultView, heldView, notSavedView, type SavingView, savedView } from './resultView';
 import { beginLaunch, completeLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss, supportsTransactions } from './smartDiscovery';
-import { errorPage, FORM_PAGE_POLICY, formPage, type PatientBanner, RESULT_PAGE_POLICY, resultPage } from './smartPages';
-import { type LaunchContext, sameToken, type SmartSession, SmartSessions } from './smartSessions';
+import { errorPage, FORM_PAGE_POLICY, formPage, RESULT_PAGE_POLICY, resultPage } from './smartPages';
+import { type LaunchContext, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, signOut, tokenUsable } from './smartSessions';
 import { planWrite, type WritePlan } from './writePlan';
 
 export const SESSION_COOKIE = 'hip_triage_smart';
@@ -27,7 +32,7 @@ export interface SmartAppDeps {
   readonly publicBaseUrl: string;
   /** SESSION_SECRET; undefined = a random one per start (sessions end with the process). */
   readonly sessionSecret: string | undefined;
-  /** SMART_ALLOWED_ISS: the FHIR bases a launch may name; empty = any. */
+  /** SMART_ALLOWED_ISS: the FHIR bases a launch may name (origin and path prefix); empty = loopback bases only. */
   readonly allowedIss: readonly string[];
   /**
    * The service's own credentials for one FHIR server: FHIR_BASE_URL's backend login in
@@ -38,6 +43,8 @@ export interface SmartAppDeps {
   /** `public/smart`: the page script, styles and LHC-Forms. */
   readonly assetsDir: string;
   readonly fetch?: FetchFunction | undefined;
+  /** Session bounds (tests make them small); default DEFAULT_SESSION_LIMITS. */
+  readonly sessionLimits?: SessionLimits | undefined;
 }
 
 /** A CapabilityStatement is read at most this often per EHR. */
@@ -52,7 +59,9 @@ const CAPABILITY_TTL_MS = 5 * 60 * 1000;
  */
 export function smartRoutes(deps: SmartAppDeps): Router {
   const router = Router();
-  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), () => deps.triage.clock().getTime());
+  const nowMs = (): number => deps.triage.clock().getTime();
+  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), nowMs, deps.sessionLimits);
+  const held = new HeldAnswersStore(nowMs);
   const fetchImpl = deps.fetch ?? globalThis.fetch;
   const cookie: CookieOptions = { httpOnly: true, sameSite: 'lax', path: '/smart', secure: deps.publicBaseUrl.startsWith('https:') };
   const capabilities = new Map<string, { readonly at: number; readonly transactions: boolean | undefined }>();
@@ -64,6 +73,14 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     res.cookie(SESSION_COOKIE, sessions.cookieValue(session), cookie);
   };
   const loggerOf = (req: Request): Logger => requestLogger(req) ?? deps.triage.logger;
+  // The socket's address, never a forwarded header (anyone can write one); IPv6 by /56, as the rate limit groups it.
+  const clientKeyOf = (req: Request): string => ipKeyGenerator(req.socket.remoteAddress ?? 'unknown');
+  /** The service's own credentials for the launch's FHIR server, when it has them (see SmartAppDeps.backend). */
+  const serviceWriterFor = (iss: string): ServiceWriter | undefined => {
+    const backend = deps.backend;
+    return backend && sameBase(backend.fhirBaseUrl, iss) ? (bundle, wait) => backend.store.executeTransaction(bundle, wait) : undefined;
+  };
+  const heldFor = (session: SmartSession) => (session.context ? held.find(session.heldAnswersId, session.context) : undefined);
 
   router.get(
     '/smart/launch',
@@ -75,7 +92,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       if (earlier) {
         sessions.end(earlier);
       }
-      const session = sessions.create();
+      const session = sessions.create(clientKeyOf(req));
+      // Answers kept from an ended sign-in stay offered to the next sign-in in this browser (for the same patient only).
+      session.heldAnswersId = earlier?.heldAnswersId;
       const { url, pending } = beginLaunch({ settings: deps.settings, iss, launch, endpoints, nowMs: deps.triage.clock().getTime() });
       session.pending = pending;
       setSession(res, session);
@@ -110,21 +129,28 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.get(
     '/smart/app',
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
+      const { session, context } = signedIn(sessionOf(req), nowMs());
       const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
       const now = deps.triage.clock();
+      // Only a full birth date gives the age: then it is shown read-only; otherwise the form asks it.
       const age = ageFromBirthDate(patient.birthDate, now, deps.triage.timeZone);
       const questionnaire = deps.triage.content.questionnaire.questionnaire;
       session.formAuthored = now.toISOString();
-      session.banner = context.needPatientBanner ? bannerOf(patient) : undefined;
+      session.patient = rememberedPatient(patient);
+      session.formAge = age;
+      session.banner = context.needPatientBanner ? session.patient : undefined;
+      const earlier = heldFor(session);
       res.setHeader('Content-Security-Policy', FORM_PAGE_POLICY);
       res.setHeader('Cache-Control', 'no-store');
       res.type('html').send(
         formPage({
           banner: session.banner,
+          about: session.patient,
           ageFromRecord: age,
+          heldSince: earlier ? new Date(earlier.heldAt).toISOString() : undefined,
+          csrfToken: session.csrfToken,
           data: {
-            questionnaire: presentationQuestionnaire(questionnaire),
+            questionnaire: presentationQuestionnaire(questionnaire, { ageFromRecord: age }),
             initialResponse: initialResponse(questionnaire, age),
             subject: `Patient/${context.patientId}`,
             author: context.fhirUser,
@@ -136,40 +162,52 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   );
 
   router.post('/smart/submit', async (req, res) => {
+    const logger = loggerOf(req);
     try {
-      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
-      if (!sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
-        throw forbiddenError('This form has expired or did not come from this app. Please reload the page and try again.');
+      const session = sessionOf(req);
+      const context = session?.context;
+      if (!session || !context || !sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
+        // Not tied to a launch any more (the app restarted, or a newer launch replaced this page's):
+        // nothing can be saved or kept, but the answers are still scored and their advice given.
+        await sendUnattached(res, { body: req.body, logger, forbidden: session?.context !== undefined });
+        return;
       }
-      const response = completedResponse({
+      const answered = completedResponse({
         body: req.body,
         context,
         authored: session.formAuthored ?? deps.triage.clock().toISOString(),
         canonical: deps.triage.content.questionnaire.canonical,
       });
-      await serialised(session, () => triageAndSave({ session, context, response, logger: loggerOf(req) }));
+      const response = session.formAge === undefined ? answered : withAgeFromRecord(deps.triage.content.questionnaire.questionnaire, answered, session.formAge);
+      if (tokenUsable(context, nowMs())) {
+        await serialised(session, () => triageAndSave({ session, context, response, logger }));
+      } else {
+        await serialised(session, () => triageAfterSignInEnded({ session, context, response, logger }));
+      }
       res.setHeader('Cache-Control', 'no-store');
       res.status(200).json({ next: '/smart/result' });
     } catch (err) {
-      sendSubmitProblem(res, err, { logger: loggerOf(req), questionText: (linkId) => deps.triage.content.questionnaire.items.get(linkId)?.text });
+      sendSubmitProblem(res, err, { logger, questionText: (linkId) => deps.triage.content.questionnaire.items.get(linkId)?.text });
     }
   });
 
+  // "Try saving again" (same sign-in) and "Save the answers you gave earlier" (a new sign-in, same patient):
+  // the held answers, unchanged, so the write has the same idempotency key and never saves twice.
   router.post(
     '/smart/retry',
     express.urlencoded({ extended: false, limit: '2kb' }),
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
+      const { session, context } = signedIn(sessionOf(req), nowMs());
       const body = (req.body ?? {}) as { csrf?: unknown };
       if (!sameToken(session.csrfToken, body.csrf)) {
         throw forbiddenError('This form has expired or did not come from this app. Please go back and try again.');
       }
-      if (!session.lastResponse) {
+      const earlier = heldFor(session);
+      if (!earlier) {
         res.redirect(303, '/smart/app');
         return;
       }
-      const response = session.lastResponse;
-      await serialised(session, () => triageAndSave({ session, context, response, logger: loggerOf(req) }));
+      await serialised(session, () => triageAndSave({ session, context, response: earlier.response, logger: loggerOf(req) }));
       res.redirect(303, '/smart/result');
     }, deps.triage.logger)
   );
@@ -177,14 +215,26 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.get(
     '/smart/result',
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
-      if (!session.result) {
+      // The result page needs the session, not the sign-in: answers sent after it ended have their advice here too.
+      const session = sessionOf(req);
+      if (!session?.result) {
+        signedIn(session, nowMs());
         res.redirect(303, '/smart/app');
         return;
       }
+      const earlier = heldFor(session);
+      const usable = tokenUsable(session.context, nowMs());
       res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
       res.setHeader('Cache-Control', 'no-store');
-      res.type('html').send(resultPage({ view: session.result, banner: context.needPatientBanner ? session.banner : undefined, csrfToken: session.csrfToken, retry: session.lastResponse !== undefined }));
+      res.type('html').send(
+        resultPage({
+          view: session.result,
+          banner: session.context?.needPatientBanner ? session.banner : undefined,
+          csrfToken: session.csrfToken,
+          retry: earlier !== undefined && usable,
+          signInAgain: earlier !== undefined && !usable && session.context ? `/smart/launch?${new URLSearchParams({ iss: session.context.iss }).toString()}` : undefined,
+        })
+      );
     }, deps.triage.logger)
   );
 
@@ -194,19 +244,22 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     const user = userStore(context);
     // Scored once without writing: which resources it needs decides how (and whether) it can be saved.
     const scored = await createTriageRunner({ ...deps.triage, store: user, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
-    const backend = deps.backend && sameBase(deps.backend.fhirBaseUrl, context.iss) ? deps.backend.store : undefined;
+    const serviceWriter = serviceWriterFor(context.iss);
+    const backend = serviceWriter ? deps.backend?.store : undefined;
     const plan = planWrite({
       grantedScope: context.grantedScope,
-      entryTypes: (scored.transaction.bundle.entry ?? []).map((e) => e.resource?.resourceType ?? ''),
+      entryTypes: (scored.transaction.bundle.entry ?? []).filter((e) => !isClinicianOnly(e)).map((e) => e.resource?.resourceType ?? ''),
       transactions: await transactionSupport(context.iss),
       backendAvailable: backend !== undefined,
     });
     let saving: SavingView;
     let run: TriageRun = scored;
-    let retry = false;
-    const store = storeFor(plan, { user, backend, patientId: context.patientId, logger });
+    let failure: number | undefined;
+    const store = storeFor(plan, { user, backend, serviceWriter, patientId: context.patientId, logger, onFailure: (status) => (failure = status) });
     if (!store) {
       deps.triage.observer?.onTriage?.({ disposition: scored.result.disposition.code, persisted: false });
+      // Nothing of the person's can be written, but a clinician-only Task still goes with the service's own credentials (or is logged).
+      await writeClinicianOnly({ entries: (scored.transaction.bundle.entry ?? []).filter(isClinicianOnly), stored: new Map(), serviceWriter, logger });
       saving = notSavedView(plan.kind === 'none' ? plan.because : '', false);
     } else {
       try {
@@ -217,19 +270,85 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         if (!(err instanceof OperationOutcomeError)) {
           throw err;
         }
-        const status = statusOf(err.outcome);
-        retry = status === 503;
-        saving = notSavedView(
-          retry ? 'Your record system could not be reached, so the results could not be saved.' : 'Your record system refused to save the results.',
-          retry
-        );
+        const status = failure ?? statusOf(err.outcome);
+        if (status === 401 || status === 403) {
+          // The EHR no longer takes this sign-in: keep the answers for the next one.
+          signOut(session);
+          saving = heldView('Your record system did not accept your sign-in any more, so the results are not saved yet.');
+        } else if (status >= 500 || status === 408 || status === 429) {
+          saving = heldView('Your record system could not be reached, so the results could not be saved.');
+        } else {
+          saving = notSavedView('Your record system refused to save the results.', false);
+        }
       }
     }
-    logger.info({ plan: plan.kind, saved: saving.saved, disposition: scored.result.disposition.code }, 'SMART triage');
+    logger.info({ plan: plan.kind, saved: saving.saved, held: saving.held, disposition: scored.result.disposition.code }, 'SMART triage');
+    keepOrRelease(session, context, response, saving);
     session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
-    session.lastResponse = retry ? response : undefined;
   }
 
+  /**
+   * Answers sent after the sign-in ended (token expired, or idle for an hour): scored by the
+   * core all the same (the birth date as read when the form was shown), the advice shown; the
+   * results saved with the service's own credentials where it has them for this EHR, else the
+   * answers held for the next sign-in. A clinician-only Task is written with the service's
+   * credentials either way (or logged).
+   */
+  async function triageAfterSignInEnded(submission: { readonly session: SmartSession; readonly context: LaunchContext; readonly response: QuestionnaireResponse; readonly logger: Logger }): Promise<void> {
+    const { session, context, response, logger } = submission;
+    const remembered = rememberedPatientStore({ id: context.patientId, birthDate: session.patient?.birthDate });
+    const serviceWriter = serviceWriterFor(context.iss);
+    const backend = serviceWriter ? deps.backend?.store : undefined;
+    let run = await createTriageRunner({ ...deps.triage, store: remembered, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
+    let saving: SavingView | undefined;
+    if (backend) {
+      try {
+        run = await createTriageRunner({ ...deps.triage, store: backend })({ response, persist: true, responseAlreadyStored: false, logger });
+        saving = savedView({ stored: visible(run.stored ?? []), by: 'the triage service', because: 'Your sign-in had ended.', leftOut: [] });
+      } catch (err) {
+        if (!(err instanceof OperationOutcomeError)) {
+          throw err;
+        }
+      }
+    }
+    if (!saving) {
+      deps.triage.observer?.onTriage?.({ disposition: run.result.disposition.code, persisted: false });
+      await writeClinicianOnly({ entries: (run.transaction.bundle.entry ?? []).filter(isClinicianOnly), stored: new Map(), serviceWriter, logger });
+      saving = heldView('Your sign-in had ended, so the results are not saved yet.');
+    }
+    logger.info({ plan: 'sign-in-ended', saved: saving.saved, held: saving.held, disposition: run.result.disposition.code }, 'SMART triage');
+    keepOrRelease(session, context, response, saving);
+    session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
+  }
+
+  /** Saved: the held copy is no longer needed. Held: kept (replacing this session's earlier copy). */
+  function keepOrRelease(session: SmartSession, context: LaunchContext, response: QuestionnaireResponse, saving: SavingView): void {
+    if (saving.held) {
+      session.heldAnswersId = held.hold({ iss: context.iss, patientId: context.patientId, response }, session.heldAnswersId);
+    } else if (saving.saved) {
+      held.release(session.heldAnswersId);
+      session.heldAnswersId = undefined;
+    }
+  }
+
+  /** Answers that cannot be tied to a launch: scored, and their advice sent back with the one message. */
+  async function sendUnattached(res: Response, options: { readonly body: unknown; readonly logger: Logger; readonly forbidden: boolean }): Promise<void> {
+    const message = options.forbidden
+      ? 'This page is out of date (the app was opened again since), so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.'
+      : 'This page is no longer connected to your record, so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.';
+    const candidate = (options.body as { response?: unknown } | null)?.response;
+    let advice: string | undefined;
+    try {
+      const run = await createTriageRunner({ ...deps.triage, store: rememberedPatientStore(undefined), observer: undefined })({ response: candidate, persist: false, responseAlreadyStored: false, logger: options.logger });
+      advice = dispositionAdviceIssue(deps.triage.content, run.result, run.result.advice).details?.text;
+    } catch (err) {
+      // An invalid response still carries its red-flag advice, when one fired.
+      advice = err instanceof OperationOutcomeError ? err.outcome.issue?.find((i) => i.severity === 'information')?.details?.text : undefined;
+    }
+    options.logger.warn({ reason: options.forbidden ? 'csrf' : 'no session', advice: advice !== undefined }, 'SMART submission not tied to a launch: scored only');
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(options.forbidden ? 403 : 401).json({ message, problems: [], ...(advice ? { advice } : {}) });
+  }
 
   function userStore(context: LaunchContext): FhirStore {
     return openRemoteStore({ baseUrl: context.iss, credentials: { method: 'bearer-token', accessToken: context.accessToken }, logger: deps.triage.logger, fetch: fetchImpl });
@@ -255,13 +374,29 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   return router;
 }
 
-/** The FhirStore a write plan writes through; undefined when nothing can be saved. */
-function storeFor(plan: WritePlan, stores: { readonly user: FhirStore; readonly backend: FhirStore | undefined; readonly patientId: string; readonly logger: Logger }): FhirStore | undefined {
+/**
+ * The FhirStore a write plan writes through; undefined when nothing can be saved. What goes
+ * with the user's token never carries a clinician-only Task or note: those go with the
+ * service's own credentials (`serviceWriter`), or are logged as not written.
+ */
+function storeFor(
+  plan: WritePlan,
+  stores: {
+    readonly user: FhirStore;
+    readonly backend: FhirStore | undefined;
+    readonly serviceWriter: ServiceWriter | undefined;
+    readonly patientId: string;
+    readonly logger: Logger;
+    readonly onFailure: (status: number) => void;
+  }
+): FhirStore | undefined {
+  const { serviceWriter, logger, onFailure } = stores;
   switch (plan.kind) {
     case 'user-token':
-      return stores.user;
+      return userTokenWrites({ user: stores.user, userWrites: () => true, serviceWriter, logger, onFailure });
     case 'patient-token':
-      return patientTokenStore(stores);
+      // The service record (GuidanceResponse, Provenance, Device) goes with the backend credentials, when there are some.
+      return userTokenWrites({ user: patientTokenStore(stores), userWrites: (type) => !stores.backend || !RECORD_TYPES.includes(type), serviceWriter, logger, onFailure });
     case 'backend':
       return stores.backend;
     case 'none':
@@ -272,11 +407,12 @@ function storeFor(plan: WritePlan, stores: { readonly user: FhirStore; readonly 
 /** The signed-in session and its context, or a 401 that sends the person back to their EHR. */
 function signedIn(session: SmartSession | undefined, nowMs: number): { session: SmartSession; context: LaunchContext } {
   const context = session?.context;
-  if (!session || !context || context.tokenExpiresAt <= nowMs) {
+  if (!session || !tokenUsable(context, nowMs)) {
+    // The page's heading says the session has ended (headingFor 401): this line says only what to do.
     throw new OperationOutcomeError({
       resourceType: 'OperationOutcome',
       id: 'unauthorized',
-      issue: [errorIssue('login', 'Your session has ended. Please open the app again from your record system.')],
+      issue: [errorIssue('login', 'Please open the app again from your record system.')],
     });
   }
   return { session, context };
@@ -335,8 +471,8 @@ function visible(stored: readonly Resource[]): Resource[] {
   return stored.filter((r) => r.resourceType !== 'Device');
 }
 
-function bannerOf(patient: Patient): PatientBanner {
-  const name = patient.name?.[0];
+function rememberedPatient(patient: Patient): RememberedPatient {
+  const name = patient.name?.find((n) => n.use === 'official') ?? patient.name?.[0];
   const text = name?.text ?? [...(name?.given ?? []), name?.family ?? ''].join(' ').trim();
   return { name: text || 'Name not recorded', birthDate: patient.birthDate };
 }

@@ -1,5 +1,6 @@
 import type { QuestionnaireItem } from '@medplum/fhirtypes';
-import { ageFromBirthDate, initialResponse, presentationQuestionnaire } from '../../src/smart/formPrefill';
+import type { QuestionnaireResponse } from '@medplum/fhirtypes';
+import { ageFromBirthDate, initialResponse, presentationQuestionnaire, withAgeFromRecord } from '../../src/smart/formPrefill';
 import { questionnaire } from '../support/responses';
 import { bornYearsAgoToday } from './smartTestbed';
 
@@ -56,8 +57,10 @@ describe('the Questionnaire as LHC-Forms shows it', () => {
   const control = (item: QuestionnaireItem | undefined): string | undefined =>
     item?.extension?.find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl')?.valueCodeableConcept?.coding?.[0]?.code;
 
-  it('has the same items, answer options, requirements, ranges and enableWhen', () => {
-    expect(shown.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption])).toEqual(published.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption]));
+  it('has the same items, answer options, requirements, ranges and enableWhen (less the proxy hint "give their age")', () => {
+    const answerable = published.filter((i) => i.linkId !== 'age-help');
+    expect(shown.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption])).toEqual(answerable.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption]));
+    expect(published.some((i) => i.linkId === 'age-help')).toBe(true);
     const age = shown.find((i) => i.linkId === 'age');
     expect(age?.extension?.map((e) => e.url)).toEqual(['http://hl7.org/fhir/StructureDefinition/minValue', 'http://hl7.org/fhir/StructureDefinition/maxValue']);
   });
@@ -70,5 +73,30 @@ describe('the Questionnaire as LHC-Forms shows it', () => {
 
   it('leaves the published Questionnaire untouched', () => {
     expect(control(published.find((i) => i.linkId === 'duration'))).toBeUndefined();
+  });
+});
+
+describe('the age from a full birth date', () => {
+  const flat = (items: readonly QuestionnaireItem[] | undefined): QuestionnaireItem[] => (items ?? []).flatMap((i) => [i, ...flat(i.item)]);
+  const ageItem = (age: number | undefined): QuestionnaireItem | undefined => flat(presentationQuestionnaire(questionnaire, { ageFromRecord: age }).item).find((i) => i.linkId === 'age');
+
+  it('is read-only in the form; asked (editable) when the record has none', () => {
+    expect(ageItem(40)?.readOnly).toBe(true);
+    expect(ageItem(undefined)?.readOnly).toBeUndefined();
+  });
+
+  it('replaces whatever age the page sent, wherever it stood, or adds it when the page left it out', () => {
+    const answered = (items: QuestionnaireResponse['item']): QuestionnaireResponse => ({ resourceType: 'QuestionnaireResponse', status: 'completed', item: items });
+    const ages = (response: QuestionnaireResponse): unknown[] => {
+      const all = (items: QuestionnaireResponse['item']): NonNullable<QuestionnaireResponse['item']> => (items ?? []).flatMap((i) => [i, ...all(i.item)]);
+      return all(response.item)
+        .filter((i) => i.linkId === 'age')
+        .map((i) => i.answer?.[0]?.valueInteger);
+    };
+    const tampered = answered([{ linkId: 'group-about-you', item: [{ linkId: 'age', answer: [{ valueInteger: 9 }] }, { linkId: 'child-limp', answer: [{ valueBoolean: false }] }] }, { linkId: 'age', answer: [{ valueInteger: 3 }] }]);
+    const fixed = withAgeFromRecord(questionnaire, tampered, 40);
+    expect(ages(fixed)).toEqual([40]);
+    expect(fixed.item?.[0]).toEqual({ linkId: 'group-about-you', item: [{ linkId: 'age', answer: [{ valueInteger: 40 }] }, { linkId: 'child-limp', answer: [{ valueBoolean: false }] }] });
+    expect(ages(withAgeFromRecord(questionnaire, answered([{ linkId: 'group-pain', item: [] }]), 7))).toEqual([7]);
   });
 });
