@@ -131,15 +131,25 @@ export async function writeClinicianOnly(options: {
   }
 }
 
-/** A copy without clinician-facing notes (RiskAssessment.note, GuidanceResponse.note). */
+/**
+ * A copy without clinician-facing notes: the text ones (RiskAssessment.note,
+ * GuidanceResponse.note) and the coded ones (a `note` output of the GuidanceResponse's
+ * contained Parameters, e.g. SG1).
+ */
 export function withoutClinicianNotes<T extends Resource>(resource: T): T {
-  const note = (resource as { note?: Annotation[] }).note;
-  if (!Array.isArray(note) || !note.some(isClinicianNote)) {
-    return resource;
+  let copy: T = resource;
+  const note = (copy as { note?: Annotation[] }).note;
+  if (Array.isArray(note) && note.some(isClinicianNote)) {
+    const kept = note.filter((n) => !isClinicianNote(n));
+    const { note: _dropped, ...rest } = copy as T & { note?: Annotation[] };
+    copy = (kept.length > 0 ? { ...rest, note: kept } : rest) as T;
   }
-  const kept = note.filter((n) => !isClinicianNote(n));
-  const { note: _dropped, ...rest } = resource as T & { note?: Annotation[] };
-  return (kept.length > 0 ? { ...rest, note: kept } : rest) as T;
+  const contained = (copy as { contained?: Resource[] }).contained;
+  if (Array.isArray(contained) && contained.some((c) => c.resourceType === 'Parameters' && (c.parameter ?? []).some((p) => p.name === 'note'))) {
+    const cleaned = contained.map((c) => (c.resourceType === 'Parameters' ? { ...c, parameter: (c.parameter ?? []).filter((p) => p.name !== 'note') } : c));
+    copy = { ...copy, contained: cleaned };
+  }
+  return copy;
 }
 
 function isClinicianNote(note: Annotation): boolean {
