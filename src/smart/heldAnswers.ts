@@ -21,6 +21,8 @@ export interface HeldAnswers {
 export const HELD_ANSWERS_KEEP_MS = 24 * 60 * 60 * 1000;
 /** Bounded memory: past this many, the oldest go first. */
 export const MAX_HELD_ANSWERS = 2_000;
+/** One browser holds answers for at most this many patients at once. */
+export const MAX_HELD_PER_SESSION = 5;
 
 /** In server memory, keyed by a random id (the session holds the id, never the browser). */
 export class HeldAnswersStore {
@@ -31,10 +33,20 @@ export class HeldAnswersStore {
     private readonly limits: { readonly keepMs: number; readonly maxEntries: number } = { keepMs: HELD_ANSWERS_KEEP_MS, maxEntries: MAX_HELD_ANSWERS }
   ) {}
 
-  /** Keeps a response; replaces `replacing` (the same session's earlier held answers) when given. */
-  hold(answers: { readonly iss: string; readonly patientId: string; readonly response: QuestionnaireResponse }, replacing?: string): string {
-    if (replacing !== undefined) {
-      this.held.delete(replacing);
+  /**
+   * Keeps a response and returns the session's held ids with it: any earlier answers this
+   * session held for the same EHR and patient are replaced; those for other patients stay
+   * (a parent may open the app from two children's records), up to MAX_HELD_PER_SESSION.
+   */
+  hold(answers: { readonly iss: string; readonly patientId: string; readonly response: QuestionnaireResponse }, sessionHeld: readonly string[]): string[] {
+    const kept: string[] = [];
+    for (const id of sessionHeld) {
+      const earlier = this.held.get(id);
+      if (earlier && earlier.iss === answers.iss && earlier.patientId === answers.patientId) {
+        this.held.delete(id);
+      } else if (earlier) {
+        kept.push(id);
+      }
     }
     this.sweep();
     while (this.held.size >= this.limits.maxEntries) {
@@ -46,26 +58,35 @@ export class HeldAnswersStore {
     }
     const id = randomBytes(24).toString('base64url');
     this.held.set(id, { id, ...answers, heldAt: this.nowMs() });
-    return id;
+    const ids = [...kept, id];
+    for (const dropped of ids.slice(0, Math.max(0, ids.length - MAX_HELD_PER_SESSION))) {
+      this.held.delete(dropped);
+    }
+    return ids.slice(-MAX_HELD_PER_SESSION);
   }
 
-  /** The held answers with this id, if still kept AND given for this EHR and patient. */
-  find(id: string | undefined, launch: { readonly iss: string; readonly patientId: string }): HeldAnswers | undefined {
-    const held = id === undefined ? undefined : this.held.get(id);
-    if (!held) {
-      return undefined;
+  /** Of the session's held ids, the answers still kept AND given for this EHR and patient. */
+  find(sessionHeld: readonly string[], launch: { readonly iss: string; readonly patientId: string }): HeldAnswers | undefined {
+    for (const id of sessionHeld) {
+      const held = this.held.get(id);
+      if (!held) {
+        continue;
+      }
+      if (this.nowMs() - held.heldAt > this.limits.keepMs) {
+        this.held.delete(held.id);
+        continue;
+      }
+      if (held.iss === launch.iss && held.patientId === launch.patientId) {
+        return held;
+      }
     }
-    if (this.nowMs() - held.heldAt > this.limits.keepMs) {
-      this.held.delete(held.id);
-      return undefined;
-    }
-    return held.iss === launch.iss && held.patientId === launch.patientId ? held : undefined;
+    return undefined;
   }
 
-  release(id: string | undefined): void {
-    if (id !== undefined) {
-      this.held.delete(id);
-    }
+  /** Forgets saved answers; returns the session's held ids without it. */
+  release(id: string, sessionHeld: readonly string[]): string[] {
+    this.held.delete(id);
+    return sessionHeld.filter((h) => h !== id);
   }
 
   get size(): number {

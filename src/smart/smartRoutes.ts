@@ -80,7 +80,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     const backend = deps.backend;
     return backend && sameBase(backend.fhirBaseUrl, iss) ? (bundle, wait) => backend.store.executeTransaction(bundle, wait) : undefined;
   };
-  const heldFor = (session: SmartSession) => (session.context ? held.find(session.heldAnswersId, session.context) : undefined);
+  const heldFor = (session: SmartSession) => (session.context ? held.find(session.heldAnswersIds, session.context) : undefined);
 
   router.get(
     '/smart/launch',
@@ -94,7 +94,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       }
       const session = sessions.create(clientKeyOf(req));
       // Answers kept from an ended sign-in stay offered to the next sign-in in this browser (for the same patient only).
-      session.heldAnswersId = earlier?.heldAnswersId;
+      session.heldAnswersIds = earlier?.heldAnswersIds ?? [];
       const { url, pending } = beginLaunch({ settings: deps.settings, iss, launch, endpoints, nowMs: deps.triage.clock().getTime() });
       session.pending = pending;
       setSession(res, session);
@@ -321,13 +321,15 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
   }
 
-  /** Saved: the held copy is no longer needed. Held: kept (replacing this session's earlier copy). */
+  /** Saved: the held copy is no longer needed. Held: kept (replacing this session's earlier copy for the same patient). */
   function keepOrRelease(session: SmartSession, context: LaunchContext, response: QuestionnaireResponse, saving: SavingView): void {
     if (saving.held) {
-      session.heldAnswersId = held.hold({ iss: context.iss, patientId: context.patientId, response }, session.heldAnswersId);
+      session.heldAnswersIds = held.hold({ iss: context.iss, patientId: context.patientId, response }, session.heldAnswersIds);
     } else if (saving.saved) {
-      held.release(session.heldAnswersId);
-      session.heldAnswersId = undefined;
+      const earlier = held.find(session.heldAnswersIds, context);
+      if (earlier) {
+        session.heldAnswersIds = held.release(earlier.id, session.heldAnswersIds);
+      }
     }
   }
 

@@ -52,8 +52,11 @@ export interface SmartSession {
   patient: RememberedPatient | undefined;
   /** The age shown (read-only) on the form, from a full birth date; undefined when the age was asked. */
   formAge: number | undefined;
-  /** Answers kept server-side because their results could not be saved (HeldAnswers id); survives a new launch in the same browser. */
-  heldAnswersId: string | undefined;
+  /**
+   * Answers kept server-side because their results could not be saved (HeldAnswers ids, at
+   * most one per EHR and patient, newest last); they pass to the next launch in the same browser.
+   */
+  heldAnswersIds: readonly string[];
   /** Submissions of one session run one at a time (the duplicate check, then the write). */
   queue: Promise<unknown>;
 }
@@ -113,7 +116,7 @@ export class SmartSessions {
       banner: undefined,
       patient: undefined,
       formAge: undefined,
-      heldAnswersId: undefined,
+      heldAnswersIds: [],
       queue: Promise.resolve(),
     };
     this.sessions.set(session.id, session);
@@ -147,7 +150,7 @@ export class SmartSessions {
     this.sessions.delete(session.id);
     const fresh = this.create(session.clientKey);
     fresh.context = session.context;
-    fresh.heldAnswersId = session.heldAnswersId;
+    fresh.heldAnswersIds = session.heldAnswersIds;
     return fresh;
   }
 

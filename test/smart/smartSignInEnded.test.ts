@@ -120,6 +120,10 @@ describe('a red-flag submission after the token expired', () => {
     const retried = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: pageData(other.html).csrfToken }).toString() });
     expect(retried.headers.get('location')).toBe('/smart/app');
     expect(await resultsFor(ehr.service, 'RiskAssessment', 'ended-2')).toHaveLength(0);
+    // Opening the app from the right record later still finds them.
+    authorization.grant({ patient: 'ended-2', scope: SCOPES });
+    const right = await launchOverHttp({ app: app.base, iss: ehr.fhirBase, launch: 'ended-d2', authorization, browser });
+    expect(right.html).toContain('Save the answers you gave earlier');
   });
 
   it('where the service has its own credentials for the EHR, it saves them at once, and says so', async () => {
