@@ -16,7 +16,7 @@ import { ageFromBirthDate, initialResponse, presentationQuestionnaire, withAgeFr
 import { HeldAnswersStore } from './heldAnswers';
 import { patientTokenStore, RECORD_TYPES } from './patientTokenWriteBack';
 import { rememberedPatientStore } from './rememberedPatientStore';
-import { buildResultView, heldView, notSavedView, type SavingView, savedView } from './resultView';
+import { ACT_NOW_DISPOSITIONS, buildResultView, heldView, notSavedView, type SavingView, savedView } from './resultView';
 import { beginLaunch, completeLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss, supportsTransactions } from './smartDiscovery';
 import { errorPage, FORM_PAGE_POLICY, formPage, RESULT_PAGE_POLICY, resultPage } from './smartPages';
@@ -340,16 +340,18 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       : 'This page is no longer connected to your record, so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.';
     const candidate = (options.body as { response?: unknown } | null)?.response;
     let advice: string | undefined;
+    let urgent = true;
     try {
       const run = await createTriageRunner({ ...deps.triage, store: rememberedPatientStore(undefined), observer: undefined })({ response: candidate, persist: false, responseAlreadyStored: false, logger: options.logger });
       advice = dispositionAdviceIssue(deps.triage.content, run.result, run.result.advice).details?.text;
+      urgent = ACT_NOW_DISPOSITIONS.includes(run.result.disposition.code);
     } catch (err) {
       // An invalid response still carries its red-flag advice, when one fired.
       advice = err instanceof OperationOutcomeError ? err.outcome.issue?.find((i) => i.severity === 'information')?.details?.text : undefined;
     }
     options.logger.warn({ reason: options.forbidden ? 'csrf' : 'no session', advice: advice !== undefined }, 'SMART submission not tied to a launch: scored only');
     res.setHeader('Cache-Control', 'no-store');
-    res.status(options.forbidden ? 403 : 401).json({ message, problems: [], ...(advice ? { advice } : {}) });
+    res.status(options.forbidden ? 403 : 401).json({ message, problems: [], ...(advice ? { advice, urgent } : {}) });
   }
 
   function userStore(context: LaunchContext): FhirStore {

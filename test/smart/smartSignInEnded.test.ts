@@ -143,10 +143,15 @@ describe('a page no longer tied to a launch', () => {
   it('without a session (the app restarted): 401, the 999 advice, one message', async () => {
     const res = await submitResponse(new CookieBrowser(), app.base, { response: responseFor('ended-1', { 'cannot-weight-bear': true }) }, 'stale-token');
     expect(res.status).toBe(401);
-    const body = (await res.json()) as { message: string; advice?: string; problems: unknown[] };
+    const body = (await res.json()) as { message: string; advice?: string; urgent?: boolean; problems: unknown[] };
     expect(body.advice).toContain('999');
+    expect(body.urgent).toBe(true);
     expect(body.message).toContain('NOT saved');
     expect(body.problems).toEqual([]);
+    // Without a red flag the advice comes too, not dressed as an emergency.
+    const calm = (await (await submitResponse(new CookieBrowser(), app.base, { response: responseFor('ended-1') }, 'stale-token')).json()) as { advice?: string; urgent?: boolean };
+    expect(calm.advice).toBeDefined();
+    expect(calm.urgent).toBe(false);
   });
 
   it('an invalid response without a session still gets its red-flag advice', async () => {
