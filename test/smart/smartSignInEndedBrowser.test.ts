@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import type { Page } from 'playwright-core';
 import { startSmartAuthorizationServer, type SmartAuthorizationServer } from './smartAuthorizationServer';
@@ -18,6 +19,15 @@ const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireRe
 const TOKEN_SECONDS = 2;
 /** How many yes/no questions have an answer on the page (LHC-Forms' third radio, `|null`, is "not answered"). */
 const ANSWERED_YES_NO = `[...document.querySelectorAll('input:checked')].filter((i) => /\\|(true|false)$/.test(i.closest('label')?.id ?? '')).length`;
+
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Serious or critical axe-core findings on the page now (axe evaluated through the DevTools protocol, so the page's CSP holds otherwise). */
+async function seriousAxeViolations(): Promise<string[]> {
+  await page.evaluate(`${AXE_SOURCE};0`);
+  const results = await inPage<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>(page, `axe.run(document, { resultTypes: ['violations'] })`);
+  return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`);
+}
 
 let authorization: SmartAuthorizationServer;
 let ehr: RunningService;
@@ -71,6 +81,7 @@ describe('a red-flag submission after the token expired, in a browser', () => {
     expect(text.match(/sign-in had ended/gi)).toHaveLength(1);
     expect(text).not.toMatch(/session has ended/i);
     expect(await resultsFor(ehr.service, 'RiskAssessment', 'expiring')).toHaveLength(0);
+    expect(await seriousAxeViolations()).toEqual([]);
 
     // Signing in again: a fresh token, from the link on the result page (a standalone launch at the same EHR).
     authorization.grant({ patient: 'expiring', scope: SCOPES });
@@ -79,6 +90,7 @@ describe('a red-flag submission after the token expired, in a browser', () => {
     expect(await page.locator('.held-answers').innerText()).toContain('You answered these questions earlier');
     // Nothing was typed into this new form.
     expect(await inPage<number>(page, ANSWERED_YES_NO)).toBe(0);
+    expect(await seriousAxeViolations()).toEqual([]);
     await page.getByRole('button', { name: 'Save the answers you gave earlier' }).click();
     await page.waitForURL(/\/smart\/result$/);
     expect(await page.locator('h1').innerText()).toBe('Call 999 or go to A&E now');
