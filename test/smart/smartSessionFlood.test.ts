@@ -1,4 +1,4 @@
-import { SmartSessions } from '../../src/smart/smartSessions';
+import { SESSION_IDLE_MS, SESSION_KEEP_MS, SmartSessions, tokenUsable } from '../../src/smart/smartSessions';
 import type { LaunchContext } from '../../src/smart/smartSessions';
 import { startSmartAuthorizationServer, type SmartAuthorizationServer } from './smartAuthorizationServer';
 import { CookieBrowser, launchOverHttp, putPatient, type RunningService, startService } from './smartTestbed';
@@ -64,6 +64,23 @@ describe('SMART sessions under a launch flood', () => {
     }
     expect(sessions.size).toBe(20);
     expect(signedIn.every((s) => sessions.find(sessions.cookieValue(s)) === s)).toBe(true);
+  });
+});
+
+describe('an idle session', () => {
+  it('is signed out after an hour (its token dropped from memory), keeps what it knows of the launch, and is forgotten after eight', () => {
+    let now = 1_000_000;
+    const sessions = new SmartSessions('s'.repeat(32), () => now);
+    const session = sessions.create('ip:a');
+    session.context = CONTEXT;
+    const cookie = sessions.cookieValue(session);
+    now += SESSION_IDLE_MS + 1;
+    const found = sessions.find(cookie);
+    expect(found?.context?.patientId).toBe('p');
+    expect(found?.context?.accessToken).toBe('');
+    expect(tokenUsable(found?.context, now)).toBe(false);
+    now += SESSION_KEEP_MS + 1;
+    expect(sessions.find(cookie)).toBeUndefined();
   });
 });
 
