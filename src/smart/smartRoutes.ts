@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
-import type { CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import express, { type CookieOptions, type Request, type RequestHandler, type Response, Router } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Logger } from 'pino';
@@ -9,19 +9,15 @@ import { openRemoteStore } from '../fhir/remote/remoteStore';
 import { requestLogger } from '../http/observeRequests';
 import { statusOf } from '../http/sendOutcome';
 import { badRequestError, errorIssue } from '../outcomes';
-import { createTriageRunner, type TriageRun, type TriageServiceDeps } from '../service/createTriageHandler';
-import { dispositionAdviceIssue } from '../triage/adviceIssue';
-import { isClinicianOnly, type ServiceWriter, userTokenWrites, writeClinicianOnly } from './clinicianOnlyWrites';
+import type { TriageServiceDeps } from '../service/createTriageHandler';
+import { transactionSupportLookup } from './capabilityLookup';
 import { ageFromBirthDate, initialResponse, presentationQuestionnaire, withAgeFromRecord } from './formPrefill';
 import { HeldAnswersStore } from './heldAnswers';
-import { patientTokenStore, RECORD_TYPES } from './patientTokenWriteBack';
-import { rememberedPatientStore } from './rememberedPatientStore';
-import { ACT_NOW_DISPOSITIONS, buildResultView, heldView, notSavedView, type SavingView, savedView } from './resultView';
 import { beginLaunch, completeLaunch, type SmartClientSettings } from './smartAuthorization';
-import { discoverSmartEndpoints, type FetchFunction, readIss, supportsTransactions } from './smartDiscovery';
+import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
 import { errorPage, FORM_PAGE_POLICY, formPage, RESULT_PAGE_POLICY, resultPage } from './smartPages';
-import { type LaunchContext, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, signOut, tokenUsable } from './smartSessions';
-import { planWrite, type WritePlan } from './writePlan';
+import { type LaunchContext, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, tokenUsable } from './smartSessions';
+import { saveWithSignIn, scoreAfterSignInEnded, scoreUnattached, type SubmissionDeps } from './smartSubmission';
 
 export const SESSION_COOKIE = 'hip_triage_smart';
 
@@ -47,9 +43,6 @@ export interface SmartAppDeps {
   readonly sessionLimits?: SessionLimits | undefined;
 }
 
-/** A CapabilityStatement is read at most this often per EHR. */
-const CAPABILITY_TTL_MS = 5 * 60 * 1000;
-
 /**
  * The SMART on FHIR app (App Launch 2.x): `/smart/launch` (EHR launch with `iss` and
  * `launch`, standalone with `iss` only), `/smart/callback`, the form at `/smart/app`,
@@ -64,7 +57,6 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   const held = new HeldAnswersStore(nowMs);
   const fetchImpl = deps.fetch ?? globalThis.fetch;
   const cookie: CookieOptions = { httpOnly: true, sameSite: 'lax', path: '/smart', secure: deps.publicBaseUrl.startsWith('https:') };
-  const capabilities = new Map<string, { readonly at: number; readonly transactions: boolean | undefined }>();
 
   router.use('/smart/assets', express.static(deps.assetsDir, { index: false, fallthrough: false, maxAge: '1h' }));
 
@@ -75,10 +67,16 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   const loggerOf = (req: Request): Logger => requestLogger(req) ?? deps.triage.logger;
   // The socket's address, never a forwarded header (anyone can write one); IPv6 by /56, as the rate limit groups it.
   const clientKeyOf = (req: Request): string => ipKeyGenerator(req.socket.remoteAddress ?? 'unknown');
-  /** The service's own credentials for the launch's FHIR server, when it has them (see SmartAppDeps.backend). */
-  const serviceWriterFor = (iss: string): ServiceWriter | undefined => {
-    const backend = deps.backend;
-    return backend && sameBase(backend.fhirBaseUrl, iss) ? (bundle, wait) => backend.store.executeTransaction(bundle, wait) : undefined;
+  const submission: SubmissionDeps = {
+    triage: deps.triage,
+    held,
+    userStore,
+    transactionSupport: transactionSupportLookup({ fetch: fetchImpl, nowMs }),
+    // The service's own credentials for the launch's FHIR server, when it has them (see SmartAppDeps.backend).
+    serviceFor: (iss) => {
+      const backend = deps.backend;
+      return backend && sameBase(backend.fhirBaseUrl, iss) ? { store: backend.store, writer: (bundle, wait) => backend.store.executeTransaction(bundle, wait) } : undefined;
+    },
   };
   const heldFor = (session: SmartSession) => (session.context ? held.find(session.heldAnswersIds, session.context) : undefined);
 
@@ -180,9 +178,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       });
       const response = session.formAge === undefined ? answered : withAgeFromRecord(deps.triage.content.questionnaire.questionnaire, answered, session.formAge);
       if (tokenUsable(context, nowMs())) {
-        await serialised(session, () => triageAndSave({ session, context, response, logger }));
+        await serialised(session, () => saveWithSignIn(submission, { session, context, response, logger }));
       } else {
-        await serialised(session, () => triageAfterSignInEnded({ session, context, response, logger }));
+        await serialised(session, () => scoreAfterSignInEnded(submission, { session, context, response, logger }));
       }
       res.setHeader('Cache-Control', 'no-store');
       res.status(200).json({ next: '/smart/result' });
@@ -207,7 +205,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         res.redirect(303, '/smart/app');
         return;
       }
-      await serialised(session, () => triageAndSave({ session, context, response: earlier.response, logger: loggerOf(req) }));
+      await serialised(session, () => saveWithSignIn(submission, { session, context, response: earlier.response, logger: loggerOf(req) }));
       res.redirect(303, '/smart/result');
     }, deps.triage.logger)
   );
@@ -238,117 +236,12 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     }, deps.triage.logger)
   );
 
-  /** Scores the response, decides how its results can reach the EHR, writes them, and keeps the page's content in the session. */
-  async function triageAndSave(submission: { readonly session: SmartSession; readonly context: LaunchContext; readonly response: QuestionnaireResponse; readonly logger: Logger }): Promise<void> {
-    const { session, context, response, logger } = submission;
-    const user = userStore(context);
-    // Scored once without writing: which resources it needs decides how (and whether) it can be saved.
-    const scored = await createTriageRunner({ ...deps.triage, store: user, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
-    const serviceWriter = serviceWriterFor(context.iss);
-    const backend = serviceWriter ? deps.backend?.store : undefined;
-    const plan = planWrite({
-      grantedScope: context.grantedScope,
-      entryTypes: (scored.transaction.bundle.entry ?? []).filter((e) => !isClinicianOnly(e)).map((e) => e.resource?.resourceType ?? ''),
-      transactions: await transactionSupport(context.iss),
-      backendAvailable: backend !== undefined,
-    });
-    let saving: SavingView;
-    let run: TriageRun = scored;
-    let failure: number | undefined;
-    const store = storeFor(plan, { user, backend, serviceWriter, patientId: context.patientId, logger, onFailure: (status) => (failure = status) });
-    if (!store) {
-      deps.triage.observer?.onTriage?.({ disposition: scored.result.disposition.code, persisted: false });
-      // Nothing of the person's can be written, but a clinician-only Task still goes with the service's own credentials (or is logged).
-      await writeClinicianOnly({ entries: (scored.transaction.bundle.entry ?? []).filter(isClinicianOnly), stored: new Map(), serviceWriter, logger });
-      saving = notSavedView(plan.kind === 'none' ? plan.because : '', false);
-    } else {
-      try {
-        run = await createTriageRunner({ ...deps.triage, store })({ response, persist: true, responseAlreadyStored: false, logger });
-        const leftOut = plan.kind === 'patient-token' ? RECORD_TYPES.filter((t) => t !== 'Device' && !(run.stored ?? []).some((r) => r.resourceType === t)) : [];
-        saving = savedView({ stored: visible(run.stored ?? []), by: plan.kind === 'backend' ? 'the triage service' : 'your sign-in', because: plan.kind === 'backend' ? plan.because : undefined, leftOut });
-      } catch (err) {
-        if (!(err instanceof OperationOutcomeError)) {
-          throw err;
-        }
-        const status = failure ?? statusOf(err.outcome);
-        if (status === 401 || status === 403) {
-          // The EHR no longer takes this sign-in: keep the answers for the next one.
-          signOut(session);
-          saving = heldView('Your record system did not accept your sign-in any more, so the results are not saved yet.');
-        } else if (status >= 500 || status === 408 || status === 429) {
-          saving = heldView('Your record system could not be reached, so the results could not be saved.');
-        } else {
-          saving = notSavedView('Your record system refused to save the results.', false);
-        }
-      }
-    }
-    logger.info({ plan: plan.kind, saved: saving.saved, held: saving.held, disposition: scored.result.disposition.code }, 'SMART triage');
-    keepOrRelease(session, context, response, saving);
-    session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
-  }
-
-  /**
-   * Answers sent after the sign-in ended (token expired, or idle for an hour): scored by the
-   * core all the same (the birth date as read when the form was shown), the advice shown; the
-   * results saved with the service's own credentials where it has them for this EHR, else the
-   * answers held for the next sign-in. A clinician-only Task is written with the service's
-   * credentials either way (or logged).
-   */
-  async function triageAfterSignInEnded(submission: { readonly session: SmartSession; readonly context: LaunchContext; readonly response: QuestionnaireResponse; readonly logger: Logger }): Promise<void> {
-    const { session, context, response, logger } = submission;
-    const remembered = rememberedPatientStore({ id: context.patientId, birthDate: session.patient?.birthDate });
-    const serviceWriter = serviceWriterFor(context.iss);
-    const backend = serviceWriter ? deps.backend?.store : undefined;
-    let run = await createTriageRunner({ ...deps.triage, store: remembered, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
-    let saving: SavingView | undefined;
-    if (backend) {
-      try {
-        run = await createTriageRunner({ ...deps.triage, store: backend })({ response, persist: true, responseAlreadyStored: false, logger });
-        saving = savedView({ stored: visible(run.stored ?? []), by: 'the triage service', because: 'Your sign-in had ended.', leftOut: [] });
-      } catch (err) {
-        if (!(err instanceof OperationOutcomeError)) {
-          throw err;
-        }
-      }
-    }
-    if (!saving) {
-      deps.triage.observer?.onTriage?.({ disposition: run.result.disposition.code, persisted: false });
-      await writeClinicianOnly({ entries: (run.transaction.bundle.entry ?? []).filter(isClinicianOnly), stored: new Map(), serviceWriter, logger });
-      saving = heldView('Your sign-in had ended, so the results are not saved yet.');
-    }
-    logger.info({ plan: 'sign-in-ended', saved: saving.saved, held: saving.held, disposition: run.result.disposition.code }, 'SMART triage');
-    keepOrRelease(session, context, response, saving);
-    session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
-  }
-
-  /** Saved: the held copy is no longer needed. Held: kept (replacing this session's earlier copy for the same patient). */
-  function keepOrRelease(session: SmartSession, context: LaunchContext, response: QuestionnaireResponse, saving: SavingView): void {
-    if (saving.held) {
-      session.heldAnswersIds = held.hold({ iss: context.iss, patientId: context.patientId, response }, session.heldAnswersIds);
-    } else if (saving.saved) {
-      const earlier = held.find(session.heldAnswersIds, context);
-      if (earlier) {
-        session.heldAnswersIds = held.release(earlier.id, session.heldAnswersIds);
-      }
-    }
-  }
-
   /** Answers that cannot be tied to a launch: scored, and their advice sent back with the one message. */
   async function sendUnattached(res: Response, options: { readonly body: unknown; readonly logger: Logger; readonly forbidden: boolean }): Promise<void> {
     const message = options.forbidden
       ? 'This page is out of date (the app was opened again since), so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.'
       : 'This page is no longer connected to your record, so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.';
-    const candidate = (options.body as { response?: unknown } | null)?.response;
-    let advice: string | undefined;
-    let urgent = true;
-    try {
-      const run = await createTriageRunner({ ...deps.triage, store: rememberedPatientStore(undefined), observer: undefined })({ response: candidate, persist: false, responseAlreadyStored: false, logger: options.logger });
-      advice = dispositionAdviceIssue(deps.triage.content, run.result, run.result.advice).details?.text;
-      urgent = ACT_NOW_DISPOSITIONS.includes(run.result.disposition.code);
-    } catch (err) {
-      // An invalid response still carries its red-flag advice, when one fired.
-      advice = err instanceof OperationOutcomeError ? err.outcome.issue?.find((i) => i.severity === 'information')?.details?.text : undefined;
-    }
+    const { advice, urgent } = await scoreUnattached(submission, options);
     options.logger.warn({ reason: options.forbidden ? 'csrf' : 'no session', advice: advice !== undefined }, 'SMART submission not tied to a launch: scored only');
     res.setHeader('Cache-Control', 'no-store');
     res.status(options.forbidden ? 403 : 401).json({ message, problems: [], ...(advice ? { advice, urgent } : {}) });
@@ -358,54 +251,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     return openRemoteStore({ baseUrl: context.iss, credentials: { method: 'bearer-token', accessToken: context.accessToken }, logger: deps.triage.logger, fetch: fetchImpl });
   }
 
-  async function transactionSupport(iss: string): Promise<boolean | undefined> {
-    const now = deps.triage.clock().getTime();
-    const cached = capabilities.get(iss);
-    if (cached && now - cached.at < CAPABILITY_TTL_MS) {
-      return cached.transactions;
-    }
-    let transactions: boolean | undefined;
-    try {
-      const res = await fetchImpl(`${iss}/metadata`, { headers: { Accept: 'application/fhir+json' }, signal: AbortSignal.timeout(3_000) });
-      transactions = res.ok ? supportsTransactions((await res.json()) as CapabilityStatement) : undefined;
-    } catch {
-      transactions = undefined;
-    }
-    capabilities.set(iss, { at: now, transactions });
-    return transactions;
-  }
-
   return router;
-}
-
-/**
- * The FhirStore a write plan writes through; undefined when nothing can be saved. What goes
- * with the user's token never carries a clinician-only Task or note: those go with the
- * service's own credentials (`serviceWriter`), or are logged as not written.
- */
-function storeFor(
-  plan: WritePlan,
-  stores: {
-    readonly user: FhirStore;
-    readonly backend: FhirStore | undefined;
-    readonly serviceWriter: ServiceWriter | undefined;
-    readonly patientId: string;
-    readonly logger: Logger;
-    readonly onFailure: (status: number) => void;
-  }
-): FhirStore | undefined {
-  const { serviceWriter, logger, onFailure } = stores;
-  switch (plan.kind) {
-    case 'user-token':
-      return userTokenWrites({ user: stores.user, userWrites: () => true, serviceWriter, logger, onFailure });
-    case 'patient-token':
-      // The service record (GuidanceResponse, Provenance, Device) goes with the backend credentials, when there are some.
-      return userTokenWrites({ user: patientTokenStore(stores), userWrites: (type) => !stores.backend || !RECORD_TYPES.includes(type), serviceWriter, logger, onFailure });
-    case 'backend':
-      return stores.backend;
-    case 'none':
-      return undefined;
-  }
 }
 
 /** The signed-in session and its context, or a 401 that sends the person back to their EHR. */
@@ -468,11 +314,6 @@ async function serialised<T>(session: SmartSession, work: () => Promise<T>): Pro
 
 function sameBase(a: string, b: string): boolean {
   return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
-}
-
-/** What the person sees as saved: the service Device is bookkeeping, not part of their record. */
-function visible(stored: readonly Resource[]): Resource[] {
-  return stored.filter((r) => r.resourceType !== 'Device');
 }
 
 function rememberedPatient(patient: Patient): RememberedPatient {
