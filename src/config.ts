@@ -166,17 +166,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   const fhirClient = readFhirClientSettings(env, problems);
   const smartAllowedIss = (text('SMART_ALLOWED_ISS') ?? '').split(',').map((iss) => iss.trim().replace(/\/+$/, '')).filter((iss) => iss !== '');
   for (const iss of smartAllowedIss) {
-    if (!/^https?:\/\/[^/\s?#@]+(\/[^\s?#]*)?$/.test(iss)) {
-      problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs, without query or credentials (got '${iss}')`);
+    if (!/^https?:\/\/[^/\s]+/.test(iss)) {
+      problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs (got '${iss}')`);
     }
   }
-  // Without an allow-list the app would fetch and follow any `iss` (an open redirect to a hostile
-  // authorization endpoint): only a loopback deployment may go without one (and then follows loopback `iss` only).
-  // A PUBLIC_BASE_URL derived from HOST (not set) is nobody's launch address: loopback `iss` only still holds there.
-  if (smartAllowedIss.length === 0 && text('PUBLIC_BASE_URL') !== undefined && !isLoopbackUrl(publicBaseUrl)) {
-    problems.push('SMART_ALLOWED_ISS is required when PUBLIC_BASE_URL is not a loopback address: set it to the FHIR base URL(s) of the EHR(s) allowed to launch the SMART app');
-  }
   const fromRoot = (p: string): string => (isAbsolute(p) ? p : resolve(process.cwd(), p));
+  problems.push(...smartAllowedIssProblems(smartAllowedIss, { publicBaseUrl, publicBaseUrlSet: text('PUBLIC_BASE_URL') !== undefined }));
 
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n- ${problems.join('\n- ')}`);
@@ -239,6 +234,23 @@ export function readFhirClientSettings(env: NodeJS.ProcessEnv, problems: string[
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * SMART_ALLOWED_ISS beyond its URL syntax. Without an allow-list the SMART app would fetch and
+ * follow any launch's `iss` (an open redirect to a hostile authorization endpoint, which would
+ * receive the code and the PKCE verifier), so only a loopback deployment may go without one,
+ * and then admits loopback `iss` only (smartDiscovery.issAllowed). A PUBLIC_BASE_URL derived
+ * from HOST (not set) is nobody's launch address: the loopback-only rule still holds there.
+ * Entries are matched by origin and path prefix, so a query, fragment or credentials in one
+ * would never match anything: refused, to say so.
+ */
+function smartAllowedIssProblems(allowed: readonly string[], base: { readonly publicBaseUrl: string; readonly publicBaseUrlSet: boolean }): string[] {
+  const problems = allowed.filter((iss) => /[?#@]/.test(iss)).map((iss) => `SMART_ALLOWED_ISS entries must not carry a query, fragment or credentials (got '${iss}')`);
+  if (allowed.length === 0 && base.publicBaseUrlSet && !isLoopbackUrl(base.publicBaseUrl)) {
+    problems.push('SMART_ALLOWED_ISS is required when PUBLIC_BASE_URL is not a loopback address: set it to the FHIR base URL(s) of the EHR(s) allowed to launch the SMART app');
+  }
+  return problems;
 }
 
 function isLoopbackUrl(url: string): boolean {

@@ -20,7 +20,7 @@ export function ageFromBirthDate(birthDate: string | undefined, now: Date, timeZ
 
 /**
  * The response LHC-Forms starts from: `age` answered from the record, in its place in the
- * Questionnaire's groups (shown read-only: see presentationQuestionnaire).
+ * Questionnaire's groups (shown read-only: see questionnaireForLaunch).
  */
 export function initialResponse(questionnaire: Questionnaire, age: number | undefined): QuestionnaireResponse {
   const response: QuestionnaireResponse = { resourceType: 'QuestionnaireResponse', status: 'in-progress' };
@@ -55,39 +55,47 @@ export function withAgeFromRecord(questionnaire: Questionnaire, response: Questi
 }
 
 /**
+ * The Questionnaire as this launch shows it, before presentationQuestionnaire: with the age
+ * from a full birth date, `age` is read-only (the record's age, not the page's); and the
+ * `age-help` text ("if you are filling this in for someone else, give their age") is left out,
+ * since in the app someone answering for another person must do so in that person's record
+ * (the page says so above the form). Presentation only, like presentationQuestionnaire.
+ */
+export function questionnaireForLaunch(questionnaire: Questionnaire, options: { readonly ageFromRecord: number | undefined }): Questionnaire {
+  const adjust = (items: readonly QuestionnaireItem[]): QuestionnaireItem[] =>
+    items
+      .filter((item) => item.linkId !== 'age-help')
+      .map((item) => {
+        const children = item.item ? adjust(item.item) : undefined;
+        const { item: _children, ...rest } = item;
+        return {
+          ...rest,
+          ...(children && children.length > 0 ? { item: children } : {}),
+          ...(item.linkId === 'age' && options.ageFromRecord !== undefined ? { readOnly: true } : {}),
+        };
+      });
+  return { ...questionnaire, item: adjust(questionnaire.item ?? []) };
+}
+
+/**
  * The Questionnaire as LHC-Forms is given it: the same items, with SDC itemControl hints
  * so that answer lists show as radio buttons and check boxes (all choices visible, one
  * tap each on a phone) instead of LHC-Forms' default type-ahead lists. A unit on a whole
  * number (`age`: years, which its question already says) is left out: LHC-Forms 40 shows it
  * as a read-only field labelled by an element that does not exist (axe: `label`, critical).
- * With the age from a full birth date, `age` is read-only (the record's age, not the page's),
- * and the `age-help` text ("if you are filling this in for someone else, give their age") is
- * left out: in the app, someone answering for another person must do so in that person's record.
  * Presentation only: responses are validated against the Questionnaire as published.
  */
-export function presentationQuestionnaire(questionnaire: Questionnaire, options: { readonly ageFromRecord: number | undefined } = { ageFromRecord: undefined }): Questionnaire {
+export function presentationQuestionnaire(questionnaire: Questionnaire): Questionnaire {
   const withControls = (items: readonly QuestionnaireItem[]): QuestionnaireItem[] =>
-    items
-      // `age-help` tells a proxy to give the other person's age here; the app says instead, above the form, to answer in their record.
-      .filter((item) => item.linkId !== 'age-help')
-      .map((item) => {
-        const extension = item.type === 'integer' ? item.extension?.filter((e) => e.url !== UNIT) : item.extension;
-        const children = item.item ? withControls(item.item) : undefined;
-        const copy: QuestionnaireItem = {
-          ...item,
-          ...(item.extension ? { extension } : {}),
-          ...(children && children.length > 0 ? { item: children } : {}),
-          ...(item.linkId === 'age' && options.ageFromRecord !== undefined ? { readOnly: true } : {}),
-        };
-        if (children && children.length === 0) {
-          delete copy.item;
-        }
-        if (item.type !== 'choice' || item.extension?.some((e) => e.url === ITEM_CONTROL)) {
-          return copy;
-        }
-        const code = item.repeats ? 'check-box' : 'radio-button';
-        return { ...copy, extension: [...(copy.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }] };
-      });
+    items.map((item) => {
+      const extension = item.type === 'integer' ? item.extension?.filter((e) => e.url !== UNIT) : item.extension;
+      const copy: QuestionnaireItem = { ...item, ...(item.extension ? { extension } : {}), ...(item.item ? { item: withControls(item.item) } : {}) };
+      if (item.type !== 'choice' || item.extension?.some((e) => e.url === ITEM_CONTROL)) {
+        return copy;
+      }
+      const code = item.repeats ? 'check-box' : 'radio-button';
+      return { ...copy, extension: [...(copy.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }] };
+    });
   return { ...questionnaire, item: withControls(questionnaire.item ?? []) };
 }
 

@@ -11,7 +11,7 @@ import { statusOf } from '../http/sendOutcome';
 import { badRequestError, errorIssue } from '../outcomes';
 import type { TriageServiceDeps } from '../service/createTriageHandler';
 import { transactionSupportLookup } from './capabilityLookup';
-import { ageFromBirthDate, initialResponse, presentationQuestionnaire, withAgeFromRecord } from './formPrefill';
+import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionnaireForLaunch, withAgeFromRecord } from './formPrefill';
 import { HeldAnswersStore } from './heldAnswers';
 import { beginLaunch, completeLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
@@ -148,7 +148,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           heldSince: earlier ? new Date(earlier.heldAt).toISOString() : undefined,
           csrfToken: session.csrfToken,
           data: {
-            questionnaire: presentationQuestionnaire(questionnaire, { ageFromRecord: age }),
+            questionnaire: presentationQuestionnaire(questionnaireForLaunch(questionnaire, { ageFromRecord: age })),
             initialResponse: initialResponse(questionnaire, age),
             subject: `Patient/${context.patientId}`,
             author: context.fhirUser,

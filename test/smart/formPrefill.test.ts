@@ -1,6 +1,6 @@
 import type { QuestionnaireItem } from '@medplum/fhirtypes';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
-import { ageFromBirthDate, initialResponse, presentationQuestionnaire, withAgeFromRecord } from '../../src/smart/formPrefill';
+import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionnaireForLaunch, withAgeFromRecord } from '../../src/smart/formPrefill';
 import { questionnaire } from '../support/responses';
 import { bornYearsAgoToday } from './smartTestbed';
 
@@ -57,10 +57,8 @@ describe('the Questionnaire as LHC-Forms shows it', () => {
   const control = (item: QuestionnaireItem | undefined): string | undefined =>
     item?.extension?.find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl')?.valueCodeableConcept?.coding?.[0]?.code;
 
-  it('has the same items, answer options, requirements, ranges and enableWhen (less the proxy hint "give their age")', () => {
-    const answerable = published.filter((i) => i.linkId !== 'age-help');
-    expect(shown.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption])).toEqual(answerable.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption]));
-    expect(published.some((i) => i.linkId === 'age-help')).toBe(true);
+  it('has the same items, answer options, requirements, ranges and enableWhen', () => {
+    expect(shown.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption])).toEqual(published.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption]));
     const age = shown.find((i) => i.linkId === 'age');
     expect(age?.extension?.map((e) => e.url)).toEqual(['http://hl7.org/fhir/StructureDefinition/minValue', 'http://hl7.org/fhir/StructureDefinition/maxValue']);
   });
@@ -78,11 +76,19 @@ describe('the Questionnaire as LHC-Forms shows it', () => {
 
 describe('the age from a full birth date', () => {
   const flat = (items: readonly QuestionnaireItem[] | undefined): QuestionnaireItem[] => (items ?? []).flatMap((i) => [i, ...flat(i.item)]);
-  const ageItem = (age: number | undefined): QuestionnaireItem | undefined => flat(presentationQuestionnaire(questionnaire, { ageFromRecord: age }).item).find((i) => i.linkId === 'age');
+  const shownFor = (age: number | undefined): QuestionnaireItem[] => flat(questionnaireForLaunch(questionnaire, { ageFromRecord: age }).item);
 
   it('is read-only in the form; asked (editable) when the record has none', () => {
-    expect(ageItem(40)?.readOnly).toBe(true);
-    expect(ageItem(undefined)?.readOnly).toBeUndefined();
+    expect(shownFor(40).find((i) => i.linkId === 'age')?.readOnly).toBe(true);
+    expect(shownFor(undefined).find((i) => i.linkId === 'age')?.readOnly).toBeUndefined();
+  });
+
+  it('the app leaves out the proxy hint "give their age" (the page says to answer in the other person’s record), and nothing else', () => {
+    const answerable = flat(questionnaire.item).filter((i) => i.linkId !== 'age-help');
+    expect(flat(questionnaire.item).some((i) => i.linkId === 'age-help')).toBe(true);
+    for (const age of [40, undefined]) {
+      expect(shownFor(age).map((i) => [i.linkId, i.type, i.required, i.enableWhen, i.answerOption])).toEqual(answerable.map((i) => [i.linkId, i.type, i.required, i.enableWhen, i.answerOption]));
+    }
   });
 
   it('replaces whatever age the page sent, wherever it stood, or adds it when the page left it out', () => {
