@@ -53,7 +53,22 @@ function safeguardingTransaction(): Bundle {
     },
     request: { method: 'POST', url: 'Task' },
   };
-  return { ...bundle, entry: [...(bundle.entry ?? []), task] };
+  // The identity review (answered age and record disagree) is clinician-only too.
+  const identity: BundleEntry = {
+    fullUrl: 'urn:uuid:5d0c2f7e-5b7c-4d0c-9a55-2d5e3a1c0b02',
+    resource: {
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'order',
+      priority: 'asap',
+      code: { coding: [{ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-task', code: 'review-identity', display: 'Identity review' }] },
+      for: { reference: `Patient/${CHILD}` },
+      focus: { reference: responseUrl },
+      description: 'The answered age and the record do not match: possible wrong record or proxy answer.',
+    },
+    request: { method: 'POST', url: 'Task' },
+  };
+  return { ...bundle, entry: [...(bundle.entry ?? []), task, identity] };
 }
 
 function text(resources: readonly Resource[]): string {
@@ -79,7 +94,7 @@ describe('a clinician-only Task and note, with the user token', () => {
 
   it('the input really carries them (so the checks below can fail)', () => {
     const bundle = safeguardingTransaction();
-    expect((bundle.entry ?? []).filter(isClinicianOnly)).toHaveLength(1);
+    expect((bundle.entry ?? []).filter(isClinicianOnly)).toHaveLength(2);
     expect(JSON.stringify(bundle)).toContain('non-accidental injury');
   });
 
@@ -96,8 +111,10 @@ describe('a clinician-only Task and note, with the user token', () => {
     const [risk] = written.filter((r): r is RiskAssessment => r.resourceType === 'RiskAssessment');
     expect(risk?.prediction?.[0]?.outcome?.coding?.some((c) => c.code === 'urgent')).toBe(true);
 
+    expect(text(written)).not.toContain('review-identity');
     const tasks = (await service.searchResources<Task>('Task', {})).filter((t) => t.code?.coding?.some((c) => c.code === 'review-safeguarding'));
     expect(tasks).toHaveLength(1);
+    expect((await service.searchResources<Task>('Task', {})).filter((t) => t.code?.coding?.some((c) => c.code === 'review-identity'))).toHaveLength(1);
     const [response] = await user.searchResources<QuestionnaireResponse>('QuestionnaireResponse', {});
     expect(tasks[0]?.focus?.reference).toBe(`QuestionnaireResponse/${response?.id ?? 'missing'}`);
     expect(await service.searchResources('RiskAssessment', {})).toHaveLength(0);
