@@ -180,7 +180,8 @@ function storeFor(
   }
 }
 
-/** What the person sees as saved: the service Device is bookkeeping, not part of their record. */
+/** What the person sees as saved: the service Device is bookkeeping, not part of their record… */
 function visible(stored: readonly Resource[]): Resource[] {
-  return stored.filter((r) => r.resourceType !== 'Device');
+  // …and a clinician-only Task (written with the service's credentials) is not the person's to see, even as a word.
+  return stored.filter((r) => r.resourceType !== 'Device' && !isClinicianOnly({ resource: r }));
 }
