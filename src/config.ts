@@ -17,7 +17,11 @@ export interface Config {
   readonly staff: { readonly clientId: string | undefined; readonly clientSecret: string | undefined; readonly roleClaim: string };
   /** Undefined means "generate one per start" (only allowed on loopback). */
   readonly sessionSecret: string | undefined;
-  /** `allowedIss`: SMART_ALLOWED_ISS, the FHIR bases a launch may name (empty = any). */
+  /**
+   * `allowedIss`: SMART_ALLOWED_ISS, the FHIR bases a launch may name, each matched by origin
+   * and path prefix at a `/` boundary (see smartDiscovery.issAllowed). Empty = loopback `iss`
+   * only, and only allowed when PUBLIC_BASE_URL is loopback (or not set).
+   */
   readonly smart: {
     readonly clientId: string;
     readonly scopes: string;
@@ -203,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     problems.push(`SEARCH_DEFAULT_COUNT (${searchLimits.defaultCount}) must not exceed SEARCH_MAX_COUNT (${searchLimits.maxCount})`);
   }
   const fromRoot = (p: string): string => (isAbsolute(p) ? p : resolve(process.cwd(), p));
+  problems.push(...smartAllowedIssProblems(smartAllowedIss, { publicBaseUrl, publicBaseUrlSet: text('PUBLIC_BASE_URL') !== undefined }));
 
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n- ${problems.join('\n- ')}`);
@@ -271,6 +276,23 @@ export function readFhirClientSettings(env: NodeJS.ProcessEnv, problems: string[
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * SMART_ALLOWED_ISS beyond its URL syntax. Without an allow-list the SMART app would fetch and
+ * follow any launch's `iss` (an open redirect to a hostile authorization endpoint, which would
+ * receive the code and the PKCE verifier), so only a loopback deployment may go without one,
+ * and then admits loopback `iss` only (smartDiscovery.issAllowed). A PUBLIC_BASE_URL derived
+ * from HOST (not set) is nobody's launch address: the loopback-only rule still holds there.
+ * Entries are matched by origin and path prefix, so a query, fragment or credentials in one
+ * would never match anything: refused, to say so.
+ */
+function smartAllowedIssProblems(allowed: readonly string[], base: { readonly publicBaseUrl: string; readonly publicBaseUrlSet: boolean }): string[] {
+  const problems = allowed.filter((iss) => /[?#@]/.test(iss)).map((iss) => `SMART_ALLOWED_ISS entries must not carry a query, fragment or credentials (got '${iss}')`);
+  if (allowed.length === 0 && base.publicBaseUrlSet && !isLoopbackUrl(base.publicBaseUrl)) {
+    problems.push('SMART_ALLOWED_ISS is required when PUBLIC_BASE_URL is not a loopback address: set it to the FHIR base URL(s) of the EHR(s) allowed to launch the SMART app');
+  }
+  return problems;
 }
 
 function isLoopbackUrl(url: string): boolean {

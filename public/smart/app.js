@@ -73,7 +73,9 @@
 
   function showProblems(body) {
     if (body.advice) {
-      urgent.appendChild(element('h2', null, 'Important: from the answers you have given'));
+      // Red-flag advice in the emergency style; other advice (answers checked but not saved) plainly.
+      urgent.className = body.urgent === false ? 'callout' : 'callout callout-emergency';
+      urgent.appendChild(element('h2', null, body.urgent === false ? 'What to do, from the answers you have given' : 'Important: from the answers you have given'));
       urgent.appendChild(element('p', null, body.advice));
       urgent.hidden = false;
     }

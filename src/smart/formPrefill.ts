@@ -11,8 +11,9 @@ const SDC_PREFILL = new Set([
 ]);
 
 /**
- * The age to pre-fill: completed years from the birth date to today in the clinical time
- * zone, by the same function the engine uses to check the answered age against the record.
+ * The age from the record: completed years from a FULL birth date (`YYYY-MM-DD`) to today in
+ * the clinical time zone, by the same function the engine uses; undefined for a partial
+ * (`YYYY`, `YYYY-MM`) or missing birth date, whose age the form must ask.
  */
 export function ageFromBirthDate(birthDate: string | undefined, now: Date, timeZone: string): number | undefined {
   if (!birthDate) {
@@ -24,22 +25,61 @@ export function ageFromBirthDate(birthDate: string | undefined, now: Date, timeZ
 
 /**
  * The response LHC-Forms starts from: `age` answered from the record, in its place in the
- * Questionnaire's groups, so the person sees it and can change it.
+ * Questionnaire's groups (shown read-only: see questionnaireForLaunch).
  */
 export function initialResponse(questionnaire: Questionnaire, age: number | undefined): QuestionnaireResponse {
   const response: QuestionnaireResponse = { resourceType: 'QuestionnaireResponse', status: 'in-progress' };
-  if (age === undefined) {
-    return response;
-  }
+  return age === undefined ? response : withAgeFromRecord(questionnaire, response, age);
+}
+
+/**
+ * The response with `age` answered from the record wherever the Questionnaire puts it: the
+ * age of a patient with a full birth date is the record's, not the page's (the field is
+ * read-only, and a page may leave a read-only field out or be tampered with). Any other
+ * `age` answer, wherever it stands, is replaced.
+ */
+export function withAgeFromRecord(questionnaire: Questionnaire, response: QuestionnaireResponse, age: number): QuestionnaireResponse {
   const path = pathTo(questionnaire.item ?? [], 'age');
   if (!path) {
     return response;
   }
-  let item: QuestionnaireResponseItem = { linkId: 'age', answer: [{ valueInteger: age }] };
-  for (const group of [...path].reverse()) {
-    item = { linkId: group, item: [item] };
-  }
-  return { ...response, item: [item] };
+  const withoutAge = (items: readonly QuestionnaireResponseItem[]): QuestionnaireResponseItem[] =>
+    items.filter((i) => i.linkId !== 'age').map((i) => ({ ...i, ...(i.item ? { item: withoutAge(i.item) } : {}) }));
+  const insert = (items: readonly QuestionnaireResponseItem[], groups: readonly string[]): QuestionnaireResponseItem[] => {
+    const [group, ...inner] = groups;
+    if (group === undefined) {
+      return [{ linkId: 'age', answer: [{ valueInteger: age }] }, ...items];
+    }
+    const existing = items.find((i) => i.linkId === group);
+    if (!existing) {
+      return [...items, { linkId: group, item: insert([], inner) }];
+    }
+    return items.map((i) => (i === existing ? { ...i, item: insert(i.item ?? [], inner) } : i));
+  };
+  return { ...response, item: insert(withoutAge(response.item ?? []), path) };
+}
+
+/**
+ * The Questionnaire as this launch shows it, before presentationQuestionnaire: with the age
+ * from a full birth date, `age` is read-only (the record's age, not the page's); and the
+ * `age-help` text ("if you are filling this in for someone else, give their age") is left out,
+ * since in the app someone answering for another person must do so in that person's record
+ * (the page says so above the form). Presentation only, like presentationQuestionnaire.
+ */
+export function questionnaireForLaunch(questionnaire: Questionnaire, options: { readonly ageFromRecord: number | undefined }): Questionnaire {
+  const adjust = (items: readonly QuestionnaireItem[]): QuestionnaireItem[] =>
+    items
+      .filter((item) => item.linkId !== 'age-help')
+      .map((item) => {
+        const children = item.item ? adjust(item.item) : undefined;
+        const { item: _children, ...rest } = item;
+        return {
+          ...rest,
+          ...(children && children.length > 0 ? { item: children } : {}),
+          ...(item.linkId === 'age' && options.ageFromRecord !== undefined ? { readOnly: true } : {}),
+        };
+      });
+  return { ...questionnaire, item: adjust(questionnaire.item ?? []) };
 }
 
 /**

@@ -24,6 +24,8 @@ export interface ReferralView {
 /** Whether the results reached the patient's record, in words for the person. */
 export interface SavingView {
   readonly saved: boolean;
+  /** Not saved, but the answers are kept server-side to be saved later (try again, or after signing in again). */
+  readonly held: boolean;
   readonly headline: string;
   readonly details: readonly string[];
 }
@@ -74,7 +76,8 @@ export function buildResultView(options: {
     headline: HEADLINES[code] ?? result.disposition.display,
     meaning: result.disposition.definition,
     actNow: ACT_NOW_DISPOSITIONS.includes(code),
-    reasons: [...new Set(result.firedRules.map((rule) => rule.reason))],
+    // A safeguarding note (SG1) is for clinicians only: never on the page of the person answering.
+    reasons: [...new Set(result.firedRules.filter((rule) => !/^SG/i.test(rule.id)).map((rule) => rule.reason))],
     interimAdvice: advice.filter((a) => topic(a) === 'interim advice').map(asAdvice),
     selfHelp: advice.filter((a) => topic(a) === 'self-help advice').map(asAdvice),
     materials: advice.flatMap((a): MaterialView[] => {
@@ -94,6 +97,7 @@ export function savedView(options: { readonly stored: readonly Resource[]; reado
   const types = [...new Set(options.stored.map((r) => r.resourceType))];
   return {
     saved: true,
+    held: false,
     headline: 'Your answers and this result are saved in your health record.',
     details: [
       `Saved: ${types.map((t) => describeType(t, { fhirName: false })).join(', ')}.`,
@@ -106,11 +110,28 @@ export function savedView(options: { readonly stored: readonly Resource[]; reado
 export function notSavedView(because: string, retry: boolean): SavingView {
   return {
     saved: false,
+    held: false,
     headline: 'Your answers and this result were NOT saved in your health record.',
     details: [
       because,
       'Nothing was saved, not even part of it. The advice on this page still applies: follow it now.',
       ...(retry ? ['You can try again in a few minutes: sending the same answers again never saves them twice.'] : ['Tell the person looking after you what this page says, or print it.']),
+    ].filter((d) => d !== ''),
+  };
+}
+
+/**
+ * Not saved, answers kept: the page then offers "Try saving again" (the sign-in still works)
+ * or "Sign in again to save your answers" (it does not), each without typing them again.
+ */
+export function heldView(because: string): SavingView {
+  return {
+    saved: false,
+    held: true,
+    headline: 'Your answers and this result are NOT saved in your health record yet.',
+    details: [
+      because,
+      'Follow the advice on this page now: it does not wait for the saving. We have kept your answers for 24 hours, so you can save them without answering again. Saving them twice never stores them twice.',
     ],
   };
 }

@@ -18,8 +18,9 @@ const DISCOVERY_WAIT_MS = 5_000;
 
 /**
  * The `iss` of a launch as a FHIR base: http(s), no credentials, query or fragment, no
- * trailing slash. With an allow-list (SMART_ALLOWED_ISS) only those bases are accepted, so
- * the app cannot be pointed at an arbitrary address (it fetches `{iss}/.well-known/...`).
+ * trailing slash. Only bases the allow-list (SMART_ALLOWED_ISS) admits are accepted, and
+ * without one only loopback bases, so the app cannot be pointed at an arbitrary address (it
+ * fetches `{iss}/.well-known/...` and sends the person to the authorization endpoint named there).
  */
 export function readIss(raw: unknown, allowed: readonly string[]): string {
   if (typeof raw !== 'string' || raw === '' || raw.length > 2000) {
@@ -35,10 +36,44 @@ export function readIss(raw: unknown, allowed: readonly string[]): string {
     throw badRequestError([errorIssue('value', 'The launch named a record system address this app cannot use.')]);
   }
   const iss = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
-  if (allowed.length > 0 && !allowed.includes(iss)) {
+  if (!issAllowed(iss, allowed)) {
     throw badRequestError([errorIssue('forbidden', 'This app is not set up to work with that record system.')]);
   }
   return iss;
+}
+
+/**
+ * Whether SMART_ALLOWED_ISS admits a launch's `iss`. An entry matches by ORIGIN (scheme, host
+ * and port, exactly: `https://ehr.example.org` does not admit `https://ehr.example.org.evil.test`
+ * nor `http://ehr.example.org`) and by PATH PREFIX at a segment boundary: `https://ehr.example.org/fhir`
+ * admits `…/fhir` and `…/fhir/tenant-1`, not `…/fhir-test`; an entry without a path admits every
+ * base on its origin. An empty list admits loopback bases only (127.0.0.0/8, ::1, localhost).
+ */
+export function issAllowed(iss: string, allowed: readonly string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(iss);
+  } catch {
+    return false;
+  }
+  if (allowed.length === 0) {
+    return isLoopbackHost(url.hostname);
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  return allowed.some((entry) => {
+    let base: URL;
+    try {
+      base = new URL(entry);
+    } catch {
+      return false;
+    }
+    const prefix = base.pathname.replace(/\/+$/, '');
+    return base.origin === url.origin && (path === prefix || path.startsWith(`${prefix}/`));
+  });
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** Reads and checks `{iss}/.well-known/smart-configuration` (SMART App Launch 2.x). */

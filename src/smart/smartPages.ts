@@ -79,11 +79,54 @@ export interface FormPageData {
   readonly csrfToken: string;
 }
 
-export function formPage(options: { readonly banner: PatientBanner | undefined; readonly data: FormPageData; readonly ageFromRecord: number | undefined }): string {
-  const ageNote =
-    options.ageFromRecord === undefined
-      ? ''
-      : `<p class="hint">We have filled in the age from the health record (${options.ageFromRecord}). Please check it and change it if it is wrong.</p>`;
+/**
+ * Whom the questions are about, always (the banner is only for EHRs that ask for one): the
+ * launch patient's name and date of birth, and that someone answering for another person (a
+ * parent for a child) must open the app from that person's own record, since the answers,
+ * and the results, are written into this record. With a full birth date the age is the
+ * record's, shown read-only; otherwise the form asks it.
+ */
+function aboutHtml(about: PatientBanner, ageFromRecord: number | undefined): string {
+  const born = about.birthDate ? `, born ${escapeHtml(formatDate(about.birthDate))}` : '';
+  return `<section class="about-patient" aria-labelledby="about-heading">
+<h2 id="about-heading">These questions are about ${escapeHtml(about.name)}${born}</h2>
+<p>Answer every question about ${escapeHtml(about.name)}. The answers and the result are saved in ${escapeHtml(about.name)}’s health record.</p>
+<p><strong>Answering for someone else, such as your child?</strong> Do not use this record: open the app from that person’s own record, and answer there.</p>
+${
+  ageFromRecord === undefined
+    ? '<p class="hint">The record has no full date of birth, so please give the age below.</p>'
+    : `<p id="age-from-record">Age: <strong>${ageFromRecord}</strong> (from the date of birth in the record; it cannot be changed here. If it is wrong, tell the practice.)</p>`
+}
+</section>`;
+}
+
+/** The offer, after signing in again, to save the answers kept from an ended sign-in. */
+function heldHtml(heldSince: string, csrfToken: string): string {
+  return `<section class="callout held-answers" aria-labelledby="held-heading">
+<h2 id="held-heading">You answered these questions earlier</h2>
+<p>Your answers from ${escapeHtml(formatTime(heldSince))} were not saved in the record, because your sign-in had ended. You can save them now without answering again.</p>
+<form method="post" action="/smart/retry"><input type="hidden" name="csrf" value="${escapeHtml(csrfToken)}"><button type="submit" class="button">Save the answers you gave earlier</button></form>
+<p class="hint">Or answer the questions again below if something has changed.</p>
+</section>`;
+}
+
+/** An ISO instant as the clock time in the UK (`09:41 on 3 December 2026`). */
+function formatTime(iso: string): string {
+  const instant = new Date(iso);
+  const time = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: '2-digit', minute: '2-digit' }).format(instant);
+  const day = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'long', year: 'numeric' }).format(instant);
+  return `${time} on ${day}`;
+}
+
+export function formPage(options: {
+  readonly banner: PatientBanner | undefined;
+  readonly about: PatientBanner;
+  readonly data: FormPageData;
+  readonly ageFromRecord: number | undefined;
+  /** When answers from an ended sign-in are held for this patient: when they were kept. */
+  readonly heldSince: string | undefined;
+  readonly csrfToken: string;
+}): string {
   return layout({
     title: 'Hip pain: check what to do next',
     head: `<link rel="stylesheet" href="/smart/assets/lforms/styles.css">
@@ -98,8 +141,9 @@ export function formPage(options: { readonly banner: PatientBanner | undefined; 
 <div class="callout callout-emergency">
 <p><strong>If you cannot stand or walk, your leg looks the wrong shape, or you feel very unwell: call 999 now.</strong> Do not fill in this form first.</p>
 </div>
+${options.heldSince ? heldHtml(options.heldSince, options.csrfToken) : ''}
+${aboutHtml(options.about, options.ageFromRecord)}
 <p>Answer every question. If you are not sure, answer Yes. It takes about 5 minutes.</p>
-${ageNote}
 <div id="urgent-advice" class="callout callout-emergency" role="alert" hidden></div>
 <div id="error-summary" class="error-summary" role="alert" tabindex="-1" hidden></div>
 <form id="triage" action="/smart/submit" method="post" novalidate>
@@ -112,7 +156,15 @@ ${ageNote}
   });
 }
 
-export function resultPage(options: { readonly view: ResultView; readonly banner: PatientBanner | undefined; readonly csrfToken: string; readonly retry: boolean }): string {
+export function resultPage(options: {
+  readonly view: ResultView;
+  readonly banner: PatientBanner | undefined;
+  readonly csrfToken: string;
+  /** Answers held and the sign-in still works: "Try saving again". */
+  readonly retry: boolean;
+  /** Answers held and the sign-in has ended: where "Sign in again to save your answers" goes. */
+  readonly signInAgain: string | undefined;
+}): string {
   const { view } = options;
   const section = (id: string, heading: string, inner: string): string => `<section aria-labelledby="${id}"><h2 id="${id}">${escapeHtml(heading)}</h2>${inner}</section>`;
   const adviceList = (items: ResultView['interimAdvice']): string =>
@@ -125,7 +177,7 @@ export function resultPage(options: { readonly view: ResultView; readonly banner
 ${view.actNow && !/nobody will contact you/i.test(view.meaning) ? '<p class="nobody"><strong>Nobody will contact you.</strong> Do this yourself now.</p>' : ''}
 </div>`);
   parts.push(bannerHtml(options.banner));
-  parts.push(savingHtml(view, options.csrfToken, options.retry));
+  parts.push(savingHtml(view, options));
   parts.push(section('why', 'Why', `<ul>${view.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`));
   if (view.checks.length > 0) {
     parts.push(section('check', 'Please check', `<ul>${view.checks.map((c) => `<li>${escapeHtml(c)}</li>`).join('')}</ul>`));
@@ -166,16 +218,20 @@ ${view.actNow && !/nobody will contact you/i.test(view.meaning) ? '<p class="nob
   return layout({ title: `${view.headline}: hip pain result`, body: parts.join('\n') });
 }
 
-function savingHtml(view: ResultView, csrfToken: string, retry: boolean): string {
+function savingHtml(view: ResultView, options: { readonly csrfToken: string; readonly retry: boolean; readonly signInAgain: string | undefined }): string {
   const { saving } = view;
   const retryForm =
-    !saving.saved && retry
-      ? `<form method="post" action="/smart/retry" class="no-print"><input type="hidden" name="csrf" value="${escapeHtml(csrfToken)}"><button type="submit" class="button button-secondary">Try saving again</button></form>`
+    !saving.saved && options.retry
+      ? `<form method="post" action="/smart/retry" class="no-print"><input type="hidden" name="csrf" value="${escapeHtml(options.csrfToken)}"><button type="submit" class="button button-secondary">Try saving again</button></form>`
+      : '';
+  const signIn =
+    !saving.saved && !options.retry && options.signInAgain
+      ? `<p class="no-print"><a class="button button-secondary" href="${escapeHtml(options.signInAgain)}">Sign in again to save your answers</a></p>`
       : '';
   return `<section class="saving ${saving.saved ? 'saving-done' : 'saving-failed'}" aria-labelledby="saving">
 <h2 id="saving">${escapeHtml(saving.headline)}</h2>
 ${saving.details.map((d) => `<p>${escapeHtml(d)}</p>`).join('\n')}
-${retryForm}
+${retryForm}${signIn}
 </section>`;
 }
 

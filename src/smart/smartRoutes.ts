@@ -1,22 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
-import type { CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import express, { type CookieOptions, type Request, type RequestHandler, type Response, Router } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import type { FhirStore } from '../fhir/fhirStore';
 import { openRemoteStore } from '../fhir/remote/remoteStore';
 import { requestLogger } from '../http/observeRequests';
 import { statusOf } from '../http/sendOutcome';
 import { badRequestError, errorIssue } from '../outcomes';
-import { createTriageRunner, type TriageRun, type TriageServiceDeps } from '../service/createTriageHandler';
-import { ageFromBirthDate, initialResponse, presentationQuestionnaire } from './formPrefill';
-import { patientTokenStore, RECORD_TYPES } from './patientTokenWriteBack';
-import { buildResultView, notSavedView, type ResultView, type SavingView, savedView } from './resultView';
+import type { TriageServiceDeps } from '../service/createTriageHandler';
+import { transactionSupportLookup } from './capabilityLookup';
+import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionnaireForLaunch, withAgeFromRecord } from './formPrefill';
+import { HeldAnswersStore } from './heldAnswers';
 import { beginLaunch, completeLaunch, type SmartClientSettings } from './smartAuthorization';
-import { discoverSmartEndpoints, type FetchFunction, readIss, supportsTransactions } from './smartDiscovery';
-import { errorPage, FORM_PAGE_POLICY, formPage, type PatientBanner, RESULT_PAGE_POLICY, resultPage } from './smartPages';
-import { type LaunchContext, sameToken, type SmartSession, SmartSessions } from './smartSessions';
-import { planWrite, type WritePlan } from './writePlan';
+import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
+import { errorPage, FORM_PAGE_POLICY, formPage, RESULT_PAGE_POLICY, resultPage } from './smartPages';
+import { type LaunchContext, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, tokenUsable } from './smartSessions';
+import { saveWithSignIn, scoreAfterSignInEnded, scoreUnattached, type SubmissionDeps } from './smartSubmission';
 
 export const SESSION_COOKIE = 'hip_triage_smart';
 
@@ -27,7 +28,7 @@ export interface SmartAppDeps {
   readonly publicBaseUrl: string;
   /** SESSION_SECRET; undefined = a random one per start (sessions end with the process). */
   readonly sessionSecret: string | undefined;
-  /** SMART_ALLOWED_ISS: the FHIR bases a launch may name; empty = any. */
+  /** SMART_ALLOWED_ISS: the FHIR bases a launch may name (origin and path prefix); empty = loopback bases only. */
   readonly allowedIss: readonly string[];
   /**
    * The service's own credentials for one FHIR server: FHIR_BASE_URL's backend login in
@@ -38,10 +39,9 @@ export interface SmartAppDeps {
   /** `public/smart`: the page script, styles and LHC-Forms. */
   readonly assetsDir: string;
   readonly fetch?: FetchFunction | undefined;
+  /** Session bounds (tests make them small); default DEFAULT_SESSION_LIMITS. */
+  readonly sessionLimits?: SessionLimits | undefined;
 }
-
-/** A CapabilityStatement is read at most this often per EHR. */
-const CAPABILITY_TTL_MS = 5 * 60 * 1000;
 
 /**
  * The SMART on FHIR app (App Launch 2.x): `/smart/launch` (EHR launch with `iss` and
@@ -52,10 +52,11 @@ const CAPABILITY_TTL_MS = 5 * 60 * 1000;
  */
 export function smartRoutes(deps: SmartAppDeps): Router {
   const router = Router();
-  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), () => deps.triage.clock().getTime());
+  const nowMs = (): number => deps.triage.clock().getTime();
+  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), nowMs, deps.sessionLimits);
+  const held = new HeldAnswersStore(nowMs);
   const fetchImpl = deps.fetch ?? globalThis.fetch;
   const cookie: CookieOptions = { httpOnly: true, sameSite: 'lax', path: '/smart', secure: deps.publicBaseUrl.startsWith('https:') };
-  const capabilities = new Map<string, { readonly at: number; readonly transactions: boolean | undefined }>();
 
   router.use('/smart/assets', express.static(deps.assetsDir, { index: false, fallthrough: false, maxAge: '1h' }));
 
@@ -64,6 +65,20 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     res.cookie(SESSION_COOKIE, sessions.cookieValue(session), cookie);
   };
   const loggerOf = (req: Request): Logger => requestLogger(req) ?? deps.triage.logger;
+  // The socket's address, never a forwarded header (anyone can write one); IPv6 by /56, as the rate limit groups it.
+  const clientKeyOf = (req: Request): string => ipKeyGenerator(req.socket.remoteAddress ?? 'unknown');
+  const submission: SubmissionDeps = {
+    triage: deps.triage,
+    held,
+    userStore,
+    transactionSupport: transactionSupportLookup({ fetch: fetchImpl, nowMs }),
+    // The service's own credentials for the launch's FHIR server, when it has them (see SmartAppDeps.backend).
+    serviceFor: (iss) => {
+      const backend = deps.backend;
+      return backend && sameBase(backend.fhirBaseUrl, iss) ? { store: backend.store, writer: (bundle, wait) => backend.store.executeTransaction(bundle, wait) } : undefined;
+    },
+  };
+  const heldFor = (session: SmartSession) => (session.context ? held.find(session.heldAnswersIds, session.context) : undefined);
 
   router.get(
     '/smart/launch',
@@ -75,7 +90,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       if (earlier) {
         sessions.end(earlier);
       }
-      const session = sessions.create();
+      const session = sessions.create(clientKeyOf(req));
+      // Answers kept from an ended sign-in stay offered to the next sign-in in this browser (for the same patient only).
+      session.heldAnswersIds = earlier?.heldAnswersIds ?? [];
       const { url, pending } = beginLaunch({ settings: deps.settings, iss, launch, endpoints, nowMs: deps.triage.clock().getTime() });
       session.pending = pending;
       setSession(res, session);
@@ -110,21 +127,28 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.get(
     '/smart/app',
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
+      const { session, context } = signedIn(sessionOf(req), nowMs());
       const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
       const now = deps.triage.clock();
+      // Only a full birth date gives the age: then it is shown read-only; otherwise the form asks it.
       const age = ageFromBirthDate(patient.birthDate, now, deps.triage.timeZone);
       const questionnaire = deps.triage.content.questionnaire.questionnaire;
       session.formAuthored = now.toISOString();
-      session.banner = context.needPatientBanner ? bannerOf(patient) : undefined;
+      session.patient = rememberedPatient(patient);
+      session.formAge = age;
+      session.banner = context.needPatientBanner ? session.patient : undefined;
+      const earlier = heldFor(session);
       res.setHeader('Content-Security-Policy', FORM_PAGE_POLICY);
       res.setHeader('Cache-Control', 'no-store');
       res.type('html').send(
         formPage({
           banner: session.banner,
+          about: session.patient,
           ageFromRecord: age,
+          heldSince: earlier ? new Date(earlier.heldAt).toISOString() : undefined,
+          csrfToken: session.csrfToken,
           data: {
-            questionnaire: presentationQuestionnaire(questionnaire),
+            questionnaire: presentationQuestionnaire(questionnaireForLaunch(questionnaire, { ageFromRecord: age })),
             initialResponse: initialResponse(questionnaire, age),
             subject: `Patient/${context.patientId}`,
             author: context.fhirUser,
@@ -136,40 +160,52 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   );
 
   router.post('/smart/submit', async (req, res) => {
+    const logger = loggerOf(req);
     try {
-      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
-      if (!sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
-        throw forbiddenError('This form has expired or did not come from this app. Please reload the page and try again.');
+      const session = sessionOf(req);
+      const context = session?.context;
+      if (!session || !context || !sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
+        // Not tied to a launch any more (the app restarted, or a newer launch replaced this page's):
+        // nothing can be saved or kept, but the answers are still scored and their advice given.
+        await sendUnattached(res, { body: req.body, logger, forbidden: session?.context !== undefined });
+        return;
       }
-      const response = completedResponse({
+      const answered = completedResponse({
         body: req.body,
         context,
         authored: session.formAuthored ?? deps.triage.clock().toISOString(),
         canonical: deps.triage.content.questionnaire.canonical,
       });
-      await serialised(session, () => triageAndSave({ session, context, response, logger: loggerOf(req) }));
+      const response = session.formAge === undefined ? answered : withAgeFromRecord(deps.triage.content.questionnaire.questionnaire, answered, session.formAge);
+      if (tokenUsable(context, nowMs())) {
+        await serialised(session, () => saveWithSignIn(submission, { session, context, response, logger }));
+      } else {
+        await serialised(session, () => scoreAfterSignInEnded(submission, { session, context, response, logger }));
+      }
       res.setHeader('Cache-Control', 'no-store');
       res.status(200).json({ next: '/smart/result' });
     } catch (err) {
-      sendSubmitProblem(res, err, { logger: loggerOf(req), questionText: (linkId) => deps.triage.content.questionnaire.items.get(linkId)?.text });
+      sendSubmitProblem(res, err, { logger, questionText: (linkId) => deps.triage.content.questionnaire.items.get(linkId)?.text });
     }
   });
 
+  // "Try saving again" (same sign-in) and "Save the answers you gave earlier" (a new sign-in, same patient):
+  // the held answers, unchanged, so the write has the same idempotency key and never saves twice.
   router.post(
     '/smart/retry',
     express.urlencoded({ extended: false, limit: '2kb' }),
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
+      const { session, context } = signedIn(sessionOf(req), nowMs());
       const body = (req.body ?? {}) as { csrf?: unknown };
       if (!sameToken(session.csrfToken, body.csrf)) {
         throw forbiddenError('This form has expired or did not come from this app. Please go back and try again.');
       }
-      if (!session.lastResponse) {
+      const earlier = heldFor(session);
+      if (!earlier) {
         res.redirect(303, '/smart/app');
         return;
       }
-      const response = session.lastResponse;
-      await serialised(session, () => triageAndSave({ session, context, response, logger: loggerOf(req) }));
+      await serialised(session, () => saveWithSignIn(submission, { session, context, response: earlier.response, logger: loggerOf(req) }));
       res.redirect(303, '/smart/result');
     }, deps.triage.logger)
   );
@@ -177,106 +213,56 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.get(
     '/smart/result',
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), deps.triage.clock().getTime());
-      if (!session.result) {
+      // The result page needs the session, not the sign-in: answers sent after it ended have their advice here too.
+      const session = sessionOf(req);
+      if (!session?.result) {
+        signedIn(session, nowMs());
         res.redirect(303, '/smart/app');
         return;
       }
+      const earlier = heldFor(session);
+      const usable = tokenUsable(session.context, nowMs());
       res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
       res.setHeader('Cache-Control', 'no-store');
-      res.type('html').send(resultPage({ view: session.result, banner: context.needPatientBanner ? session.banner : undefined, csrfToken: session.csrfToken, retry: session.lastResponse !== undefined }));
+      res.type('html').send(
+        resultPage({
+          view: session.result,
+          banner: session.context?.needPatientBanner ? session.banner : undefined,
+          csrfToken: session.csrfToken,
+          retry: earlier !== undefined && usable,
+          signInAgain: earlier !== undefined && !usable && session.context ? `/smart/launch?${new URLSearchParams({ iss: session.context.iss }).toString()}` : undefined,
+        })
+      );
     }, deps.triage.logger)
   );
 
-  /** Scores the response, decides how its results can reach the EHR, writes them, and keeps the page's content in the session. */
-  async function triageAndSave(submission: { readonly session: SmartSession; readonly context: LaunchContext; readonly response: QuestionnaireResponse; readonly logger: Logger }): Promise<void> {
-    const { session, context, response, logger } = submission;
-    const user = userStore(context);
-    // Scored once without writing: which resources it needs decides how (and whether) it can be saved.
-    const scored = await createTriageRunner({ ...deps.triage, store: user, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
-    const backend = deps.backend && sameBase(deps.backend.fhirBaseUrl, context.iss) ? deps.backend.store : undefined;
-    const plan = planWrite({
-      grantedScope: context.grantedScope,
-      entryTypes: (scored.transaction.bundle.entry ?? []).map((e) => e.resource?.resourceType ?? ''),
-      transactions: await transactionSupport(context.iss),
-      backendAvailable: backend !== undefined,
-    });
-    let saving: SavingView;
-    let run: TriageRun = scored;
-    let retry = false;
-    const store = storeFor(plan, { user, backend, patientId: context.patientId, logger });
-    if (!store) {
-      deps.triage.observer?.onTriage?.({ disposition: scored.result.disposition.code, persisted: false });
-      saving = notSavedView(plan.kind === 'none' ? plan.because : '', false);
-    } else {
-      try {
-        run = await createTriageRunner({ ...deps.triage, store })({ response, persist: true, responseAlreadyStored: false, logger });
-        const leftOut = plan.kind === 'patient-token' ? RECORD_TYPES.filter((t) => t !== 'Device' && !(run.stored ?? []).some((r) => r.resourceType === t)) : [];
-        saving = savedView({ stored: visible(run.stored ?? []), by: plan.kind === 'backend' ? 'the triage service' : 'your sign-in', because: plan.kind === 'backend' ? plan.because : undefined, leftOut });
-      } catch (err) {
-        if (!(err instanceof OperationOutcomeError)) {
-          throw err;
-        }
-        const status = statusOf(err.outcome);
-        retry = status === 503;
-        saving = notSavedView(
-          retry ? 'Your record system could not be reached, so the results could not be saved.' : 'Your record system refused to save the results.',
-          retry
-        );
-      }
-    }
-    logger.info({ plan: plan.kind, saved: saving.saved, disposition: scored.result.disposition.code }, 'SMART triage');
-    session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
-    session.lastResponse = retry ? response : undefined;
+  /** Answers that cannot be tied to a launch: scored, and their advice sent back with the one message. */
+  async function sendUnattached(res: Response, options: { readonly body: unknown; readonly logger: Logger; readonly forbidden: boolean }): Promise<void> {
+    const message = options.forbidden
+      ? 'This page is out of date (the app was opened again since), so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.'
+      : 'This page is no longer connected to your record, so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.';
+    const { advice, urgent } = await scoreUnattached(submission, options);
+    options.logger.warn({ reason: options.forbidden ? 'csrf' : 'no session', advice: advice !== undefined }, 'SMART submission not tied to a launch: scored only');
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(options.forbidden ? 403 : 401).json({ message, problems: [], ...(advice ? { advice, urgent } : {}) });
   }
-
 
   function userStore(context: LaunchContext): FhirStore {
     return openRemoteStore({ baseUrl: context.iss, credentials: { method: 'bearer-token', accessToken: context.accessToken }, logger: deps.triage.logger, fetch: fetchImpl });
   }
 
-  async function transactionSupport(iss: string): Promise<boolean | undefined> {
-    const now = deps.triage.clock().getTime();
-    const cached = capabilities.get(iss);
-    if (cached && now - cached.at < CAPABILITY_TTL_MS) {
-      return cached.transactions;
-    }
-    let transactions: boolean | undefined;
-    try {
-      const res = await fetchImpl(`${iss}/metadata`, { headers: { Accept: 'application/fhir+json' }, signal: AbortSignal.timeout(3_000) });
-      transactions = res.ok ? supportsTransactions((await res.json()) as CapabilityStatement) : undefined;
-    } catch {
-      transactions = undefined;
-    }
-    capabilities.set(iss, { at: now, transactions });
-    return transactions;
-  }
-
   return router;
-}
-
-/** The FhirStore a write plan writes through; undefined when nothing can be saved. */
-function storeFor(plan: WritePlan, stores: { readonly user: FhirStore; readonly backend: FhirStore | undefined; readonly patientId: string; readonly logger: Logger }): FhirStore | undefined {
-  switch (plan.kind) {
-    case 'user-token':
-      return stores.user;
-    case 'patient-token':
-      return patientTokenStore(stores);
-    case 'backend':
-      return stores.backend;
-    case 'none':
-      return undefined;
-  }
 }
 
 /** The signed-in session and its context, or a 401 that sends the person back to their EHR. */
 function signedIn(session: SmartSession | undefined, nowMs: number): { session: SmartSession; context: LaunchContext } {
   const context = session?.context;
-  if (!session || !context || context.tokenExpiresAt <= nowMs) {
+  if (!session || !tokenUsable(context, nowMs)) {
+    // The page's heading says the session has ended (headingFor 401): this line says only what to do.
     throw new OperationOutcomeError({
       resourceType: 'OperationOutcome',
       id: 'unauthorized',
-      issue: [errorIssue('login', 'Your session has ended. Please open the app again from your record system.')],
+      issue: [errorIssue('login', 'Please open the app again from your record system.')],
     });
   }
   return { session, context };
@@ -330,13 +316,8 @@ function sameBase(a: string, b: string): boolean {
   return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }
 
-/** What the person sees as saved: the service Device is bookkeeping, not part of their record. */
-function visible(stored: readonly Resource[]): Resource[] {
-  return stored.filter((r) => r.resourceType !== 'Device');
-}
-
-function bannerOf(patient: Patient): PatientBanner {
-  const name = patient.name?.[0];
+function rememberedPatient(patient: Patient): RememberedPatient {
+  const name = patient.name?.find((n) => n.use === 'official') ?? patient.name?.[0];
   const text = name?.text ?? [...(name?.given ?? []), name?.family ?? ''].join(' ').trim();
   return { name: text || 'Name not recorded', birthDate: patient.birthDate };
 }

@@ -1,5 +1,4 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import type { ResultView } from './resultView';
 import type { SmartEndpoints } from './smartDiscovery';
 import type { PatientBanner } from './smartPages';
@@ -30,9 +29,17 @@ export interface LaunchContext {
   readonly tokenExpiresAt: number;
 }
 
+/** Who the launch patient is, as read at /smart/app: for the form's identity lines and for scoring once the sign-in has ended. */
+export interface RememberedPatient {
+  readonly name: string;
+  readonly birthDate: string | undefined;
+}
+
 export interface SmartSession {
   id: string;
   readonly csrfToken: string;
+  /** The client (its network address, IPv6 by /56) that created it: sessions are bounded per client. */
+  readonly clientKey: string;
   lastSeenAt: number;
   pending: PendingLaunch | undefined;
   context: LaunchContext | undefined;
@@ -41,17 +48,41 @@ export interface SmartSession {
   result: ResultView | undefined;
   /** Name and birth date for the banner, when the EHR asked for one (need_patient_banner). */
   banner: PatientBanner | undefined;
-  /** The response whose results could not be saved (the EHR was unreachable), for "Try saving again". */
-  lastResponse: QuestionnaireResponse | undefined;
+  /** The launch patient as read when the form was shown. */
+  patient: RememberedPatient | undefined;
+  /** The age shown (read-only) on the form, from a full birth date; undefined when the age was asked. */
+  formAge: number | undefined;
+  /**
+   * Answers kept server-side because their results could not be saved (HeldAnswers ids, at
+   * most one per EHR and patient, newest last); they pass to the next launch in the same browser.
+   */
+  heldAnswersIds: readonly string[];
   /** Submissions of one session run one at a time (the duplicate check, then the write). */
   queue: Promise<unknown>;
 }
 
-/** An idle session ends after an hour; a started launch must come back within ten minutes. */
+/**
+ * An idle session is signed out after an hour (its token is dropped); what it knows of the
+ * launch (EHR, patient, answers held) is kept for eight hours, so answers sent after the
+ * sign-in ended are still scored and can be saved after signing in again. A started launch
+ * must come back within ten minutes.
+ */
 export const SESSION_IDLE_MS = 60 * 60 * 1000;
+export const SESSION_KEEP_MS = 8 * 60 * 60 * 1000;
 export const LAUNCH_WINDOW_MS = 10 * 60 * 1000;
-/** Bounded memory: past this many live sessions the least recently created one goes first. */
-const MAX_SESSIONS = 10_000;
+
+/**
+ * Bounded memory, and no client can push out another's session. Per client: at most
+ * MAX_UNSIGNED_PER_CLIENT sessions that have not signed in (launches in flight) and
+ * MAX_PER_CLIENT in all; past either, that client's own oldest goes. Overall: past
+ * MAX_SESSIONS, the oldest session that has not signed in goes first.
+ */
+export interface SessionLimits {
+  readonly maxSessions: number;
+  readonly maxPerClient: number;
+  readonly maxUnsignedPerClient: number;
+}
+export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 10_000, maxPerClient: 200, maxUnsignedPerClient: 20 };
 
 /**
  * Server-side sessions of the SMART app, in memory (one instance: sessions end with the
@@ -64,23 +95,28 @@ export class SmartSessions {
 
   constructor(
     sessionSecret: string | Buffer,
-    private readonly nowMs: () => number = Date.now
+    private readonly nowMs: () => number = Date.now,
+    private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS
   ) {
     this.key = createHmac('sha256', sessionSecret).update('hip-pain-triage SMART app session v1').digest();
   }
 
-  create(): SmartSession {
+  create(clientKey: string): SmartSession {
     this.sweep();
+    this.makeRoomFor(clientKey);
     const session: SmartSession = {
       id: randomBytes(32).toString('base64url'),
       csrfToken: randomBytes(32).toString('base64url'),
+      clientKey,
       lastSeenAt: this.nowMs(),
       pending: undefined,
       context: undefined,
       formAuthored: undefined,
       result: undefined,
       banner: undefined,
-      lastResponse: undefined,
+      patient: undefined,
+      formAge: undefined,
+      heldAnswersIds: [],
       queue: Promise.resolve(),
     };
     this.sessions.set(session.id, session);
@@ -94,9 +130,13 @@ export class SmartSessions {
     if (!session) {
       return undefined;
     }
-    if (this.nowMs() - session.lastSeenAt > SESSION_IDLE_MS) {
+    const idle = this.nowMs() - session.lastSeenAt;
+    if (idle > SESSION_KEEP_MS) {
       this.sessions.delete(session.id);
       return undefined;
+    }
+    if (idle > SESSION_IDLE_MS) {
+      signOut(session);
     }
     session.lastSeenAt = this.nowMs();
     return session;
@@ -108,8 +148,9 @@ export class SmartSessions {
    */
   renew(session: SmartSession): SmartSession {
     this.sessions.delete(session.id);
-    const fresh = this.create();
+    const fresh = this.create(session.clientKey);
     fresh.context = session.context;
+    fresh.heldAnswersIds = session.heldAnswersIds;
     return fresh;
   }
 
@@ -142,17 +183,46 @@ export class SmartSessions {
   private sweep(): void {
     const now = this.nowMs();
     for (const [id, session] of this.sessions) {
-      if (now - session.lastSeenAt > SESSION_IDLE_MS) {
+      if (now - session.lastSeenAt > SESSION_KEEP_MS) {
         this.sessions.delete(id);
       }
     }
-    // Map order is creation order: the oldest go first.
-    for (const id of this.sessions.keys()) {
-      if (this.sessions.size < MAX_SESSIONS) {
-        break;
-      }
-      this.sessions.delete(id);
+  }
+
+  /** Evicts, oldest first (Map order is creation order), so that one more session of this client fits the limits. */
+  private makeRoomFor(clientKey: string): void {
+    const own = [...this.sessions.values()].filter((s) => s.clientKey === clientKey);
+    const unsigned = own.filter((s) => s.context === undefined);
+    if (unsigned.length >= this.limits.maxUnsignedPerClient) {
+      this.evict(unsigned, unsigned.length - this.limits.maxUnsignedPerClient + 1);
     }
+    const left = own.filter((s) => this.sessions.has(s.id));
+    if (left.length >= this.limits.maxPerClient) {
+      this.evict(left, left.length - this.limits.maxPerClient + 1);
+    }
+    if (this.sessions.size >= this.limits.maxSessions) {
+      const all = [...this.sessions.values()];
+      const unsignedAll = all.filter((s) => s.context === undefined);
+      this.evict(unsignedAll.length > 0 ? unsignedAll : all, this.sessions.size - this.limits.maxSessions + 1);
+    }
+  }
+
+  private evict(oldestFirst: readonly SmartSession[], count: number): void {
+    for (const session of oldestFirst.slice(0, Math.max(0, count))) {
+      this.sessions.delete(session.id);
+    }
+  }
+}
+
+/** Whether the session's sign-in can still be used: a token, not expired, not signed out. */
+export function tokenUsable(context: LaunchContext | undefined, nowMs: number): context is LaunchContext {
+  return context !== undefined && context.accessToken !== '' && context.tokenExpiresAt > nowMs;
+}
+
+/** Drops the session's token (idle, expired or refused): what it knows of the launch stays. */
+export function signOut(session: SmartSession): void {
+  if (session.context && session.context.accessToken !== '') {
+    session.context = { ...session.context, accessToken: '', tokenExpiresAt: 0 };
   }
 }
 

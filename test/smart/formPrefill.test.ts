@@ -1,5 +1,6 @@
 import type { QuestionnaireItem } from '@medplum/fhirtypes';
-import { ageFromBirthDate, initialResponse, presentationQuestionnaire } from '../../src/smart/formPrefill';
+import type { QuestionnaireResponse } from '@medplum/fhirtypes';
+import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionnaireForLaunch, withAgeFromRecord } from '../../src/smart/formPrefill';
 import { questionnaire } from '../support/responses';
 import { bornYearsAgoToday } from './smartTestbed';
 
@@ -77,5 +78,38 @@ describe('the Questionnaire as LHC-Forms shows it', () => {
     const before = JSON.stringify(questionnaire);
     presentationQuestionnaire(questionnaire);
     expect(JSON.stringify(questionnaire)).toBe(before);
+  });
+});
+
+describe('the age from a full birth date', () => {
+  const flat = (items: readonly QuestionnaireItem[] | undefined): QuestionnaireItem[] => (items ?? []).flatMap((i) => [i, ...flat(i.item)]);
+  const shownFor = (age: number | undefined): QuestionnaireItem[] => flat(questionnaireForLaunch(questionnaire, { ageFromRecord: age }).item);
+
+  it('is read-only in the form; asked (editable) when the record has none', () => {
+    expect(shownFor(40).find((i) => i.linkId === 'age')?.readOnly).toBe(true);
+    expect(shownFor(undefined).find((i) => i.linkId === 'age')?.readOnly).toBeUndefined();
+  });
+
+  it('the app leaves out the proxy hint "give their age" (the page says to answer in the other person’s record), and nothing else', () => {
+    const answerable = flat(questionnaire.item).filter((i) => i.linkId !== 'age-help');
+    expect(flat(questionnaire.item).some((i) => i.linkId === 'age-help')).toBe(true);
+    for (const age of [40, undefined]) {
+      expect(shownFor(age).map((i) => [i.linkId, i.type, i.required, i.enableWhen, i.answerOption])).toEqual(answerable.map((i) => [i.linkId, i.type, i.required, i.enableWhen, i.answerOption]));
+    }
+  });
+
+  it('replaces whatever age the page sent, wherever it stood, or adds it when the page left it out', () => {
+    const answered = (items: QuestionnaireResponse['item']): QuestionnaireResponse => ({ resourceType: 'QuestionnaireResponse', status: 'completed', item: items });
+    const ages = (response: QuestionnaireResponse): unknown[] => {
+      const all = (items: QuestionnaireResponse['item']): NonNullable<QuestionnaireResponse['item']> => (items ?? []).flatMap((i) => [i, ...all(i.item)]);
+      return all(response.item)
+        .filter((i) => i.linkId === 'age')
+        .map((i) => i.answer?.[0]?.valueInteger);
+    };
+    const tampered = answered([{ linkId: 'group-about-you', item: [{ linkId: 'age', answer: [{ valueInteger: 9 }] }, { linkId: 'child-limp', answer: [{ valueBoolean: false }] }] }, { linkId: 'age', answer: [{ valueInteger: 3 }] }]);
+    const fixed = withAgeFromRecord(questionnaire, tampered, 40);
+    expect(ages(fixed)).toEqual([40]);
+    expect(fixed.item?.[0]).toEqual({ linkId: 'group-about-you', item: [{ linkId: 'age', answer: [{ valueInteger: 40 }] }, { linkId: 'child-limp', answer: [{ valueBoolean: false }] }] });
+    expect(ages(withAgeFromRecord(questionnaire, answered([{ linkId: 'group-pain', item: [] }]), 7))).toEqual([7]);
   });
 });

@@ -9,6 +9,10 @@ export interface SmartGrant {
   readonly scope?: string;
   /** Put in the ID token, as SMART's `fhirUser` claim. */
   readonly fhirUser?: string;
+  /** The token response's `expires_in` (seconds): a short-lived token; default the server's own (an hour). */
+  readonly expiresIn?: number;
+  /** The access token's own lifetime (`exp` - `iat`, seconds), when it should differ: a token the EHR refuses before the app thinks it expired. */
+  readonly accessTokenLifetime?: number;
 }
 
 /**
@@ -77,6 +81,10 @@ export async function startSmartAuthorizationServer(): Promise<SmartAuthorizatio
     if ('scope' in token.payload) {
       // The access token: what the EHR's FHIR server verifies.
       Object.assign(token.payload, { aud: request?.aud, scope: grant.scope ?? request?.scope, patient: grant.patient, client_id: body.client_id });
+      const lifetime = grant.accessTokenLifetime ?? grant.expiresIn;
+      if (lifetime !== undefined && typeof token.payload.iat === 'number') {
+        token.payload.exp = token.payload.iat + lifetime;
+      }
     } else if (grant.fhirUser) {
       token.payload.fhirUser = grant.fhirUser;
     }
@@ -91,7 +99,12 @@ export async function startSmartAuthorizationServer(): Promise<SmartAuthorizatio
       return;
     }
     const request = asked.get(body.code ?? '');
-    Object.assign(response.body, { patient: grant.patient, need_patient_banner: grant.needPatientBanner ?? false, scope: grant.scope ?? request?.scope });
+    Object.assign(response.body, {
+      patient: grant.patient,
+      need_patient_banner: grant.needPatientBanner ?? false,
+      scope: grant.scope ?? request?.scope,
+      ...(grant.expiresIn !== undefined ? { expires_in: grant.expiresIn } : {}),
+    });
   });
 
   return {

@@ -33,7 +33,8 @@ beforeAll(async () => {
   ehr = await startService({ authorization });
   // Born exactly 40 years ago today: the pre-filled age must be 40, not 39.
   await putPatient(ehr.service, { resourceType: 'Patient', id: 'birthday-today', name: [{ given: ['Eve'], family: 'Birthday-Example' }], birthDate: bornYearsAgoToday(40) });
-  await putPatient(ehr.service, { resourceType: 'Patient', id: 'home-care', name: [{ given: ['Sam'], family: 'Home-Example' }], birthDate: '1984-03-15' });
+  // No birth date in the record: the form asks the age (with a full one, the age is the record's and read-only).
+  await putPatient(ehr.service, { resourceType: 'Patient', id: 'home-care', name: [{ given: ['Sam'], family: 'Home-Example' }] });
   browser = await launchHeadlessChromium(PHONE);
   page = await browser.context.newPage();
   page.setDefaultTimeout(20_000);
@@ -114,6 +115,7 @@ describe('the SMART app in a browser', () => {
     console.log(`launch to a ready form: ${Math.round(performance.now() - started)} ms`);
     expect(await page.locator('.patient-banner').innerText()).toContain('Eve Birthday-Example');
     expect(await field('age').inputValue()).toBe('40');
+    expect(await field('age').isEditable()).toBe(false);
 
     await fillIn(['cannot-weight-bear']);
     await page.screenshot({ path: join(ARTIFACTS, 'smart-form-phone.png'), fullPage: true });
@@ -147,7 +149,7 @@ describe('the SMART app in a browser', () => {
     expect(response?.author?.reference).toBe('Practitioner/dr-browser');
   });
 
-  it('SELF-CARE: enableWhen, the exclusive "none" refused next to its item, the age corrected, self-help and warning signs, results in the EHR', async () => {
+  it('SELF-CARE: enableWhen, the exclusive "none" refused next to its item, the age asked (no birth date in the record), self-help and warning signs, results in the EHR', async () => {
     authorization.grant({ patient: 'home-care', needPatientBanner: false, scope: SCOPES });
     await launch('browser-self-care');
     expect(await page.locator('.patient-banner').count()).toBe(0);
