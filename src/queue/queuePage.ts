@@ -2,7 +2,6 @@ import type { Task } from '@medplum/fhirtypes';
 import type { RequestPriority } from '../routing/routingTable';
 import { Html, html } from './html';
 import type { QueueItem, ServiceQueue, WorkQueue } from './workQueue';
-import { QUEUE_TASK_LIMIT } from './workQueue';
 
 export const QUEUE_STYLESHEET_PATH = '/queue/queue.css';
 
@@ -47,7 +46,7 @@ export function renderQueuePage(options: QueuePageOptions): string {
   ${options.signedInAs !== undefined ? signOut(options.signedInAs) : ''}
 </header>
 <main id="main">
-  ${queue.truncated ? html`<p class="warning" role="alert"><strong>Not every task is shown:</strong> there are more than ${QUEUE_TASK_LIMIT} open tasks and this page lists ${QUEUE_TASK_LIMIT}. Use the FHIR searches in the README to see the rest.</p>` : ''}
+  ${queue.truncated ? notShownWarning(queue) : ''}
   <nav aria-label="Queues">
     <h2>Queues</h2>
     <ul class="summary">
@@ -57,6 +56,17 @@ export function renderQueuePage(options: QueuePageOptions): string {
   ${queue.services.map((service, i) => serviceSection(service, i + 1, options))}
 </main>`
   );
+}
+
+/**
+ * What the page leaves out, by priority: the page holds the most urgent tasks, so what is
+ * missing is always less urgent than (or as urgent as) the last one shown.
+ */
+function notShownWarning(queue: WorkQueue): Html {
+  const { notShown } = queue;
+  const atLeast = notShown.exact ? '' : 'at least ';
+  const parts = (['stat', 'asap', 'urgent', 'routine'] as const).filter((p) => notShown.byPriority[p] > 0).map((p) => `${notShown.byPriority[p]} ${PRIORITY_WORDS[p].toLowerCase()}`);
+  return html`<p class="warning" role="alert" data-not-shown="${String(notShown.total)}"><strong>Not every task is shown:</strong> ${atLeast}${plural(notShown.total, 'more open task')} (${parts.join(', ')}) ${notShown.total === 1 ? 'is' : 'are'} not on this page, which lists the most urgent first. Use the FHIR searches in the README to see the rest.</p>`;
 }
 
 /** A page with only a heading and a sentence: sign-in problems, access refused, the server unreachable. */
