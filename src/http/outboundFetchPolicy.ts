@@ -101,16 +101,18 @@ export function isUnderBase(url: URL, base: string): boolean {
  */
 export class OutboundFetchPolicy {
   private readonly allowed = new BlockList();
-  private readonly forbidden = new BlockList();
+  // One list per family: a BlockList matches IPv4 addresses against IPv4-mapped IPv6 rules,
+  // so ::ffff:0:0/96 in a shared list would forbid every IPv4 address.
+  private readonly forbidden = { ipv4: new BlockList(), ipv6: new BlockList() };
   private readonly resolve: NonNullable<OutboundPolicyOptions['lookup']>;
   private readonly maxBytes: number;
 
   constructor(options: OutboundPolicyOptions) {
     for (const [address, bits] of FORBIDDEN_V4) {
-      this.forbidden.addSubnet(address, bits, 'ipv4');
+      this.forbidden.ipv4.addSubnet(address, bits, 'ipv4');
     }
     for (const [address, bits] of FORBIDDEN_V6) {
-      this.forbidden.addSubnet(address, bits, 'ipv6');
+      this.forbidden.ipv6.addSubnet(address, bits, 'ipv6');
     }
     for (const network of options.allowedNetworks) {
       const slash = network.lastIndexOf('/');
@@ -128,7 +130,7 @@ export class OutboundFetchPolicy {
       return false;
     }
     const type = family === 6 ? 'ipv6' : 'ipv4';
-    return this.allowed.check(address, type) || !this.forbidden.check(address, type);
+    return this.allowed.check(address, type) || !this.forbidden[type].check(address, type);
   }
 
   /** GET `url` as JSON under the policy; throws OutboundRefusedError for a refusal, other errors for failures. */
@@ -141,7 +143,8 @@ export class OutboundFetchPolicy {
     if (isIP(host) !== 0 && !this.mayReach(host)) {
       throw new OutboundRefusedError('private-address', 'The URL names a private, loopback or link-local address.');
     }
-    const options: RequestOptions = { method: 'GET', headers, signal, lookup: this.checkedLookup() };
+    // No pooled connection: each fetch opens its own, so each passes the lookup check.
+    const options: RequestOptions = { method: 'GET', headers, signal, lookup: this.checkedLookup(), agent: false };
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const answer = await new Promise<IncomingMessage>((resolve, reject) => {
       const req: ClientRequest = send(url, options, resolve);
