@@ -78,6 +78,7 @@ export async function composeService(
   const metrics = createServiceMetrics({ storeStats: embeddedStoreStats(store) });
   const triageDeps: TriageServiceDeps = { content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger, observer: metrics.triageObserver };
   const intake = composeIntake({ triage: triageDeps, embedded, webhook: { secret: config.webhookSecret, allowInsecure: config.allowInsecure } });
+  metrics.watchIntakeBacklog(() => intake.backlog);
   const app = createApp({
     logger,
     store,

@@ -23,6 +23,8 @@ export interface Intake {
   readonly responses: ResponseIntake;
   /** Resolves once every queued intake has run (tests; a drain before shutdown). */
   idle(): Promise<void>;
+  /** Responses not triaged yet: queued, running or waiting for a retry (the waiting-responses gauge). */
+  readonly backlog: number;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,9 @@ export function composeIntake(options: IntakeOptions): Intake {
     router: subscriptionReceiver({ intake: responses, sweep, queue, auth: options.webhook, logger, signal: stopping.signal }),
     responses,
     idle: () => queue.idle(),
+    get backlog(): number {
+      return queue.backlog;
+    },
     async close(): Promise<void> {
       unsubscribe?.();
       stopping.abort();
