@@ -14,6 +14,8 @@ export interface QueuePageOptions {
   readonly responseUrl: (id: string) => string;
   /** The signed-in staff member (with sign-in on); undefined on a loopback-only instance. */
   readonly signedInAs?: string | undefined;
+  /** The session's CSRF token, sent back by the sign-out form. */
+  readonly signOutToken?: string | undefined;
 }
 
 const PRIORITY_WORDS: Readonly<Record<RequestPriority, string>> = {
@@ -43,7 +45,7 @@ export function renderQueuePage(options: QueuePageOptions): string {
     <p>Open hip pain triage tasks: ${plural(total, 'task')}, ${plural(overdue, 'overdue task')}. Times are ${timeZone} time; shown at ${formatTime(now, timeZone)}.
     <a href="/queue">Refresh</a></p>
   </div>
-  ${options.signedInAs !== undefined ? signOut(options.signedInAs) : ''}
+  ${options.signedInAs !== undefined ? signOut(options.signedInAs, options.signOutToken ?? '') : ''}
 </header>
 <main id="main">
   ${queue.truncated ? notShownWarning(queue) : ''}
@@ -92,8 +94,9 @@ ${body}
 `.text;
 }
 
-function signOut(name: string): Html {
+function signOut(name: string, token: string): Html {
   return html`<form class="account" method="post" action="/queue/sign-out">
+    <input type="hidden" name="csrf" value="${token}">
     <p>Signed in${name ? html` as ${name}` : ''}.</p>
     <button type="submit">Sign out</button>
   </form>`;
