@@ -13,6 +13,8 @@ export interface ResponseLimitSettings {
 const REMEMBERED_CALLERS = 10_000;
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const RESPONSE_PATH = /^\/QuestionnaireResponse(?:[/?]|$)/;
+/** A search by POST reads; it writes nothing. */
+const SEARCH_PATH = /^\/QuestionnaireResponse\/_search(?:[/?]|$)/;
 
 interface Budget {
   tokens: number;
@@ -120,7 +122,7 @@ export function responsesIn(req: Pick<Request, 'method' | 'path' | 'body'>): num
     return 0;
   }
   if (RESPONSE_PATH.test(req.path)) {
-    return 1;
+    return SEARCH_PATH.test(req.path) ? 0 : 1;
   }
   const body = req.body as Partial<Bundle> | undefined;
   if (req.method !== 'POST' || (req.path !== '/' && req.path !== '') || body?.resourceType !== 'Bundle' || !Array.isArray(body.entry)) {
@@ -130,7 +132,7 @@ export function responsesIn(req: Pick<Request, 'method' | 'path' | 'body'>): num
   for (const entry of body.entry) {
     const method = typeof entry?.request?.method === 'string' ? entry.request.method.toUpperCase() : '';
     const url = typeof entry?.request?.url === 'string' ? `/${entry.request.url.replace(/^\/+/, '')}` : '';
-    if (entry?.resource?.resourceType === 'QuestionnaireResponse' || (WRITE_METHODS.has(method) && RESPONSE_PATH.test(url))) {
+    if (entry?.resource?.resourceType === 'QuestionnaireResponse' || (WRITE_METHODS.has(method) && RESPONSE_PATH.test(url) && !SEARCH_PATH.test(url))) {
       count++;
     }
   }
