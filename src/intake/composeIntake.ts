@@ -74,13 +74,16 @@ export function composeIntake(options: IntakeOptions): Intake {
       const report = await sweep.sweep({
         deadline: Number.POSITIVE_INFINITY,
         signal: stopping.signal,
-        // One response that fails must not leave every later one unlooked-at: logged, and the next start or ping tries it again.
+        // One response that fails must not leave every later one unlooked-at: it goes to the
+        // queue as a job of its own, which retries it (quickly, then slowly) until it is triaged.
         visit: async (response) => {
           try {
             logged(response.id, await responses.admit(response));
           } catch (err) {
             const status = err instanceof OperationOutcomeError ? statusOf(err.outcome) : 500;
-            logger.error({ responseId: response.id, status }, 'INTAKE FAILED during the start-up catch-up; the response stays untriaged');
+            logger.warn({ responseId: response.id, status }, 'intake failed during the start-up catch-up; queued for a retry');
+            const id = response.id;
+            queue.enqueue(`QuestionnaireResponse/${id}`, async () => logged(id, await responses.admitStored(id)));
           }
         },
       });
