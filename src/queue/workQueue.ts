@@ -117,36 +117,40 @@ export async function loadWorkQueue(store: FhirStore, limit: number = QUEUE_TASK
 /**
  * One search per priority, most urgent first, each sorted by due time on the server, so
  * what a page leaves out is always the least urgent work, however many Tasks a flood of
- * invalid responses made, and in whatever order the store keeps them. `priority:missing`
- * is read as routine, R4's default. What is left out is counted, so the page can say
- * exactly how much is not shown.
+ * invalid responses made, and in whatever order the store keeps them. A Task without a
+ * priority is routine (R4's default): its search is merged with the routine one by due
+ * time. What is left out is counted, so the page can say exactly how much is not shown.
  */
 async function mostUrgentOpenTasks(store: FhirStore, limit: number): Promise<{ tasks: Task[]; notShown: NotShown }> {
   const tasks: Task[] = [];
   const byPriority: Record<RequestPriority, number> = { stat: 0, asap: 0, urgent: 0, routine: 0 };
   let exact = true;
-  const buckets: [RequestPriority, Record<string, string>][] = [
-    ...URGENCY_ORDER.map((priority): [RequestPriority, Record<string, string>] => [priority, { priority }]),
-    ['routine', { 'priority:missing': 'true' }],
-  ];
-  for (const [priority, filter] of buckets) {
-    const query = { status: OPEN_TASK_STATUSES.join(','), ...filter };
-    const room = limit - tasks.length;
-    const page = await dueFirst(store, query, Math.max(room, 0) + 1);
-    const shown = page.slice(0, Math.max(room, 0));
+  const open = { status: OPEN_TASK_STATUSES.join(',') };
+  for (const priority of URGENCY_ORDER) {
+    const queries = [{ ...open, priority }, ...(priority === 'routine' ? [{ ...open, 'priority:missing': 'true' }] : [])];
+    const room = Math.max(limit - tasks.length, 0);
+    const pages = await Promise.all(queries.map((query) => dueFirst(store, query, room + 1)));
+    const found = pages.flat().sort((a, b) => compareUrgency(urgencyOf(a), urgencyOf(b)));
+    const shown = found.slice(0, room);
     tasks.push(...shown);
-    if (page.length === shown.length) {
+    if (found.length === shown.length) {
       continue;
     }
     if (store.countResources) {
-      byPriority[priority] += (await store.countResources('Task', query)) - shown.length;
+      const counted = await Promise.all(queries.map((query) => store.countResources?.('Task', query) ?? 0));
+      byPriority[priority] = counted.reduce((a, b) => a + b, 0) - shown.length;
     } else {
-      byPriority[priority] += page.length - shown.length;
+      byPriority[priority] = found.length - shown.length;
       exact = false;
     }
   }
   const total = Object.values(byPriority).reduce((a, b) => a + b, 0);
   return { tasks, notShown: { total, byPriority, exact } };
+}
+
+function urgencyOf(task: Task): { priority: RequestPriority | undefined; due: Date | undefined } {
+  const due = task.restriction?.period?.end;
+  return { priority: task.priority, due: due ? new Date(due) : undefined };
 }
 
 /**
