@@ -133,13 +133,15 @@ async function mostUrgentOpenTasks(store: FhirStore, limit: number): Promise<{ t
     const found = pages.flat().sort((a, b) => compareUrgency(urgencyOf(a), urgencyOf(b)));
     const shown = found.slice(0, room);
     tasks.push(...shown);
-    if (found.length === shown.length) {
+    // Every search came back short of what was asked: nothing more to count. A full one may
+    // hide more even when it holds no more than `room` (a server may lower `_count`).
+    if (pages.every((page) => page.length < room + 1) && found.length < room) {
       continue;
     }
     if (store.countResources) {
       const counted = await Promise.all(queries.map((query) => store.countResources?.('Task', query) ?? 0));
-      byPriority[priority] = counted.reduce((a, b) => a + b, 0) - shown.length;
-    } else {
+      byPriority[priority] = Math.max(0, counted.reduce((a, b) => a + b, 0) - shown.length);
+    } else if (found.length > shown.length) {
       byPriority[priority] = found.length - shown.length;
       exact = false;
     }
