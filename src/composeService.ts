@@ -16,6 +16,8 @@ import { createStructureCheck } from './fhir/structure';
 import { buildCapabilityStatement } from './http/capabilityStatement';
 import { cdsRoutes } from './cds/cdsRoutes';
 import { createApp } from './http/createApp';
+import { OutboundFetchPolicy } from './http/outboundFetchPolicy';
+import { responseLimits } from './http/responseLimits';
 import { requestSecurityFromConfig } from './http/securityLayer';
 import type { KeySetPolicy } from './auth/tokenVerification';
 import { createServiceMetrics, embeddedStoreStats } from './metrics';
@@ -78,6 +80,7 @@ export async function composeService(
   const metrics = createServiceMetrics({ storeStats: embeddedStoreStats(store) });
   const triageDeps: TriageServiceDeps = { content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger, observer: metrics.triageObserver };
   const intake = composeIntake({ triage: triageDeps, embedded, webhook: { secret: config.webhookSecret, allowInsecure: config.allowInsecure } });
+  metrics.watchIntakeBacklog(() => intake.backlog);
   const app = createApp({
     logger,
     store,
@@ -89,7 +92,8 @@ export async function composeService(
     metricsToken: config.metricsToken,
     security: requestSecurityFromConfig(config, keySetPolicy),
     features: [
-      cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch }),
+      cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fhirServers: config.cdsFhirServers, outbound: new OutboundFetchPolicy({ allowedNetworks: config.outboundAllowedNetworks }) }),
+      responseLimits(config.responseLimits),
       queueRoutesFromConfig(config, { store, clock, logger }),
       intake.router,
       ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth) }),

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_SEARCH_LIMITS, type SearchLimits } from './auth/fhirQuery';
 
@@ -13,7 +14,17 @@ export interface Config {
   readonly auth: { readonly issuer: string; readonly audience: string; readonly jwksUri: string } | undefined;
   readonly allowInsecure: boolean;
   readonly webhookSecret: string | undefined;
+  /** CDS_TRUSTED_ISSUERS: issuer → its JWKS URL. */
   readonly cdsTrustedIssuers: Readonly<Record<string, string>>;
+  /**
+   * Where the CDS prefetch fallback may search: the FHIR bases each trusted issuer names in
+   * CDS_TRUSTED_ISSUERS (`fhirServers`), and CDS_FHIR_SERVERS for unsigned calls (no auth at all).
+   */
+  readonly cdsFhirServers: CdsFhirServers;
+  /** OUTBOUND_ALLOWED_NETWORKS: private, loopback or link-local CIDRs outbound fetches may reach anyway (tests, development). */
+  readonly outboundAllowedNetworks: readonly string[];
+  /** RESPONSE_LIMIT_PER_MINUTE and RESPONSE_LIMIT_PER_TRANSACTION, per caller; 0 = off. */
+  readonly responseLimits: { readonly perMinute: number; readonly perTransaction: number };
   readonly staff: { readonly clientId: string | undefined; readonly clientSecret: string | undefined; readonly roleClaim: string };
   /** Undefined means "generate one per start" (only allowed on loopback). */
   readonly sessionSecret: string | undefined;
@@ -46,6 +57,13 @@ export interface Config {
   readonly contentRoot: string;
   /** SEARCH_DEFAULT_COUNT, SEARCH_MAX_COUNT, SEARCH_MAX_PARAMETERS: every FHIR search's page size and limits. */
   readonly searchLimits: SearchLimits;
+}
+
+export interface CdsFhirServers {
+  /** Issuer → the FHIR bases a CDS call it signed may name as `fhirServer`. */
+  readonly byIssuer: Readonly<Record<string, readonly string[]>>;
+  /** CDS_FHIR_SERVERS: for a call nobody signed (only possible with AUTH_* and CDS_TRUSTED_ISSUERS unset). */
+  readonly unsigned: readonly string[];
 }
 
 /** Backend login to the external FHIR server; the `hip-triage` command line reads the same variables. */
@@ -162,18 +180,23 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   if (webhookSecret !== undefined && !/^[\x21-\x7e]{16,}$/.test(webhookSecret)) {
     problems.push('WEBHOOK_SECRET must be at least 16 printable characters without spaces');
   }
-  let cdsTrustedIssuers: Record<string, string> = {};
-  const cdsRaw = text('CDS_TRUSTED_ISSUERS');
-  if (cdsRaw !== undefined) {
-    try {
-      const parsed: unknown = JSON.parse(cdsRaw);
-      if (typeof parsed !== 'object' || parsed === null || Object.values(parsed).some((v) => typeof v !== 'string')) {
-        throw new Error('not a map');
-      }
-      cdsTrustedIssuers = parsed as Record<string, string>;
-    } catch {
-      problems.push('CDS_TRUSTED_ISSUERS must be a JSON object mapping issuer to JWKS URL');
+  const cds = readCdsTrustedIssuers(text('CDS_TRUSTED_ISSUERS'), problems);
+  const cdsUnsigned = baseList(text('CDS_FHIR_SERVERS'), 'CDS_FHIR_SERVERS', problems);
+  if (cdsUnsigned.length > 0 && (auth !== undefined || Object.keys(cds.jwks).length > 0)) {
+    problems.push('CDS_FHIR_SERVERS is for unsigned CDS calls only: with AUTH_* or CDS_TRUSTED_ISSUERS set, name each EHR\'s FHIR bases under its issuer in CDS_TRUSTED_ISSUERS ({"<iss>": {"jwks": "<url>", "fhirServers": ["<base>"]}})');
+  }
+  const outboundAllowedNetworks = (text('OUTBOUND_ALLOWED_NETWORKS') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const network of outboundAllowedNetworks) {
+    if (!isCidr(network)) {
+      problems.push(`OUTBOUND_ALLOWED_NETWORKS must be comma-separated CIDR blocks such as 127.0.0.0/8 or ::1/128 (got '${network}')`);
     }
+  }
+  // Off by default only where the request rate limit is off too (benchmarks, load tests).
+  const rateLimitPerMinute = integer('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000);
+  const responsesPerMinute = integer('RESPONSE_LIMIT_PER_MINUTE', rateLimitPerMinute === 0 ? 0 : 120, 0, 1_000_000);
+  const responsesPerTransaction = integer('RESPONSE_LIMIT_PER_TRANSACTION', 50, 0, 100_000);
+  if (responsesPerMinute > 0 && responsesPerTransaction > responsesPerMinute) {
+    problems.push(`RESPONSE_LIMIT_PER_TRANSACTION (${responsesPerTransaction}) must not exceed RESPONSE_LIMIT_PER_MINUTE (${responsesPerMinute}): such a Bundle could never be taken`);
   }
   const dataDir = text('DATA_DIR') ?? './data';
   const fhirBaseUrl = url('FHIR_BASE_URL');
@@ -222,7 +245,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     auth,
     allowInsecure,
     webhookSecret,
-    cdsTrustedIssuers,
+    cdsTrustedIssuers: cds.jwks,
+    cdsFhirServers: { byIssuer: cds.fhirServers, unsigned: cdsUnsigned },
+    outboundAllowedNetworks,
+    responseLimits: { perMinute: responsesPerMinute, perTransaction: responsesPerTransaction },
     staff: { clientId: text('STAFF_CLIENT_ID'), clientSecret: text('STAFF_CLIENT_SECRET'), roleClaim: text('STAFF_ROLE_CLAIM') ?? 'roles' },
     sessionSecret,
     smart: {
@@ -235,7 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     routingFile: fromRoot(text('ROUTING_FILE') ?? resolve(contentRoot, 'config/routing.json')),
     timeZone,
     corsOrigins: (text('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
-    rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    rateLimitPerMinute,
     logLevel,
     metricsToken,
     contentRoot,
@@ -272,6 +298,76 @@ export function readFhirClientSettings(env: NodeJS.ProcessEnv, problems: string[
     problems.push('FHIR_CLIENT_ID needs FHIR_CLIENT_SECRET (client secret) or FHIR_CLIENT_KEY (private_key_jwt)');
   }
   return settings;
+}
+
+/**
+ * CDS_TRUSTED_ISSUERS, a JSON object keyed by issuer. Each value is either the issuer's
+ * JWKS URL (the original form: its JWTs are accepted, but the prefetch fallback never
+ * searches for it), or `{"jwks": "<JWKS URL>", "fhirServers": ["<FHIR base>", …]}`: the
+ * bases a call it signed may name as `fhirServer` (matched by origin and whole path
+ * segments, see src/http/outboundFetchPolicy.ts).
+ */
+export function readCdsTrustedIssuers(
+  raw: string | undefined,
+  problems: string[]
+): { readonly jwks: Record<string, string>; readonly fhirServers: Record<string, readonly string[]> } {
+  const jwks: Record<string, string> = {};
+  const fhirServers: Record<string, readonly string[]> = {};
+  if (raw === undefined) {
+    return { jwks, fhirServers };
+  }
+  const shape = 'CDS_TRUSTED_ISSUERS must be a JSON object mapping each issuer to its JWKS URL, or to {"jwks": "<JWKS URL>", "fhirServers": ["<FHIR base URL>", ...]}';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push(shape);
+    return { jwks, fhirServers };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(shape);
+    return { jwks, fhirServers };
+  }
+  for (const [issuer, value] of Object.entries(parsed)) {
+    if (typeof value === 'string') {
+      jwks[issuer] = value;
+      continue;
+    }
+    const entry = value as { jwks?: unknown; fhirServers?: unknown } | null;
+    const servers = entry?.fhirServers ?? [];
+    if (typeof entry !== 'object' || entry === null || typeof entry.jwks !== 'string' || !Array.isArray(servers) || servers.some((s) => typeof s !== 'string')) {
+      problems.push(`${shape} (issuer '${issuer}')`);
+      continue;
+    }
+    jwks[issuer] = entry.jwks;
+    fhirServers[issuer] = baseList((servers as string[]).join(','), `CDS_TRUSTED_ISSUERS fhirServers of '${issuer}'`, problems);
+  }
+  return { jwks, fhirServers };
+}
+
+/** Comma-separated http(s) base URLs without query or fragment, trailing slashes dropped. */
+function baseList(raw: string | undefined, name: string, problems: string[]): string[] {
+  const bases: string[] = [];
+  for (const item of (raw ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '')) {
+    try {
+      const url = new URL(item);
+      if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+        throw new Error('not a base');
+      }
+      bases.push(item.replace(/\/+$/, ''));
+    } catch {
+      problems.push(`${name} must be http(s) FHIR base URLs without credentials, query or fragment (got '${item}')`);
+    }
+  }
+  return bases;
+}
+
+function isCidr(value: string): boolean {
+  const slash = value.lastIndexOf('/');
+  const address = slash < 0 ? '' : value.slice(0, slash);
+  const bits = Number(value.slice(slash + 1));
+  const family = isIP(address);
+  return family !== 0 && Number.isInteger(bits) && bits >= 0 && bits <= (family === 4 ? 32 : 128);
 }
 
 export function isLoopback(host: string): boolean {

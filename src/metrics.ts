@@ -15,6 +15,8 @@ export interface ServiceMetrics {
   observeRequest(labels: RequestLabels, seconds: number): void;
   /** Wired into the triage service, which knows nothing of Prometheus. */
   readonly triageObserver: TriageObserver;
+  /** Where the waiting-responses gauge reads from: intake is built after the metrics. */
+  watchIntakeBacklog(read: () => number): void;
   /** The text exposition of this instance's metrics and the process's. */
   scrape(): Promise<string>;
   readonly contentType: string;
@@ -80,6 +82,15 @@ export function createServiceMetrics(options: MetricsOptions = {}): ServiceMetri
   // Zero from the start, so a rate() over a fresh process has a series to work on.
   writeBackFailures.labels('unavailable').inc(0);
   writeBackFailures.labels('refused').inc(0);
+  let intakeBacklog: () => number = () => 0;
+  new Gauge({
+    name: `${PREFIX}intake_waiting_responses`,
+    help: 'Stored responses intake has not triaged yet: queued, running, or waiting for a retry. Rising without falling: intake is stuck or flooded.',
+    registers,
+    collect() {
+      this.set(intakeBacklog());
+    },
+  });
   const storeStats = options.storeStats;
   if (storeStats) {
     new Gauge({
@@ -109,6 +120,9 @@ export function createServiceMetrics(options: MetricsOptions = {}): ServiceMetri
     triageObserver: {
       onTriage: (event) => triages.inc({ disposition: event.disposition, persisted: String(event.persisted) }),
       onWriteBackFailure: (kind) => writeBackFailures.inc({ kind }),
+    },
+    watchIntakeBacklog(read) {
+      intakeBacklog = read;
     },
     scrape: () => exposed.metrics(),
     contentType: exposed.contentType,

@@ -1,6 +1,10 @@
 import type { Bundle, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { type Request, type Response, Router } from 'express';
+import { decodeJwt } from 'jose';
 import type { Logger } from 'pino';
+import { callerOf } from '../auth/caller';
+import type { CdsFhirServers } from '../config';
+import { isUnderBase, OutboundRefusedError, type OutboundFetchPolicy } from '../http/outboundFetchPolicy';
 import type { CdsRequest } from './cdsTypes';
 import { CDS_SERVICE_ID, LAST_TRIAGE_QUERY, TRIAGE_CDS_SERVICE, triageCards } from './triageCards';
 
@@ -8,10 +12,14 @@ export interface CdsDeps {
   readonly logger: Logger;
   /** The SMART launch URL the cards link to (`{PUBLIC_BASE_URL}/smart/launch`). */
   readonly launchUrl: string;
-  /** Fetch for the fallback when the EHR sent no prefetch (injected so tests and timeouts are explicit). */
-  readonly fetch: typeof fetch;
+  /** Which FHIR bases the fallback may search, by the issuer that signed the call. */
+  readonly fhirServers: CdsFhirServers;
+  /** The fallback search goes through it: no private addresses, no redirects. */
+  readonly outbound: OutboundFetchPolicy;
   readonly fetchTimeoutMs?: number;
 }
+
+type LastTriage = RiskAssessment | undefined | { readonly refused: string };
 
 /**
  * CDS Hooks 2.0: discovery, the `patient-view` service and its feedback. CDS Hooks
@@ -28,9 +36,9 @@ export function cdsRoutes(deps: CdsDeps): Router {
       res.status(400).json({ error: 'Expected a CDS Hooks patient-view request with hookInstance and context.patientId.' });
       return;
     }
-    const lastTriage = await findLastTriage(deps, request as CdsRequest);
-    if (lastTriage === 'unavailable') {
-      res.status(412).json({ error: 'No prefetch was sent and the FHIR server could not be queried (fhirServer and fhirAuthorization are needed).' });
+    const lastTriage = await findLastTriage(deps, request as CdsRequest, allowedBases(deps.fhirServers, req));
+    if (lastTriage !== undefined && 'refused' in lastTriage) {
+      res.status(412).json({ error: lastTriage.refused });
       return;
     }
     res.json({ cards: triageCards({ hookInstance: request.hookInstance, launchUrl: deps.launchUrl, lastTriage }) });
@@ -51,43 +59,86 @@ export function cdsRoutes(deps: CdsDeps): Router {
 }
 
 /**
- * The latest triage from the prefetch; otherwise searched for on `fhirServer` with the
- * EHR's token. `undefined` = the patient has none; 'unavailable' = nothing to ask (412).
+ * The FHIR bases this call may make the service search: those of the issuer that signed
+ * it (the auth layer verified the token, so its `iss` can be read back), none for a call
+ * with a bearer token of AUTH_* (a patient's token must not steer our fetches), and
+ * CDS_FHIR_SERVERS for a call nobody signed (only when no auth is configured at all).
  */
-async function findLastTriage(deps: CdsDeps, request: CdsRequest): Promise<RiskAssessment | undefined | 'unavailable'> {
+function allowedBases(servers: CdsFhirServers, req: Request): readonly string[] {
+  const caller = callerOf(req);
+  if (caller === undefined) {
+    return servers.unsigned;
+  }
+  if (caller.kind !== 'cds') {
+    return [];
+  }
+  const token = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  try {
+    const issuer = token ? decodeJwt(token).iss : undefined;
+    return issuer !== undefined && Object.hasOwn(servers.byIssuer, issuer) ? (servers.byIssuer[issuer] ?? []) : [];
+  } catch {
+    return [];
+  }
+}
+
+const NO_FALLBACK = 'No prefetch was sent and the FHIR server could not be queried (fhirServer and fhirAuthorization are needed).';
+
+/**
+ * The latest triage from the prefetch; otherwise searched for on `fhirServer` with the
+ * EHR's token, when `fhirServer` is under one of the bases this caller may name.
+ * `undefined` = the patient has none; `refused` = nothing to ask, or not allowed to (412).
+ */
+async function findLastTriage(deps: CdsDeps, request: CdsRequest, bases: readonly string[]): Promise<LastTriage> {
   const prefetched = request.prefetch?.lastTriage;
   if (prefetched !== undefined) {
     return firstRiskAssessment(prefetched);
   }
-  if (!request.fhirServer || !request.fhirAuthorization?.access_token) {
-    return 'unavailable';
+  if (typeof request.fhirServer !== 'string' || typeof request.fhirAuthorization?.access_token !== 'string') {
+    return { refused: NO_FALLBACK };
   }
   const query = LAST_TRIAGE_QUERY.replace('{{context.patientId}}', encodeURIComponent(request.context.patientId));
+  let target: URL;
   try {
-    const answer = await deps.fetch(`${request.fhirServer.replace(/\/+$/, '')}/${query}`, {
-      headers: { Authorization: `Bearer ${request.fhirAuthorization.access_token}`, Accept: 'application/fhir+json' },
-      signal: AbortSignal.timeout(deps.fetchTimeoutMs ?? 5000),
-    });
-    if (!answer.ok) {
-      deps.logger.warn({ status: answer.status }, 'CDS Hooks: FHIR server refused the fallback search');
-      return 'unavailable';
-    }
-    return firstRiskAssessment((await answer.json()) as Bundle);
+    target = new URL(`${request.fhirServer.replace(/\/+$/, '')}/${query}`);
   } catch {
+    return { refused: 'fhirServer is not a URL.' };
+  }
+  if (!bases.some((base) => isUnderBase(target, base))) {
+    deps.logger.warn({ reason: 'not-allowed', allowedBases: bases.length }, 'CDS Hooks: fhirServer refused');
+    return { refused: 'fhirServer is not a FHIR server this service may search for this client; send the lastTriage prefetch instead.' };
+  }
+  try {
+    const answer = await deps.outbound.getJson(
+      target,
+      { Authorization: `Bearer ${request.fhirAuthorization.access_token}`, Accept: 'application/fhir+json' },
+      AbortSignal.timeout(deps.fetchTimeoutMs ?? 5000)
+    );
+    if (answer.status < 200 || answer.status >= 300) {
+      deps.logger.warn({ status: answer.status }, 'CDS Hooks: FHIR server refused the fallback search');
+      return { refused: NO_FALLBACK };
+    }
+    return firstRiskAssessment(answer.body as Bundle | null);
+  } catch (err) {
+    if (err instanceof OutboundRefusedError) {
+      deps.logger.warn({ reason: err.reason }, 'CDS Hooks: fallback search refused by the outbound fetch policy');
+      return { refused: `The fallback search on fhirServer was refused: ${err.message}` };
+    }
     deps.logger.warn('CDS Hooks: FHIR server unreachable for the fallback search');
-    return 'unavailable';
+    return { refused: NO_FALLBACK };
   }
 }
 
-function firstRiskAssessment(value: Resource | Bundle | null): RiskAssessment | undefined {
-  if (!value) {
+function firstRiskAssessment(value: Resource | Bundle | null | undefined): RiskAssessment | undefined {
+  if (!value || typeof value !== 'object') {
     return undefined;
   }
   if (value.resourceType === 'RiskAssessment') {
     return value;
   }
   if (value.resourceType === 'Bundle') {
-    return value.entry?.map((e) => e.resource).find((r): r is RiskAssessment => r?.resourceType === 'RiskAssessment');
+    // What a FHIR server sent back: checked for shape, not trusted to have one.
+    const entries: unknown = value.entry;
+    return Array.isArray(entries) ? entries.map((e) => (e as { resource?: Resource } | null)?.resource).find((r): r is RiskAssessment => r?.resourceType === 'RiskAssessment') : undefined;
   }
   return undefined;
 }

@@ -14,6 +14,12 @@ export interface FhirStore {
   readResource<T extends Resource>(resourceType: T['resourceType'], id: string, options?: WaitOptions): Promise<T>;
   /** Runs a FHIR search, e.g. `{ _tag: 'system|code' }`, and returns the matching resources (the first page). */
   searchResources<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>, options?: WaitOptions): Promise<T[]>;
+  /**
+   * How many resources a search matches (`_summary=count`), without reading them: the work
+   * queue says exactly how much open work a page does not show. Optional: a store without
+   * it makes the queue say "at least".
+   */
+  countResources?(resourceType: ResourceType, query: Record<string, string>, options?: WaitOptions): Promise<number>;
   /** Applies a `transaction` Bundle all-or-nothing and returns the `transaction-response` Bundle. */
   executeTransaction(bundle: Bundle, options?: WaitOptions): Promise<Bundle>;
   /** Resolves when the store can serve requests; throws a transient OperationOutcomeError otherwise. */

@@ -53,6 +53,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
     ...(options.auth ? { '401': outcome('No valid bearer token.'), '403': outcome('The token lacks the scope for this operation.') } : {}),
     ...(instance ? { '404': outcome('No QuestionnaireResponse with this id.') } : {}),
     '413': outcome('The body is larger than the service accepts.'),
+    '429': outcome('More QuestionnaireResponses from this caller in a minute than RESPONSE_LIMIT_PER_MINUTE (or more requests than RATE_LIMIT_PER_MINUTE): wait for Retry-After.', retryAfter),
     '422': outcome(
       'The response breaks the Questionnaire or the triage contract; every problem is an issue. When the answers given already show a red flag, the first issue (severity `information`) carries the disposition and its advice.'
     ),
@@ -80,7 +81,9 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
       '200': { description: 'Received and processed (or acknowledged, for a handshake or heartbeat).' },
       '204': { description: 'Received; nothing to return.' },
       '400': outcome('Not a notification this receiver understands.'),
-      '401': outcome('Missing or wrong WEBHOOK_SECRET (or signature).'),
+      '401': outcome('Missing or wrong WEBHOOK_SECRET, or a signature that is wrong, lacks X-Webhook-Timestamp/X-Webhook-Id, or is more than 300 s old.'),
+      '409': outcome('A signed notification whose X-Webhook-Id was already handled: not handled twice.'),
+      '415': outcome('A signed notification sent with a Content-Encoding: the signature must be over the bytes received.'),
       '503': outcome('The FHIR server could not be reached; the server should redeliver.', retryAfter),
     },
   });
@@ -273,7 +276,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
     components: {
       securitySchemes: {
         smartBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from AUTH_ISSUER for AUTH_AUDIENCE, with SMART scopes.' },
-        webhookSecret: { type: 'http', scheme: 'bearer', description: 'WEBHOOK_SECRET, as the Subscription sends it in `channel.header`; a notification signed with it as HMAC key is accepted too.' },
+        webhookSecret: { type: 'http', scheme: 'bearer', description: 'WEBHOOK_SECRET, as the Subscription sends it in `channel.header`. A notification signed with it is accepted too: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Webhook-Timestamp>.<X-Webhook-Id>." and the body bytes as sent>`, with `X-Webhook-Timestamp` (Unix seconds, within 300 s) and `X-Webhook-Id` (8–128 of A–Z a–z 0–9 . _ : -, taken once).' },
         cdsHooksJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The CDS client\'s JWT, signed by an issuer in CDS_TRUSTED_ISSUERS, `aud` the service endpoint.' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' },
       },

@@ -23,6 +23,8 @@ export interface Intake {
   readonly responses: ResponseIntake;
   /** Resolves once every queued intake has run (tests; a drain before shutdown). */
   idle(): Promise<void>;
+  /** Responses not triaged yet: queued, running or waiting for a retry (the waiting-responses gauge). */
+  readonly backlog: number;
   close(): Promise<void>;
 }
 
@@ -72,13 +74,16 @@ export function composeIntake(options: IntakeOptions): Intake {
       const report = await sweep.sweep({
         deadline: Number.POSITIVE_INFINITY,
         signal: stopping.signal,
-        // One response that fails must not leave every later one unlooked-at: logged, and the next start or ping tries it again.
+        // One response that fails must not leave every later one unlooked-at: it goes to the
+        // queue as a job of its own, which retries it (quickly, then slowly) until it is triaged.
         visit: async (response) => {
           try {
             logged(response.id, await responses.admit(response));
           } catch (err) {
             const status = err instanceof OperationOutcomeError ? statusOf(err.outcome) : 500;
-            logger.error({ responseId: response.id, status }, 'INTAKE FAILED during the start-up catch-up; the response stays untriaged');
+            logger.warn({ responseId: response.id, status }, 'intake failed during the start-up catch-up; queued for a retry');
+            const id = response.id;
+            queue.enqueue(`QuestionnaireResponse/${id}`, async () => logged(id, await responses.admitStored(id)));
           }
         },
       });
@@ -95,6 +100,9 @@ export function composeIntake(options: IntakeOptions): Intake {
     router: subscriptionReceiver({ intake: responses, sweep, queue, auth: options.webhook, logger, signal: stopping.signal }),
     responses,
     idle: () => queue.idle(),
+    get backlog(): number {
+      return queue.backlog;
+    },
     async close(): Promise<void> {
       unsubscribe?.();
       stopping.abort();

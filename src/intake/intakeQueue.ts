@@ -4,10 +4,12 @@ import { statusOf } from '../http/sendOutcome';
 
 export interface IntakeQueueOptions {
   readonly logger: Logger;
-  /** Jobs waiting at most; beyond it a job is refused with an error log (see `enqueue`). */
+  /** Jobs in the run queue at most; beyond it jobs wait in the overflow, in order, until there is room. */
   readonly capacity?: number | undefined;
-  /** Pause before each retry of a failed job; its length is the number of retries. */
+  /** Pause before each quick retry of a failed job; its length is the number of quick retries. */
   readonly retryDelaysMs?: readonly number[] | undefined;
+  /** After the quick retries, a job that still fails for a passing reason is retried this often until it succeeds. */
+  readonly slowRetryMs?: number | undefined;
 }
 
 export interface IntakeQueue {
@@ -17,15 +19,23 @@ export interface IntakeQueue {
    * commit listener, after the write is durable.
    */
   enqueue(key: string, job: () => Promise<unknown>): void;
-  /** Resolves once nothing is waiting, running or waiting to be retried. */
+  /**
+   * Resolves once nothing is waiting, running or in its quick retries. Jobs parked for a
+   * slow retry (the store has been failing for a while) do not hold it: they are counted
+   * in `backlog`.
+   */
   idle(): Promise<void>;
-  /** Stops taking jobs, drops those waiting (logged) and waits for the running one. */
+  /** Stops taking jobs, drops those waiting (logged; the catch-up at the next start finds them) and waits for the running one. */
   close(): Promise<void>;
+  /** Jobs in the run queue and its overflow. */
   readonly waiting: number;
+  /** Every job not yet done: waiting, running, or waiting for a retry (quick or slow). The waiting-responses gauge. */
+  readonly backlog: number;
 }
 
 const DEFAULT_CAPACITY = 10_000;
 const DEFAULT_RETRY_DELAYS_MS = [250, 1_000, 4_000];
+const DEFAULT_SLOW_RETRY_MS = 60_000;
 
 interface Job {
   readonly key: string;
@@ -34,28 +44,38 @@ interface Job {
 }
 
 /**
- * A bounded in-process work queue that runs one job at a time. Intake runs outside the
- * embedded store's lock (each store call takes it for itself), and one at a time is all the
- * store can serve anyway: it serialises every request.
+ * An in-process work queue that runs one job at a time. Intake runs outside the embedded
+ * store's lock (each store call takes it for itself), and one at a time is all the store
+ * can serve anyway: it serialises every request.
  *
- * A failed job is retried after a pause when the failure may pass (a store that was briefly
- * unavailable, a conflict with a concurrent change); one that keeps failing, or fails for
- * good, is logged at error level with its key, the status and the attempts, never with
- * resource content. The response stays stored: a Subscription ping or the catch-up at the
- * next start triages it.
+ * No response is dropped for good while the process runs (issue 19: a flood used to fill
+ * the queue, and the responses refused then stayed untriaged until a restart):
+ * - past `capacity` a job waits in the overflow (a key and a closure each, de-duplicated
+ *   by key) and moves into the run queue, in order, as room frees; the per-caller response
+ *   limits (src/http/responseLimits.ts) bound how fast it can grow;
+ * - a job that fails for a reason that may pass (the store unavailable, a conflict, a
+ *   throttle) is retried quickly a few times, then parked and retried every
+ *   `slowRetryMs` until it succeeds, with one error log when parked;
+ * - only a failure that cannot pass (a 4xx such as the response deleted) ends a job
+ *   untriaged, logged at error level.
+ * Logs carry the key, the status and the attempts, never resource content. `backlog`
+ * counts every job not done yet (the `hip_triage_intake_waiting_responses` gauge).
  */
 export function createIntakeQueue(options: IntakeQueueOptions): IntakeQueue {
   const { logger } = options;
   const capacity = options.capacity ?? DEFAULT_CAPACITY;
   const retryDelays = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+  const slowRetryMs = options.slowRetryMs ?? DEFAULT_SLOW_RETRY_MS;
   const waiting: Job[] = [];
+  const overflow = new Map<string, Job>();
   const retries = new Set<NodeJS.Timeout>();
+  const parked = new Set<NodeJS.Timeout>();
   let running: Promise<void> | undefined;
   let closed = false;
   let idleWaiters: (() => void)[] = [];
 
   const settleIdle = (): void => {
-    if (running === undefined && waiting.length === 0 && retries.size === 0) {
+    if (running === undefined && waiting.length === 0 && overflow.size === 0 && retries.size === 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
       for (const resolve of waiters) {
@@ -64,10 +84,34 @@ export function createIntakeQueue(options: IntakeQueueOptions): IntakeQueue {
     }
   };
 
+  const admit = (job: Job): void => {
+    if (waiting.length < capacity && overflow.size === 0) {
+      waiting.push(job);
+    } else if (!overflow.has(job.key)) {
+      if (overflow.size === 0) {
+        logger.warn({ capacity }, 'intake queue full: responses wait in the overflow and are triaged in order as room frees');
+      }
+      overflow.set(job.key, job);
+    }
+  };
+
+  const refill = (): void => {
+    for (const [key, job] of overflow) {
+      if (waiting.length >= capacity) {
+        return;
+      }
+      overflow.delete(key);
+      if (!waiting.some((j) => j.key === key)) {
+        waiting.push(job);
+      }
+    }
+  };
+
   const pump = (): void => {
     if (running !== undefined || closed) {
       return;
     }
+    refill();
     const job = waiting.shift();
     if (!job) {
       settleIdle();
@@ -87,18 +131,23 @@ export function createIntakeQueue(options: IntakeQueueOptions): IntakeQueue {
     } catch (err) {
       const status = err instanceof OperationOutcomeError ? statusOf(err.outcome) : 500;
       const retryable = status >= 500 || status === 409 || status === 412 || status === 429;
-      const delay = retryDelays[job.attempt - 1];
-      if (retryable && delay !== undefined && !closed) {
-        logger.warn({ job: job.key, attempt: job.attempt, status }, 'intake failed; retrying');
+      if (retryable && !closed) {
+        const quick = retryDelays[job.attempt - 1];
+        if (quick !== undefined) {
+          logger.warn({ job: job.key, attempt: job.attempt, status }, 'intake failed; retrying');
+        } else if (job.attempt === retryDelays.length + 1) {
+          logger.error({ job: job.key, attempts: job.attempt, status }, `INTAKE DELAYED: the response is not triaged yet; retrying every ${Math.round(slowRetryMs / 1000)} s until it is`);
+        }
+        const timers = quick !== undefined ? retries : parked;
         const timer = setTimeout(() => {
-          retries.delete(timer);
+          timers.delete(timer);
           if (!closed) {
-            waiting.push(job);
+            admit(job);
             pump();
           }
           settleIdle();
-        }, delay);
-        retries.add(timer);
+        }, quick ?? slowRetryMs);
+        timers.add(timer);
         return;
       }
       logger.error(
@@ -110,14 +159,10 @@ export function createIntakeQueue(options: IntakeQueueOptions): IntakeQueue {
 
   return {
     enqueue(key: string, run: () => Promise<unknown>): void {
-      if (closed || waiting.some((j) => j.key === key)) {
+      if (closed || waiting.some((j) => j.key === key) || overflow.has(key)) {
         return;
       }
-      if (waiting.length >= capacity) {
-        logger.error({ job: key, capacity }, 'INTAKE QUEUE FULL: job refused; the catch-up at the next start retries it');
-        return;
-      }
-      waiting.push({ key, run, attempt: 0 });
+      admit({ key, run, attempt: 0 });
       pump();
     },
     idle(): Promise<void> {
@@ -128,19 +173,25 @@ export function createIntakeQueue(options: IntakeQueueOptions): IntakeQueue {
     },
     async close(): Promise<void> {
       closed = true;
-      for (const timer of retries) {
+      const dropped = waiting.length + overflow.size + retries.size + parked.size;
+      for (const timer of [...retries, ...parked]) {
         clearTimeout(timer);
       }
       retries.clear();
-      if (waiting.length > 0) {
-        logger.warn({ dropped: waiting.length }, 'intake queue closed with jobs waiting; the catch-up at the next start picks them up');
+      parked.clear();
+      if (dropped > 0) {
+        logger.warn({ dropped }, 'intake queue closed with jobs waiting; the catch-up at the next start picks them up');
         waiting.length = 0;
+        overflow.clear();
       }
       await running;
       settleIdle();
     },
     get waiting(): number {
-      return waiting.length;
+      return waiting.length + overflow.size;
+    },
+    get backlog(): number {
+      return waiting.length + overflow.size + retries.size + parked.size + (running === undefined ? 0 : 1);
     },
   };
 }

@@ -10,7 +10,7 @@ import type { IntakeQueue } from './intakeQueue';
 import { type Notification, readNotification } from './notification';
 import type { IntakeOutcome, ResponseIntake } from './responseIntake';
 import type { ResponseSweep } from './responseSweep';
-import { isGenuineNotification, SIGNATURE_HEADER, type WebhookAuthSettings } from './webhookAuth';
+import { NOTIFICATION_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookAuthenticator, type WebhookAuthSettings } from './webhookAuth';
 
 export const RECEIVER_PATH = '/subscriptions/questionnaire-response';
 
@@ -25,6 +25,8 @@ export interface ReceiverDeps {
   readonly budgetMs?: number | undefined;
   /** Aborted at shutdown: a ping's sweep carried on in the background stops. */
   readonly signal?: AbortSignal | undefined;
+  /** Seconds since the epoch, for the signature window; a parameter so tests can move it. */
+  readonly nowSeconds?: (() => number) | undefined;
 }
 
 /** The port's own budget (src/fhir/remote/retryPolicy.ts): the sender gets its answer within about that. */
@@ -48,29 +50,42 @@ export function subscriptionReceiver(deps: ReceiverDeps): Router {
   const router = Router();
   const budgetMs = deps.budgetMs ?? DEFAULT_BUDGET_MS;
   const seenEvents = new Set<string>();
+  const authenticator = new WebhookAuthenticator(deps.auth, deps.nowSeconds);
   // Bodies that are not JSON (or a type express.json does not take, like `application/json+fhir`) arrive here raw.
   const raw = express.raw({ type: () => true, limit: '1mb' });
 
   const handle = async (req: Request, res: Response): Promise<void> => {
     const logger = requestLogger(req) ?? deps.logger;
     const rawBody = rawBodyOf(req) ?? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-    const genuine = isGenuineNotification(deps.auth, {
+    const verdict = authenticator.check({
       authorization: req.get('authorization'),
       signature: req.get(SIGNATURE_HEADER),
+      timestamp: req.get(TIMESTAMP_HEADER),
+      id: req.get(NOTIFICATION_ID_HEADER),
+      contentEncoding: req.get('content-encoding'),
       rawBody,
     });
-    if (!genuine) {
-      logger.warn({ signed: req.get(SIGNATURE_HEADER) !== undefined, bearer: req.get('authorization') !== undefined }, 'Subscription notification refused: not authenticated');
-      res.setHeader('WWW-Authenticate', 'Bearer realm="subscriptions"');
-      sendFhir(res, 401, outcome([errorIssue('login', 'This notification does not carry WEBHOOK_SECRET (Authorization: Bearer …) or a valid X-Hub-Signature-256.')]));
+    if (verdict.verdict === 'refused') {
+      logger.warn({ status: verdict.status, signed: req.get(SIGNATURE_HEADER) !== undefined, bearer: req.get('authorization') !== undefined }, 'Subscription notification refused');
+      if (verdict.status === 401) {
+        res.setHeader('WWW-Authenticate', 'Bearer realm="subscriptions"');
+      }
+      const code = verdict.status === 401 ? 'login' : verdict.status === 409 ? 'duplicate' : 'not-supported';
+      sendFhir(res, verdict.status, outcome([errorIssue(code, verdict.text)]));
       return;
     }
-    const notification = readNotification(typeof req.params.id === 'string' ? req.params.id : undefined, bodyOf(req));
-    const deadline = performance.now() + budgetMs;
-    const remaining = () => Math.max(1, deadline - performance.now());
-    const issues = await atTheEdge(() => answer(notification, { logger, remaining, deadline }));
-    logger.info({ kind: notification.kind, responses: issues.length }, 'Subscription notification handled');
-    sendFhir(res, 200, outcome(issues.length > 0 ? issues : [info(`${notification.kind}: acknowledged`)]));
+    let handled = false;
+    try {
+      const notification = readNotification(typeof req.params.id === 'string' ? req.params.id : undefined, bodyOf(req));
+      const deadline = performance.now() + budgetMs;
+      const remaining = () => Math.max(1, deadline - performance.now());
+      const issues = await atTheEdge(() => answer(notification, { logger, remaining, deadline }));
+      logger.info({ kind: notification.kind, responses: issues.length }, 'Subscription notification handled');
+      sendFhir(res, 200, outcome(issues.length > 0 ? issues : [info(`${notification.kind}: acknowledged`)]));
+      handled = true;
+    } finally {
+      authenticator.settle(verdict.replayKey, handled);
+    }
   };
 
   const answer = async (notification: Notification, context: { logger: Logger; remaining: () => number; deadline: number }): Promise<OperationOutcomeIssue[]> => {

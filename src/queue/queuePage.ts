@@ -2,7 +2,6 @@ import type { Task } from '@medplum/fhirtypes';
 import type { RequestPriority } from '../routing/routingTable';
 import { Html, html } from './html';
 import type { QueueItem, ServiceQueue, WorkQueue } from './workQueue';
-import { QUEUE_TASK_LIMIT } from './workQueue';
 
 export const QUEUE_STYLESHEET_PATH = '/queue/queue.css';
 
@@ -15,6 +14,8 @@ export interface QueuePageOptions {
   readonly responseUrl: (id: string) => string;
   /** The signed-in staff member (with sign-in on); undefined on a loopback-only instance. */
   readonly signedInAs?: string | undefined;
+  /** The session's CSRF token, sent back by the sign-out form. */
+  readonly signOutToken?: string | undefined;
 }
 
 const PRIORITY_WORDS: Readonly<Record<RequestPriority, string>> = {
@@ -44,10 +45,10 @@ export function renderQueuePage(options: QueuePageOptions): string {
     <p>Open hip pain triage tasks: ${plural(total, 'task')}, ${plural(overdue, 'overdue task')}. Times are ${timeZone} time; shown at ${formatTime(now, timeZone)}.
     <a href="/queue">Refresh</a></p>
   </div>
-  ${options.signedInAs !== undefined ? signOut(options.signedInAs) : ''}
+  ${options.signedInAs !== undefined ? signOut(options.signedInAs, options.signOutToken ?? '') : ''}
 </header>
 <main id="main">
-  ${queue.truncated ? html`<p class="warning" role="alert"><strong>Not every task is shown:</strong> there are more than ${QUEUE_TASK_LIMIT} open tasks and this page lists ${QUEUE_TASK_LIMIT}. Use the FHIR searches in the README to see the rest.</p>` : ''}
+  ${queue.truncated ? notShownWarning(queue) : ''}
   <nav aria-label="Queues">
     <h2>Queues</h2>
     <ul class="summary">
@@ -57,6 +58,17 @@ export function renderQueuePage(options: QueuePageOptions): string {
   ${queue.services.map((service, i) => serviceSection(service, i + 1, options))}
 </main>`
   );
+}
+
+/**
+ * What the page leaves out, by priority: the page holds the most urgent tasks, so what is
+ * missing is always less urgent than (or as urgent as) the last one shown.
+ */
+function notShownWarning(queue: WorkQueue): Html {
+  const { notShown } = queue;
+  const atLeast = notShown.exact ? '' : 'at least ';
+  const parts = (['stat', 'asap', 'urgent', 'routine'] as const).filter((p) => notShown.byPriority[p] > 0).map((p) => `${notShown.byPriority[p]} ${PRIORITY_WORDS[p].toLowerCase()}`);
+  return html`<p class="warning" role="alert" data-not-shown="${String(notShown.total)}"><strong>Not every task is shown:</strong> ${atLeast}${plural(notShown.total, 'more open task')} (${parts.join(', ')}) ${notShown.total === 1 ? 'is' : 'are'} not on this page, which lists the most urgent first. Use the FHIR searches in the README to see the rest.</p>`;
 }
 
 /** A page with only a heading and a sentence: sign-in problems, access refused, the server unreachable. */
@@ -82,8 +94,9 @@ ${body}
 `.text;
 }
 
-function signOut(name: string): Html {
+function signOut(name: string, token: string): Html {
   return html`<form class="account" method="post" action="/queue/sign-out">
+    <input type="hidden" name="csrf" value="${token}">
     <p>Signed in${name ? html` as ${name}` : ''}.</p>
     <button type="submit">Sign out</button>
   </form>`;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { OperationOutcomeError } from '@medplum/core';
-import { type CookieOptions, type Response, Router } from 'express';
+import express, { type CookieOptions, type Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { FhirStore } from '../fhir/fhirStore';
@@ -8,13 +8,15 @@ import { statusOf } from '../http/sendOutcome';
 import { queueAccess } from './queueAccess';
 import { QUEUE_STYLESHEET_PATH, renderMessagePage, renderQueuePage } from './queuePage';
 import { QUEUE_CSS } from './queueStyles';
-import { CookieSigner, readCookie } from './staffSession';
+import { CookieSigner, readCookie, RevokedSessions, type StaffSession } from './staffSession';
 import { StaffSignIn } from './staffSignIn';
 import { loadWorkQueue } from './workQueue';
 
 export const SESSION_COOKIE = 'hip_triage_staff';
 export const SIGN_IN_COOKIE = 'hip_triage_staff_sign_in';
 export const CALLBACK_PATH = '/queue/callback';
+/** The sign-out form's hidden field holding the session's CSRF token. */
+export const SIGN_OUT_TOKEN_FIELD = 'csrf';
 
 /** A staff session lasts a shift at most; then the person signs in again. */
 export const SESSION_LIFETIME_MS = 8 * 3600 * 1000;
@@ -74,6 +76,12 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
   const nowMs = options.sessionClock ?? Date.now;
   const settings = options.signIn;
   const signer = new CookieSigner(settings?.sessionSecret ?? randomBytes(32));
+  const revoked = new RevokedSessions();
+  /** The signed-in staff member: a cookie that verifies, not expired, not signed out. */
+  const sessionOf = (cookieHeader: string | undefined): StaffSession | undefined => {
+    const session = signer.verify(readCookie(cookieHeader, SESSION_COOKIE), 'session', nowMs());
+    return session && !revoked.isRevoked(session) ? session : undefined;
+  };
   const signIn =
     settings?.client &&
     new StaffSignIn({
@@ -97,7 +105,7 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
 
   router.get('/queue', async (req, res) => {
     secureHeaders(res);
-    const session = signer.verify(readCookie(req.headers.cookie, SESSION_COOKIE), 'session', nowMs());
+    const session = sessionOf(req.headers.cookie);
     const access = queueAccess({
       signInRequired: settings !== undefined,
       staffClientConfigured: signIn !== undefined,
@@ -121,7 +129,18 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
         return;
       }
       const queue = await loadWorkQueue(options.store);
-      sendPage(res, 200, renderQueuePage({ queue, now: options.clock(), timeZone: options.timeZone, responseUrl: options.responseUrl, signedInAs: session?.name }));
+      sendPage(
+        res,
+        200,
+        renderQueuePage({
+          queue,
+          now: options.clock(),
+          timeZone: options.timeZone,
+          responseUrl: options.responseUrl,
+          signedInAs: session?.name,
+          signOutToken: session ? signer.csrfToken(session) : undefined,
+        })
+      );
     } catch (err) {
       sendFailure(res, err, 'Work queue unavailable');
     }
@@ -142,7 +161,8 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
     try {
       const staff = await signIn.complete(req.originalUrl, expected);
       const exp = nowMs() + SESSION_LIFETIME_MS;
-      res.cookie(SESSION_COOKIE, signer.sign({ purpose: 'session', sub: staff.sub, name: staff.name, exp }), { ...cookieBase, maxAge: SESSION_LIFETIME_MS });
+      const sid = randomBytes(18).toString('base64url');
+      res.cookie(SESSION_COOKIE, signer.sign({ purpose: 'session', sid, sub: staff.sub, name: staff.name, exp }), { ...cookieBase, maxAge: SESSION_LIFETIME_MS });
       res.redirect(303, '/queue');
     } catch (err) {
       // Why it failed, never who: no claims, names or tokens in the log.
@@ -151,10 +171,25 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
     }
   });
 
-  router.post('/queue/sign-out', (_req, res) => {
+  /**
+   * Sign-out ends the session on the server (its id is revoked until it would have
+   * expired), not only in this browser. It needs the session's CSRF token from the page's
+   * form: another site cannot sign a clinician out mid-shift. SameSite=Lax already keeps
+   * the cookie off cross-site POSTs in current browsers; the token does not rely on that.
+   */
+  router.post('/queue/sign-out', express.urlencoded({ extended: false, limit: '2kb', parameterLimit: 5 }), (req, res) => {
     secureHeaders(res);
+    const session = sessionOf(req.headers.cookie);
+    if (session) {
+      const token: unknown = (req.body as Record<string, unknown> | undefined)?.[SIGN_OUT_TOKEN_FIELD];
+      if (!signer.checkCsrfToken(session, token)) {
+        sendPage(res, 403, renderMessagePage('Sign-out not confirmed', 'This sign-out did not come from the work queue page. Open /queue and use its Sign out button.'));
+        return;
+      }
+      revoked.revoke(session, nowMs());
+    }
     res.clearCookie(SESSION_COOKIE, cookieBase);
-    sendPage(res, 200, renderMessagePage('Signed out', 'You are signed out of the work queue on this device. Open /queue to sign in again.'));
+    sendPage(res, 200, renderMessagePage('Signed out', 'You are signed out of the work queue. Open /queue to sign in again.'));
   });
 
   return router;

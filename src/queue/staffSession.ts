@@ -3,6 +3,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** The signed-in staff member, kept in a cookie: no patient data, no tokens. */
 export interface StaffSession {
   readonly purpose: 'session';
+  /** Random: what sign-out revokes, and what the sign-out form's CSRF token is bound to. */
+  readonly sid: string;
   readonly sub: string;
   readonly name: string;
   /** Milliseconds since the epoch. */
@@ -59,7 +61,26 @@ export class CookieSigner {
     if (!p || p.purpose !== purpose || typeof p.exp !== 'number' || p.exp <= nowMs) {
       return undefined;
     }
+    // A session from before sessions could be revoked has nothing to revoke it by.
+    if (p.purpose === 'session' && (typeof p.sid !== 'string' || p.sid === '')) {
+      return undefined;
+    }
     return p as Extract<SignedPayload, { purpose: P }>;
+  }
+
+  /** The sign-out form's CSRF token: bound to one session, unforgeable without SESSION_SECRET. */
+  csrfToken(session: StaffSession): string {
+    return this.mac(`csrf:${session.sid}`);
+  }
+
+  /** Whether `presented` is this session's CSRF token; constant time. */
+  checkCsrfToken(session: StaffSession, presented: unknown): boolean {
+    if (typeof presented !== 'string') {
+      return false;
+    }
+    const expected = Buffer.from(this.csrfToken(session));
+    const given = Buffer.from(presented);
+    return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
   private mac(body: string): string {
@@ -76,4 +97,29 @@ export function readCookie(header: string | undefined, name: string): string | u
     }
   }
   return undefined;
+}
+
+/**
+ * Sessions signed out before they expired. The cookie itself stays valid by signature, so
+ * the server remembers its `sid` until its `exp`, and refuses it meanwhile. In memory:
+ * a restart forgets it (see docs/security/threat-model.md); bounded, the entries closest
+ * to expiry leaving first.
+ */
+export class RevokedSessions {
+  private readonly revoked = new Map<string, number>();
+
+  constructor(private readonly capacity = 100_000) {}
+
+  revoke(session: StaffSession, nowMs: number): void {
+    for (const [sid, exp] of this.revoked) {
+      if (exp <= nowMs || this.revoked.size >= this.capacity) {
+        this.revoked.delete(sid);
+      }
+    }
+    this.revoked.set(session.sid, session.exp);
+  }
+
+  isRevoked(session: StaffSession): boolean {
+    return this.revoked.has(session.sid);
+  }
 }

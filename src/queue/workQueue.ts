@@ -1,14 +1,15 @@
-import { formatHumanName } from '@medplum/core';
+import { formatHumanName, OperationOutcomeError } from '@medplum/core';
 import type { GuidanceResponse, HealthcareService, Parameters, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { FhirStore } from '../fhir/fhirStore';
+import { statusOf } from '../http/sendOutcome';
 import type { RequestPriority } from '../routing/routingTable';
 import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM } from '../triage/results/idempotencyKey';
-import { compareQueueItems, compareUrgency } from './queueOrder';
+import { compareQueueItems, compareUrgency, URGENCY_ORDER } from './queueOrder';
 
 /** Open work: what a team still has to act on. */
 export const OPEN_TASK_STATUSES: readonly Task['status'][] = ['requested', 'accepted', 'in-progress'];
 
-/** Most open Tasks one page load reads; beyond it the page says the list is cut short. */
+/** Most open Tasks one page load shows; beyond it the page says exactly how many, by priority, it leaves out. */
 export const QUEUE_TASK_LIMIT = 500;
 
 /** Ids per `_id=`/`identifier=` search, to keep URLs well under common server limits. */
@@ -54,8 +55,17 @@ export interface ServiceQueue {
 export interface WorkQueue {
   /** Services with the most urgent work first; services with none last, by name. */
   readonly services: readonly ServiceQueue[];
-  /** More open Tasks exist than QUEUE_TASK_LIMIT: the page shows only some. */
+  /** More open Tasks exist than the page shows: the page shows the most urgent ones. */
   readonly truncated: boolean;
+  /** Open Tasks not shown, by priority (a Task without one counts as routine). */
+  readonly notShown: NotShown;
+}
+
+export interface NotShown {
+  readonly total: number;
+  readonly byPriority: Readonly<Record<RequestPriority, number>>;
+  /** False when the store cannot count: the numbers are then "at least". */
+  readonly exact: boolean;
 }
 
 /**
@@ -65,12 +75,11 @@ export interface WorkQueue {
  * an external server alike. Tasks whose owner is not a known HealthcareService are still
  * listed (under their owner), so no open work is hidden by a routing mistake.
  */
-export async function loadWorkQueue(store: FhirStore): Promise<WorkQueue> {
-  const [services, found] = await Promise.all([
+export async function loadWorkQueue(store: FhirStore, limit: number = QUEUE_TASK_LIMIT): Promise<WorkQueue> {
+  const [services, { tasks, notShown }] = await Promise.all([
     store.searchResources<HealthcareService>('HealthcareService', { _count: '200' }),
-    store.searchResources<Task>('Task', { status: OPEN_TASK_STATUSES.join(','), _count: String(QUEUE_TASK_LIMIT + 1) }),
+    mostUrgentOpenTasks(store, limit),
   ]);
-  const tasks = found.slice(0, QUEUE_TASK_LIMIT);
   const [guidance, patients] = await Promise.all([guidanceByKey(store, tasks), patientsById(store, tasks)]);
 
   const groups = new Map<string, { name: string; isService: boolean; items: QueueItem[] }>();
@@ -102,7 +111,64 @@ export async function loadWorkQueue(store: FhirStore): Promise<WorkQueue> {
     }
     return firstA ? -1 : firstB ? 1 : a.name.localeCompare(b.name);
   });
-  return { services: queues, truncated: found.length > QUEUE_TASK_LIMIT };
+  return { services: queues, truncated: notShown.total > 0, notShown };
+}
+
+/**
+ * One search per priority, most urgent first, each sorted by due time on the server, so
+ * what a page leaves out is always the least urgent work, however many Tasks a flood of
+ * invalid responses made, and in whatever order the store keeps them. A Task without a
+ * priority is routine (R4's default): its search is merged with the routine one by due
+ * time. What is left out is counted, so the page can say exactly how much is not shown.
+ */
+async function mostUrgentOpenTasks(store: FhirStore, limit: number): Promise<{ tasks: Task[]; notShown: NotShown }> {
+  const tasks: Task[] = [];
+  const byPriority: Record<RequestPriority, number> = { stat: 0, asap: 0, urgent: 0, routine: 0 };
+  let exact = true;
+  const open = { status: OPEN_TASK_STATUSES.join(',') };
+  for (const priority of URGENCY_ORDER) {
+    const queries = [{ ...open, priority }, ...(priority === 'routine' ? [{ ...open, 'priority:missing': 'true' }] : [])];
+    const room = Math.max(limit - tasks.length, 0);
+    const pages = await Promise.all(queries.map((query) => dueFirst(store, query, room + 1)));
+    const found = pages.flat().sort((a, b) => compareUrgency(urgencyOf(a), urgencyOf(b)));
+    const shown = found.slice(0, room);
+    tasks.push(...shown);
+    // Every search came back short of what was asked: nothing more to count. A full one may
+    // hide more even when it holds no more than `room` (a server may lower `_count`).
+    if (pages.every((page) => page.length < room + 1) && found.length < room) {
+      continue;
+    }
+    if (store.countResources) {
+      const counted = await Promise.all(queries.map((query) => store.countResources?.('Task', query) ?? 0));
+      byPriority[priority] = Math.max(0, counted.reduce((a, b) => a + b, 0) - shown.length);
+    } else if (found.length > shown.length) {
+      byPriority[priority] = found.length - shown.length;
+      exact = false;
+    }
+  }
+  const total = Object.values(byPriority).reduce((a, b) => a + b, 0);
+  return { tasks, notShown: { total, byPriority, exact } };
+}
+
+function urgencyOf(task: Task): { priority: RequestPriority | undefined; due: Date | undefined } {
+  const due = task.restriction?.period?.end;
+  return { priority: task.priority, due: due ? new Date(due) : undefined };
+}
+
+/**
+ * Sorted by due time on the server (the shipped `due` SearchParameter); a server that
+ * does not know the parameter refuses the sort with a 400, and then the bucket is read
+ * unsorted: still priority first, only the order within one priority is lost.
+ */
+async function dueFirst(store: FhirStore, query: Record<string, string>, count: number): Promise<Task[]> {
+  try {
+    return await store.searchResources<Task>('Task', { ...query, _sort: 'due', _count: String(count) });
+  } catch (err) {
+    if (err instanceof OperationOutcomeError && statusOf(err.outcome) === 400) {
+      return store.searchResources<Task>('Task', { ...query, _count: String(count) });
+    }
+    throw err;
+  }
 }
 
 function queueItem(task: Task, guidance: ReadonlyMap<string, TriageOutputs>, patients: ReadonlyMap<string, Patient>): QueueItem {

@@ -7,12 +7,14 @@ import express from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { cdsRoutes } from '../../src/cds/cdsRoutes';
+import { OutboundFetchPolicy } from '../../src/http/outboundFetchPolicy';
 import type { Service } from '../../src/composeService';
 import { ROOT } from '../support/responses';
 import { startTestService } from '../support/testService';
 
 const LAUNCH = 'http://127.0.0.1:8080/smart/launch';
-const cds = express().use(express.json()).use(cdsRoutes({ logger: pino({ level: 'silent' }), launchUrl: LAUNCH, fetch }));
+/** CDS Hooks with no auth at all: unsigned calls may name the bases of CDS_FHIR_SERVERS (here: the test EHR on loopback). */
+let cds: express.Express;
 
 /** The EHR's FHIR server: this service's embedded store, over real HTTP. */
 let ehr: Service;
@@ -24,6 +26,16 @@ beforeAll(async () => {
   server = ehr.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   fhirServer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+  cds = express()
+    .use(express.json())
+    .use(
+      cdsRoutes({
+        logger: pino({ level: 'silent' }),
+        launchUrl: LAUNCH,
+        fhirServers: { byIssuer: {}, unsigned: [fhirServer, 'http://127.0.0.1:9/fhir'] },
+        outbound: new OutboundFetchPolicy({ allowedNetworks: ['127.0.0.0/8'] }),
+      })
+    );
   const emergency = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/E5.json'), 'utf8'));
   await request(ehr.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(emergency)).expect(200);
 });

@@ -1,8 +1,8 @@
-import { createHmac } from 'node:crypto';
 import type { Bundle, OperationOutcome, QuestionnaireResponse } from '@medplum/fhirtypes';
 import request from 'supertest';
 import type { Service } from '../../src/composeService';
 import { loadConfig } from '../../src/config';
+import { signNotification } from '../../src/intake/webhookAuth';
 import { ROOT } from '../support/responses';
 import { type SecondInstance, startSecondInstance } from '../support/secondInstance';
 import { startTestService } from '../support/testService';
@@ -121,9 +121,13 @@ describe('Subscription receiver (remote mode, a second instance as the FHIR serv
     const subject = `Patient/webhook-refused-${label}`;
     const stored = await storeOnServer(instance, responseFor(subject, { 'pain-worsening': true }));
     const body = JSON.stringify(stored);
-    const signed = Object.fromEntries(
-      Object.entries(headers).map(([k, v]) => [k, v === 'sha256=SIGNED-WITH-ANOTHER-KEY' ? `sha256=${createHmac('sha256', 'another-key-entirely-0123').update(body).digest('hex')}` : v])
+    const SIGNED_AT = Math.floor(Date.now() / 1000);
+    const signed: Record<string, string> = Object.fromEntries(
+      Object.entries(headers).map(([k, v]) => [k, v === 'sha256=SIGNED-WITH-ANOTHER-KEY' ? signNotification('another-key-entirely-0123', SIGNED_AT, 'notification-other-key', body) : v])
     );
+    if (label === 'other-key') {
+      Object.assign(signed, { 'X-Webhook-Timestamp': String(SIGNED_AT), 'X-Webhook-Id': 'notification-other-key' });
+    }
     instance.received.length = 0;
     const res = await request(service.app).put(`${RECEIVER}/QuestionnaireResponse/${stored.id}`).set(signed).set('Content-Type', 'application/fhir+json').send(body);
     expect(res.status).toBe(401);
@@ -133,18 +137,19 @@ describe('Subscription receiver (remote mode, a second instance as the FHIR serv
     expect(countsOf(await recordOf(instance.service.store, subject))).toEqual(NOTHING);
   });
 
-  it('a body signed with WEBHOOK_SECRET (X-Hub-Signature-256, HMAC-SHA256 of the raw bytes) is accepted without a bearer', async () => {
+  it('a body signed with WEBHOOK_SECRET (X-Hub-Signature-256, HMAC-SHA256 of timestamp, id and the raw bytes) is accepted without a bearer', async () => {
     const subject = 'Patient/webhook-signed';
     const stored = await storeOnServer(instance, responseFor(subject, { 'pain-worsening': true }));
     // Deliberately not JSON.stringify's layout: the signature covers the bytes as sent.
     const body = JSON.stringify(stored, null, 2);
-    const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
-    const res = await request(service.app).post(RECEIVER).set('X-Hub-Signature-256', signature).set('Content-Type', 'application/fhir+json').send(body);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers = { 'X-Hub-Signature-256': signNotification(SECRET, timestamp, 'notification-signed-1', body), 'X-Webhook-Timestamp': String(timestamp), 'X-Webhook-Id': 'notification-signed-1' };
+    const res = await request(service.app).post(RECEIVER).set(headers).set('Content-Type', 'application/fhir+json').send(body);
     expect(res.status).toBe(200);
     expect(countsOf(await recordOf(instance.service.store, subject))).toEqual(URGENT);
 
     const tampered = body.replace('"status": "completed"', '"status": "completed" ');
-    const refused = await request(service.app).post(RECEIVER).set('X-Hub-Signature-256', signature).set('Content-Type', 'application/fhir+json').send(tampered);
+    const refused = await request(service.app).post(RECEIVER).set({ ...headers, 'X-Webhook-Id': 'notification-signed-2' }).set('Content-Type', 'application/fhir+json').send(tampered);
     expect(refused.status).toBe(401);
   });
 

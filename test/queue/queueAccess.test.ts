@@ -30,7 +30,7 @@ describe('queueAccess: who may see the queue', () => {
 
 describe('staff cookies and role claims', () => {
   const signer = new CookieSigner('a-session-secret-of-at-least-32-characters');
-  const session = { purpose: 'session' as const, sub: 'staff-1', name: 'A Clinician', exp: 2_000 };
+  const session = { purpose: 'session' as const, sid: 'session-1', sub: 'staff-1', name: 'A Clinician', exp: 2_000 };
 
   it('a signed session verifies until it expires, and not after', () => {
     const cookie = signer.sign(session);
@@ -57,6 +57,12 @@ describe('staff cookies and role claims', () => {
     expect(hasRole(claimAt({ roles: ['staffing'] }, 'roles'), 'staff')).toBe(false);
     expect(hasRole(claimAt({ roles: 'staff-ish' }, 'roles'), 'staff')).toBe(false);
     expect(hasRole(claimAt({}, 'roles'), 'staff')).toBe(false);
+  });
+
+  it('a session without a session id (signed before sign-out could revoke) is not a session', () => {
+    const { sid: _sid, ...withoutSid } = session;
+    const old = signer.sign(withoutSid as unknown as typeof session);
+    expect(signer.verify(old, 'session', 1_000)).toBeUndefined();
   });
 
   it('reads one cookie from a Cookie header', () => {
@@ -205,15 +211,40 @@ describe('GET /queue with AUTH_*: OpenID Connect staff sign-in', () => {
   });
 
   it('a forged or altered session cookie is not a session', async () => {
-    const forged = new CookieSigner('someone-elses-secret-0123456789abcdef').sign({ purpose: 'session', sub: 'x', name: 'x', exp: Date.now() + 60_000 });
+    const forged = new CookieSigner('someone-elses-secret-0123456789abcdef').sign({ purpose: 'session', sid: 's', sub: 'x', name: 'x', exp: Date.now() + 60_000 });
     const res = await request(service.app).get('/queue').set('Cookie', `${SESSION_COOKIE}=${forged}`);
     expect(res.status).toBe(302);
   });
 
-  it('signing out clears the session cookie', async () => {
+  it('signing out with no session clears the cookie', async () => {
     const res = await request(service.app).post('/queue/sign-out');
     expect(res.status).toBe(200);
     expect(setCookie(res, SESSION_COOKIE)?.attributes).toMatch(/Expires=Thu, 01 Jan 1970/);
+  });
+
+  it("sign-out needs the page's CSRF token, and ends the session on the server: the old cookie no longer opens the queue", async () => {
+    const callback = await signIn({ roles: ['staff'], name: 'Dr Sign Out' });
+    const cookie = setCookie(callback, SESSION_COOKIE)?.pair ?? '';
+    const page = await request(service.app).get('/queue').set('Cookie', cookie).expect(200);
+    const token = /<input type="hidden" name="csrf" value="([^"]+)">/.exec(page.text)?.[1] ?? '';
+    expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    const signOut = (body: string) => request(service.app).post('/queue/sign-out').set('Cookie', cookie).type('form').send(body);
+
+    // A cross-site form (no token, or a token of its own making) signs nobody out.
+    for (const body of ['', 'csrf=', `csrf=${token.slice(0, -2)}xx`, `csrf=${new CookieSigner('test-session-secret-0123456789abcdef').csrfToken({ purpose: 'session', sid: 'other', sub: 'x', name: 'x', exp: 1 })}`]) {
+      const refused = await signOut(body);
+      expect(refused.status).toBe(403);
+      expect(setCookie(refused, SESSION_COOKIE)).toBeUndefined();
+    }
+    await request(service.app).get('/queue').set('Cookie', cookie).expect(200);
+
+    const done = await signOut(`csrf=${encodeURIComponent(token)}`).expect(200);
+    expect(setCookie(done, SESSION_COOKIE)?.attributes).toMatch(/Expires=Thu, 01 Jan 1970/);
+    // The cookie is still correctly signed and unexpired, but the server has revoked it.
+    const after = await request(service.app).get('/queue').set('Cookie', cookie);
+    expect(after.status).toBe(302);
+    expect(after.headers.location).not.toBe('/queue');
+    expect(after.text).not.toContain('Dr Sign Out');
   });
 });
 

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import type { Service } from '../../src/composeService';
+import { loadWorkQueue } from '../../src/queue/workQueue';
 import { type SecondInstance, startSecondInstance } from '../support/secondInstance';
 import { startTestService } from '../support/testService';
 import { ruleFixture, triageAndStore } from './queueFixtures';
@@ -41,5 +42,16 @@ describe('/queue against an external FHIR server', () => {
       expect(row).toMatch(/<td>U1<\/td>/);
       expect(row).toContain(`<a href="${external.fhirBaseUrl}/QuestionnaireResponse/${response.id ?? ''}">`);
     }
+  });
+
+  it('a short page keeps the most urgent Tasks and counts the rest on the server (_summary=count)', async () => {
+    await triageAndStore(service.app, ruleFixture('E1'));
+    await triageAndStore(service.app, ruleFixture('P1'));
+    const open = await external.service.store.searchResources('Task', { status: 'requested,accepted,in-progress', _count: '100' });
+    const queue = await loadWorkQueue(service.store, 2);
+    const shown = queue.services.flatMap((s) => s.items);
+    expect(shown.map((i) => i.priority)).toEqual(['stat', 'stat']);
+    expect(queue.notShown.exact).toBe(true);
+    expect(queue.notShown.total).toBe(open.length - 2);
   });
 });

@@ -32,7 +32,8 @@ describe('logs with authentication on', () => {
       type: 'history',
       entry: [{ resource: { resourceType: 'SubscriptionStatus', status: 'active', type: 'heartbeat', subscription: { reference: 'Subscription/x' } } }],
     });
-    const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(heartbeat).digest('hex')}`;
+    const signedAt = String(Math.floor(Date.now() / 1000));
+    const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(`${signedAt}.log-test-notification.${heartbeat}`).digest('hex')}`;
     try {
       const app = service.app;
       const json = 'application/fhir+json';
@@ -53,7 +54,7 @@ describe('logs with authentication on', () => {
       await request(app).get('/fhir/Patient/log-patient').set('Authorization', `Bearer ${forged}`).expect(401);
       await request(app).get('/fhir/Patient?name=Fennimore-Quaid').expect(401);
       await request(app).post('/subscriptions/questionnaire-response').set('Content-Type', json).set('Authorization', `Bearer ${WEBHOOK_SECRET}`).send(heartbeat).expect(200);
-      await request(app).post('/subscriptions/questionnaire-response').set('Content-Type', json).set('X-Hub-Signature-256', signature).send(heartbeat).expect(200);
+      await request(app).post('/subscriptions/questionnaire-response').set('Content-Type', json).set('X-Hub-Signature-256', signature).set('X-Webhook-Timestamp', signedAt).set('X-Webhook-Id', 'log-test-notification').send(heartbeat).expect(200);
       await request(app).post('/subscriptions/questionnaire-response').set('Content-Type', json).set('Authorization', 'Bearer wrong-secret-value-0000').send(heartbeat).expect(401);
       await request(app)
         .post('/cds-services/hip-pain-triage')

@@ -2,7 +2,7 @@ import type { WithId } from '@medplum/core';
 import { allOk, badRequest, deepClone, isOk, normalizeOperationOutcome, OperationOutcomeError, parseSearchRequest, stringify } from '@medplum/core';
 import type { FhirRequest } from '@medplum/fhir-router';
 import { FhirRouter } from '@medplum/fhir-router';
-import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -204,6 +204,12 @@ class JournaledStore implements EmbeddedStore {
   async searchResources<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): Promise<T[]> {
     const searchRequest = parseSearchRequest<T>(resourceType, query);
     return this.exclusive(() => this.repo.searchResources<T>(searchRequest));
+  }
+
+  async countResources(resourceType: ResourceType, query: Record<string, string>): Promise<number> {
+    const searchRequest = { ...parseSearchRequest(resourceType, query), count: 0, offset: 0, sortRules: undefined };
+    const bundle = await this.exclusive(() => this.repo.search(searchRequest));
+    return bundle.total ?? 0;
   }
 
   async executeTransaction(bundle: Bundle): Promise<Bundle> {

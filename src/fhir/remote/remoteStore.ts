@@ -1,5 +1,5 @@
 import { OperationOutcomeError } from '@medplum/core';
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Resource, ResourceType } from '@medplum/fhirtypes';
 import { badRequestError, errorIssue, serviceUnavailableError } from '../../outcomes';
 import type { StoreLogger } from '../embedded/embeddedStore';
 import type { FhirStore, WaitOptions } from '../fhirStore';
@@ -40,6 +40,14 @@ class RemoteStore implements FhirStore {
     return (bundle.entry ?? [])
       .filter((e) => e.search?.mode !== 'include' && e.resource?.resourceType === resourceType)
       .map((e) => e.resource as T);
+  }
+
+  async countResources(resourceType: ResourceType, query: Record<string, string>, options?: WaitOptions): Promise<number> {
+    const bundle = await this.connection.search(resourceType, { ...query, _summary: 'count' }, options);
+    if (typeof bundle.total !== 'number') {
+      throw serviceUnavailableError('The FHIR server answered a _summary=count search without a total.');
+    }
+    return bundle.total;
   }
 
   async executeTransaction(bundle: Bundle, options?: WaitOptions): Promise<Bundle> {
