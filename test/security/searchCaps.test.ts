@@ -146,7 +146,11 @@ describe('search caps, the parameter limit and error text, with auth on', () => 
 describe('the Host header when auth is off (DNS rebinding)', () => {
   let service: Service;
   beforeAll(async () => {
-    service = await startTestService({ PUBLIC_BASE_URL: 'https://triage.hospital.test', SESSION_SECRET: 'a-session-secret-of-at-least-32-characters' });
+    service = await startTestService({
+      PUBLIC_BASE_URL: 'https://triage.hospital.test',
+      SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+      SMART_ALLOWED_ISS: 'https://ehr.hospital.test/fhir',
+    });
   });
   afterAll(async () => {
     await service.close();
@@ -170,7 +174,7 @@ describe('the Host header when auth is off (DNS rebinding)', () => {
 
   it('with auth on, the token is the control and the Host is not checked', async () => {
     const issuer = await startTokenIssuer(ISSUER, AUDIENCE);
-    const secured = await startSecuredService({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, PUBLIC_BASE_URL: 'https://triage.hospital.test', SESSION_SECRET: 'a-session-secret-of-at-least-32-characters' });
+    const secured = await startSecuredService({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, PUBLIC_BASE_URL: 'https://triage.hospital.test', SESSION_SECRET: 'a-session-secret-of-at-least-32-characters', SMART_ALLOWED_ISS: 'https://ehr.hospital.test/fhir' });
     try {
       const res = await request(secured.app).get('/fhir/metadata').set('Host', 'api.other-name.test');
       expect(res.status).toBe(200);
