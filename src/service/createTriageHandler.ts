@@ -8,7 +8,7 @@ import { statusOf } from '../http/sendOutcome';
 import { badGatewayError, badRequestError, errorIssue, serviceUnavailableError, unprocessableError } from '../outcomes';
 import type { RoutingTable } from '../routing/routingTable';
 import { dispositionAdviceIssue } from '../triage/adviceIssue';
-import { buildTriageTransaction, type TriageTransaction } from '../triage/results/buildTriageTransaction';
+import { buildTriageTransaction, isShownToAnswerer, type TriageTransaction } from '../triage/results/buildTriageTransaction';
 import { assessResponse, type ScoreOutcome, type TriageResult } from '../triage/scoreResponse';
 import type { TriageContent } from '../triage/triageContent';
 import { extractResponse, persistParameter } from './extractResponse';
@@ -237,10 +237,11 @@ function describe(err: unknown): string {
 }
 
 function answerBundle(run: TriageRun, baseUrl: string): Bundle {
+  // SG1's review Task is written, but the caller (possibly the person who answered) is not shown it.
   const entries: BundleEntry[] = run.stored
-    ? run.stored.map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource }))
+    ? run.stored.filter(isShownToAnswerer).map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource }))
     : (run.transaction.bundle.entry ?? [])
-        .filter((e) => e.resource && e.resource.resourceType !== 'Device')
+        .filter((e) => e.resource && e.resource.resourceType !== 'Device' && isShownToAnswerer(e.resource))
         .map((e) => ({ fullUrl: e.fullUrl, resource: e.resource }));
   if (run.result.warnings.length > 0) {
     entries.push({ resource: { resourceType: 'OperationOutcome', issue: [...run.result.warnings] } });

@@ -203,7 +203,7 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
 
   test('refers to the services the routing table names, with the contract priority and due time', () => {
     const requests = resources<ServiceRequest>(bundle, 'ServiceRequest');
-    const tasks = resources<Task>(bundle, 'Task').filter((t) => !t.partOf);
+    const tasks = resources<Task>(bundle, 'Task').filter((t) => !t.partOf && t.code?.coding?.[0]?.code === 'fulfill');
     expect(requests.map((r) => ({ service: r.performer?.[0]?.reference, priority: r.priority, due: r.occurrencePeriod?.end }))).toEqual(c.referrals);
     expect(tasks).toHaveLength(c.referrals.length);
     requests.forEach((request, i) => {
@@ -307,13 +307,25 @@ describe('buildTriageTransaction', () => {
     expect(only<ServiceRequest>(bundle, 'ServiceRequest').requester?.reference).toBe('Device/abc');
   });
 
-  test('carries the safeguarding note for clinicians, coded and in words', () => {
-    const { bundle } = build('response-safeguarding');
-    const risk = only<RiskAssessment>(bundle, 'RiskAssessment');
-    expect(risk.note?.map((n) => n.text).join('\n')).toMatch(/For clinicians \(safeguarding, SG1\)/);
-    const guidance = only<GuidanceResponse>(bundle, 'GuidanceResponse');
-    expect((guidance.contained?.[0] as Parameters).parameter?.filter((p) => p.name === 'note').map((p) => p.valueCoding?.code)).toEqual(['SG1']);
-    expect(only<RiskAssessment>(build('response-gp-work').bundle, 'RiskAssessment').note).toBeUndefined();
+  test('SG1: the safeguarding note goes to a duty-clinician review Task only, never into what the patient reads', () => {
+    const transaction = build('response-safeguarding');
+    const { bundle } = transaction;
+    const reviews = resources<Task>(bundle, 'Task').filter((t) => t.code?.coding?.[0]?.code === 'review-safeguarding');
+    expect(reviews).toHaveLength(1);
+    expect(reviews[0]).toMatchObject({
+      priority: 'asap',
+      owner: { reference: SERVICE('duty-clinician') },
+      code: { coding: [{ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-task', code: 'review-safeguarding' }] },
+      focus: { reference: resultUuid(transaction.key, 'risk') },
+    });
+    expect(reviews[0]?.note?.map((n) => n.text).join('\n')).toMatch(/For clinicians \(safeguarding, SG1\).*non-accidental injury/);
+    expect(transaction.clinicianOnlyRoles).toEqual(['task-safeguarding']);
+    for (const type of ['RiskAssessment', 'GuidanceResponse', 'CarePlan', 'ServiceRequest'] as const) {
+      expect([type, JSON.stringify(resources(bundle, type))]).not.toEqual([type, expect.stringMatching(/safeguard|non-accidental|SG1/i)]);
+    }
+    const patientTasks = resources<Task>(bundle, 'Task').filter((t) => t.code?.coding?.[0]?.code !== 'review-safeguarding');
+    expect(JSON.stringify(patientTasks)).not.toMatch(/safeguard|non-accidental|SG1/i);
+    expect(resources<Task>(build('response-gp-work').bundle, 'Task').some((t) => t.code?.coding?.[0]?.code === 'review-safeguarding')).toBe(false);
   });
 
   test('explains the disposition in words: every fired rule with its reason, and the action', () => {
