@@ -87,7 +87,7 @@ export async function composeService(
     metricsToken: config.metricsToken,
     security: requestSecurityFromConfig(config, keySetPolicy),
     features: [
-      cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch }),
+      cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch, content, timeZone: config.timeZone, clock }),
       queueRoutesFromConfig(config, { store, clock, logger }),
       intake.router,
       ...smartFeatures(config, { triage: triageDeps, store }),

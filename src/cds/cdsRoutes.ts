@@ -1,8 +1,9 @@
-import type { Bundle, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import type { Bundle, Patient, QuestionnaireResponse, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { type Request, type Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { CdsRequest } from './cdsTypes';
-import { CDS_SERVICE_ID, LAST_TRIAGE_QUERY, TRIAGE_CDS_SERVICE, triageCards } from './triageCards';
+import type { TriageContent } from '../triage/triageContent';
+import { CDS_SERVICE_ID, LAST_RESPONSES_QUERY, LAST_TRIAGE_QUERY, prefetchedResources, TRIAGE_CDS_SERVICE, triageCards } from './triageCards';
 
 export interface CdsDeps {
   readonly logger: Logger;
@@ -11,6 +12,10 @@ export interface CdsDeps {
   /** Fetch for the fallback when the EHR sent no prefetch (injected so tests and timeouts are explicit). */
   readonly fetch: typeof fetch;
   readonly fetchTimeoutMs?: number;
+  /** To judge a stored response that was never scored for red flags, as `$triage` does. */
+  readonly content: TriageContent;
+  readonly timeZone: string;
+  readonly clock?: () => Date;
 }
 
 /**
@@ -33,7 +38,20 @@ export function cdsRoutes(deps: CdsDeps): Router {
       res.status(412).json({ error: 'No prefetch was sent and the FHIR server could not be queried (fhirServer and fhirAuthorization are needed).' });
       return;
     }
-    res.json({ cards: triageCards({ hookInstance: request.hookInstance, launchUrl: deps.launchUrl, lastTriage }) });
+    const lastResponses = await findLastResponses(deps, request as CdsRequest);
+    const patient = prefetchedResources<Patient>(request.prefetch?.patient, 'Patient')[0];
+    res.json({
+      cards: triageCards({
+        hookInstance: request.hookInstance,
+        launchUrl: deps.launchUrl,
+        lastTriage,
+        lastResponses,
+        patient,
+        content: deps.content,
+        timeZone: deps.timeZone,
+        now: (deps.clock ?? (() => new Date()))(),
+      }),
+    });
   });
   router.post(`/cds-services/${CDS_SERVICE_ID}/feedback`, (req: Request, res: Response) => {
     const feedback = (req.body as { feedback?: { card?: unknown; outcome?: unknown; overrideReasons?: unknown[] }[] } | undefined)?.feedback;
@@ -76,6 +94,31 @@ async function findLastTriage(deps: CdsDeps, request: CdsRequest): Promise<RiskA
   } catch {
     deps.logger.warn('CDS Hooks: FHIR server unreachable for the fallback search');
     return 'unavailable';
+  }
+}
+
+/**
+ * The latest responses, from the prefetch or the same fallback search; an EHR that cannot
+ * give them leaves the card to the latest triage alone (never a failed hook).
+ */
+async function findLastResponses(deps: CdsDeps, request: CdsRequest): Promise<QuestionnaireResponse[]> {
+  const prefetched = request.prefetch?.lastResponses;
+  if (prefetched !== undefined) {
+    return prefetchedResources<QuestionnaireResponse>(prefetched, 'QuestionnaireResponse');
+  }
+  if (!request.fhirServer || !request.fhirAuthorization?.access_token) {
+    return [];
+  }
+  const query = LAST_RESPONSES_QUERY.replace('{{context.patientId}}', encodeURIComponent(request.context.patientId));
+  try {
+    const answer = await deps.fetch(`${request.fhirServer.replace(/\/+$/, '')}/${query}`, {
+      headers: { Authorization: `Bearer ${request.fhirAuthorization.access_token}`, Accept: 'application/fhir+json' },
+      signal: AbortSignal.timeout(deps.fetchTimeoutMs ?? 5000),
+    });
+    return answer.ok ? prefetchedResources<QuestionnaireResponse>((await answer.json()) as Bundle, 'QuestionnaireResponse') : [];
+  } catch {
+    deps.logger.warn('CDS Hooks: FHIR server unreachable for the responses search');
+    return [];
   }
 }
 

@@ -7,12 +7,15 @@ import express from 'express';
 import pino from 'pino';
 import request from 'supertest';
 import { cdsRoutes } from '../../src/cds/cdsRoutes';
+import { buildTriageContent } from '../../src/content/buildTriageContent';
+import { readResourceFiles } from '../../src/content/readResourceFiles';
 import type { Service } from '../../src/composeService';
 import { ROOT } from '../support/responses';
 import { startTestService } from '../support/testService';
 
 const LAUNCH = 'http://127.0.0.1:8080/smart/launch';
-const cds = express().use(express.json()).use(cdsRoutes({ logger: pino({ level: 'silent' }), launchUrl: LAUNCH, fetch }));
+const content = buildTriageContent(readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')]));
+const cds = express().use(express.json()).use(cdsRoutes({ logger: pino({ level: 'silent' }), launchUrl: LAUNCH, fetch, content, timeZone: 'Europe/London' }));
 
 /** The EHR's FHIR server: this service's embedded store, over real HTTP. */
 let ehr: Service;
