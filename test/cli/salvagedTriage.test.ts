@@ -64,4 +64,13 @@ describe('hip-triage triage, reshaped red-flag responses', () => {
     expect(line?.outcome).toBeDefined();
     expect(line?.redFlag).toBeUndefined();
   });
+
+  it('hip-triage validate of a reshaped red-flag response: exit 1, the emergency first', async () => {
+    const file = join(dir, 'validate.json');
+    writeFileSync(file, JSON.stringify(reshape('bad authored ("yesterday")', answersWith(e1?.answers as Answers))));
+    const run = await hipTriage(['validate', file]);
+    expect(run.exitCode).toBe(1);
+    const outcome = JSON.parse(run.stdout) as NonNullable<ResultLine['outcome']>;
+    expect([outcome.issue[0]?.severity, outcome.issue[0]?.details?.coding?.[0]?.code]).toEqual(['information', 'emergency']);
+  });
 });
