@@ -95,3 +95,16 @@ describe('what is not salvaged', () => {
     expect(dispositionOfIssue(res.body.issue?.[0])).toBe('emergency');
   });
 });
+
+describe('QuestionnaireResponse/{id}/$triage of a stored reshaped response', () => {
+  it.each(['flat', 'misplaced groups', 'repeated no then yes'])('%s with E5 (saddle numbness): 422 led by the emergency', async (shape) => {
+    const e5 = scenarios.find((s) => s.rule === 'E5') as (typeof scenarios)[number];
+    const created = await request(service.app).post('/fhir/QuestionnaireResponse').set('Content-Type', 'application/fhir+json').send(JSON.stringify(reshape(shape, e5.answers)));
+    expect(created.status).toBe(201);
+    const id = (created.body as { id: string }).id;
+    const res = await request(service.app).post(`/fhir/QuestionnaireResponse/${id}/$triage?persist=false`).set('Content-Type', 'application/fhir+json').send('{}');
+    expect(res.status).toBe(422);
+    const first = (res.body as OperationOutcome).issue?.[0];
+    expect([first?.severity, dispositionOfIssue(first)]).toEqual(['information', 'emergency']);
+  });
+});
