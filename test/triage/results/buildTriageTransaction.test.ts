@@ -1,5 +1,5 @@
 import type { ActivityDefinition, Bundle, CarePlan, GuidanceResponse, Parameters, Provenance, Resource, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { buildTriageTransaction, type TriageTransaction } from '../../../src/triage/results/buildTriageTransaction';
+import { buildTriageTransaction, isClinicianOnly, isShownToAnswerer, type TriageTransaction } from '../../../src/triage/results/buildTriageTransaction';
 import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM, resultUuid } from '../../../src/triage/results/idempotencyKey';
 import { scoreResponse } from '../../../src/triage/scoreResponse';
 import { findActivityDefinition } from '../../../src/triage/triageContent';
@@ -320,6 +320,9 @@ describe('buildTriageTransaction', () => {
     });
     expect(reviews[0]?.note?.map((n) => n.text).join('\n')).toMatch(/For clinicians \(safeguarding, SG1\).*non-accidental injury/);
     expect(transaction.clinicianOnlyRoles).toEqual(['task-safeguarding']);
+    // The seam a split writer (SMART, patient token) uses to write it with the service's own credentials.
+    expect((bundle.entry ?? []).filter(isClinicianOnly).map((e) => (e.resource as Task).code?.coding?.[0]?.code)).toEqual(['review-safeguarding']);
+    expect((bundle.entry ?? []).filter((e) => !isShownToAnswerer(e.resource))).toHaveLength(1);
     for (const type of ['RiskAssessment', 'GuidanceResponse', 'CarePlan', 'ServiceRequest'] as const) {
       expect([type, JSON.stringify(resources(bundle, type))]).not.toEqual([type, expect.stringMatching(/safeguard|non-accidental|SG1/i)]);
     }
