@@ -7,7 +7,7 @@ import { dueTime } from '../routing/dueTime';
 import type { RequestPriority, RoutingTable } from '../routing/routingTable';
 import type { createTriageRunner } from '../service/createTriageHandler';
 import { IDEMPOTENCY_TAG_SYSTEM, idempotencyCode, idempotencyKey, resultUuid } from '../triage/results/idempotencyKey';
-import type { TriageTransaction } from '../triage/results/buildTriageTransaction';
+import { CLINICIAN_ONLY_ROLES, type TriageTransaction } from '../triage/results/buildTriageTransaction';
 import type { TriageResult } from '../triage/scoreResponse';
 import type { TriageContent } from '../triage/triageContent';
 import { type EarlierResult, findEarlierResults, isOpenTask, keyAndRole } from './earlierResults';
@@ -120,7 +120,7 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
 
   const retract = async (response: QuestionnaireResponse & { id: string }, context: IntakeContext): Promise<IntakeOutcome> => {
     const earlier = await findEarlierResults(deps.store, response.id, wait(context));
-    const entries = retractionEntries(earlier, deps.clock());
+    const entries = retractionEntries(earlier.filter(isAutomaticallyClosable), deps.clock());
     if (entries.length > 0) {
       await deps.store.executeTransaction({ resourceType: 'Bundle', type: 'transaction', entry: entries }, wait(context));
     }
@@ -139,7 +139,7 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
     }
     const earlier = await findEarlierResults(deps.store, response.id, wait(context));
     const current = earlier.filter((e) => e.key === key);
-    const others = earlier.filter((e) => e.key !== key && isActive(e));
+    const others = earlier.filter((e) => e.key !== key && isActive(e) && isAutomaticallyClosable(e));
     const currentRisk = current.find((e): e is EarlierResult & { resource: RiskAssessment } => e.resource.resourceType === 'RiskAssessment');
     if (currentRisk && (currentRisk.resource.status === 'final' || current.some((e) => e.role === 'review-retriage')) && !supersessionPending(current, others, deps.clock())) {
       return { action: 'ignored', reason: 'already-triaged' };
@@ -285,6 +285,15 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
 
 function carriesOwnTag(response: QuestionnaireResponse, key: string): boolean {
   return (response.meta?.tag ?? []).some((t) => t.system === IDEMPOTENCY_TAG_SYSTEM && t.code === idempotencyCode(key, 'response'));
+}
+
+/**
+ * Whether a result may be closed by what the person answering does next (amending the
+ * response, or marking it entered-in-error). A clinician-only review (safeguarding, identity)
+ * may not: a concern once raised is closed by a clinician, never withdrawn by the answers.
+ */
+function isAutomaticallyClosable(e: EarlierResult): boolean {
+  return !(CLINICIAN_ONLY_ROLES as readonly (string | undefined)[]).includes(e.role);
 }
 
 /** A result still in force (what supersession would change). */
