@@ -5,7 +5,9 @@ import { buildTriageContent } from '../../src/content/buildTriageContent';
 import { readResourceFiles } from '../../src/content/readResourceFiles';
 import { indexFhirDefinitions } from '../../src/fhir/fhirDefinitions';
 import { createStructureCheck, type StructureCheck } from '../../src/fhir/structure';
-import { salvageAnswers, salvageRedFlags } from '../../src/triage/salvage';
+import { evaluateRules } from '../../src/triage/evaluateRules';
+import { mostUrgentUnion, salvageAnswers, salvageRedFlags } from '../../src/triage/salvage';
+import { NO_RED_FLAGS } from '../../src/triage/redFlagSuite';
 import { assessResponse, scoreResponse } from '../../src/triage/scoreResponse';
 import { type Answers, answersWith, buildResponse, ROOT } from '../support/responses';
 import { RESHAPINGS, worryingItems } from '../support/reshapings';
@@ -146,5 +148,12 @@ describe('salvage (contract 1.1.0: red flags survive any shape)', () => {
       }),
       { numRuns: 300 }
     );
+  });
+
+  it('mostUrgentUnion: the rules of every evaluation that reached the kept disposition, and only those', () => {
+    const evaluate = (changes: Record<string, boolean>) => evaluateRules(content.ruleset, { ...NO_RED_FLAGS, ...changes });
+    const union = mostUrgentUnion(content.ruleset, [evaluate({ 'cannot-weight-bear': true }), evaluate({ 'pain-worsening': true }), evaluate({ 'saddle-numbness': true })]);
+    expect(union?.disposition.code).toBe('emergency');
+    expect(union?.firedRules.map((r) => r.id)).toEqual(['E1', 'E5']);
   });
 });
