@@ -138,7 +138,7 @@ export function salvageRedFlags(content: TriageContent, body: unknown, birthAges
     return { redFlags: undefined, advice: [] };
   }
   const keptView = judged.find((j) => j.evaluation.disposition.rank === redFlags.disposition.rank)?.view ?? salvaged.view;
-  return { redFlags, advice: selectAdvice(content.ruleset, keptView, redFlags.disposition) };
+  return { redFlags, advice: adviceFor(content.ruleset, keptView, redFlags) };
 }
 
 /** The views to judge: each combination of conflicting answers, and each possible age. */
@@ -171,4 +171,13 @@ export function mostUrgentUnion(ruleset: CompiledRuleset, evaluations: readonly 
   const noteIds = new Set(evaluations.flatMap((e) => e.notes.map((n) => n.id)));
   const firedRules: CompiledRule[] = ruleset.rules.filter((r) => ids.has(r.id)).sort((a, b) => b.disposition.rank - a.disposition.rank);
   return { disposition: top.disposition, firedRules, notes: ruleset.notes.filter((n) => noteIds.has(n.id)) };
+}
+
+/**
+ * The advice for a result as it is reported: chosen by its disposition (and, where the
+ * ruleset's advice reads them, its answers). The one place the core asks for advice, so the
+ * evaluation a result reports is the one its advice is chosen for.
+ */
+export function adviceFor(ruleset: CompiledRuleset, view: AnswerView, evaluation: RuleEvaluation): readonly CompiledAdvice[] {
+  return selectAdvice(ruleset, view, evaluation.disposition);
 }

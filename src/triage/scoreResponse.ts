@@ -2,10 +2,10 @@ import type { OperationOutcomeIssue, QuestionnaireResponse } from '@medplum/fhir
 import { authoredDate, possibleAges } from './age';
 import { type AnswerView, withAnswers } from './answerView';
 import { isItemEnabled } from './enableWhen';
-import { evaluateRedFlags, evaluateRules, type RuleEvaluation, selectAdditionalReferrals, selectAdvice } from './evaluateRules';
+import { evaluateRedFlags, evaluateRules, type RuleEvaluation, selectAdditionalReferrals } from './evaluateRules';
 import { responseIssue } from './outcomeIssues';
 import type { CompiledAdvice } from './ruleset';
-import { mostUrgentUnion, type RedFlagSalvage, salvageRedFlags } from './salvage';
+import { adviceFor, mostUrgentUnion, type RedFlagSalvage, salvageRedFlags } from './salvage';
 import { RED_FLAG_DISPOSITIONS, type TriageContent } from './triageContent';
 import { validateResponse } from './validateResponse';
 
@@ -131,7 +131,7 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
       issues: uniqueIssues(issues),
       warnings,
       redFlags,
-      redFlagAdvice: !redFlags ? [] : fromSalvage ? salvaged.advice : selectAdvice(content.ruleset, answers, redFlags.disposition),
+      redFlagAdvice: !redFlags ? [] : fromSalvage ? salvaged.advice : adviceFor(content.ruleset, answers, redFlags),
     };
   }
 
@@ -143,7 +143,7 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
     result: {
       ...evaluation,
       additionalReferrals: selectAdditionalReferrals(evaluation),
-      advice: selectAdvice(content.ruleset, keptAnswers, evaluation.disposition),
+      advice: adviceFor(content.ruleset, keptAnswers, evaluation),
       warnings,
       answers: keptAnswers,
       answeredAge,

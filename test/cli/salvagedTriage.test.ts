@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RED_FLAG_SCENARIOS } from '../../src/triage/redFlagSuite';
-import { type Answers, answersWith } from '../support/responses';
-import { RESHAPINGS, reshape } from '../support/reshapings';
+import { answersWith } from '../support/responses';
+import { RESHAPINGS, reshape, scenarioResponseAnswers } from '../support/reshapings';
 import { hipTriage } from './runCommand';
 
 /**
@@ -33,11 +33,12 @@ const shapes = Object.keys(RESHAPINGS);
 
 describe('hip-triage triage, reshaped red-flag responses', () => {
   it.each([
-    ['E1', e1?.answers, 'emergency'],
-    ['U7', u7?.answers, 'urgent'],
-  ])('%s: every reshaping gives a result line with the red flag first', async (rule, answers, disposition) => {
+    ['E1', e1, 'emergency'],
+    ['U7', u7, 'urgent'],
+  ] as const)('%s: every reshaping gives a result line with the red flag first', async (rule, scenario, disposition) => {
     const file = join(dir, `${rule}.ndjson`);
-    writeFileSync(file, `${shapes.map((shape) => JSON.stringify(reshape(shape, answersWith(answers as Answers)))).join('\n')}\n`);
+    const answers = scenarioResponseAnswers(scenario as NonNullable<typeof scenario>);
+    writeFileSync(file, `${shapes.map((shape) => JSON.stringify(reshape(shape, answers))).join('\n')}\n`);
     const run = await hipTriage(['triage', file]);
     expect(run.exitCode).toBe(0);
     const lines = parseLines(run.stdout);
@@ -51,7 +52,7 @@ describe('hip-triage triage, reshaped red-flag responses', () => {
 
   it('with --persist (embedded store), the line of a reshaped response still carries the red flag', async () => {
     const file = join(dir, 'persist.ndjson');
-    writeFileSync(file, `${JSON.stringify(reshape('flat', answersWith(e1?.answers as Answers)))}\n`);
+    writeFileSync(file, `${JSON.stringify(reshape('flat', scenarioResponseAnswers(e1 as NonNullable<typeof e1>)))}\n`);
     const run = await hipTriage(['triage', '--persist', file], { DATA_DIR: join(dir, 'data') });
     expect(run.exitCode).toBe(0);
     expect(parseLines(run.stdout)[0]?.redFlag).toEqual({ disposition: 'emergency', rules: ['E1'] });
@@ -67,7 +68,7 @@ describe('hip-triage triage, reshaped red-flag responses', () => {
 
   it('hip-triage validate of a reshaped red-flag response: exit 1, the emergency first', async () => {
     const file = join(dir, 'validate.json');
-    writeFileSync(file, JSON.stringify(reshape('bad authored ("yesterday")', answersWith(e1?.answers as Answers))));
+    writeFileSync(file, JSON.stringify(reshape('bad authored ("yesterday")', scenarioResponseAnswers(e1 as NonNullable<typeof e1>))));
     const run = await hipTriage(['validate', file]);
     expect(run.exitCode).toBe(1);
     const outcome = JSON.parse(run.stdout) as NonNullable<ResultLine['outcome']>;

@@ -1,9 +1,8 @@
 import type { Bundle, OperationOutcome, OperationOutcomeIssue, RiskAssessment } from '@medplum/fhirtypes';
 import request from 'supertest';
 import type { Service } from '../../src/composeService';
-import { RED_FLAG_SCENARIOS } from '../../src/triage/redFlagSuite';
-import { type Answers, answersWith, buildResponse } from '../support/responses';
-import { RESHAPINGS, reshape } from '../support/reshapings';
+import { answersWith, buildResponse } from '../support/responses';
+import { RESHAPINGS, redFlagCases, reshape } from '../support/reshapings';
 import { startTestService } from '../support/testService';
 
 /**
@@ -33,7 +32,7 @@ function dispositionOfIssue(issue: OperationOutcomeIssue | undefined): string | 
   return issue?.details?.coding?.find((c) => c.system === DISPOSITION_SYSTEM)?.code;
 }
 
-const scenarios = RED_FLAG_SCENARIOS.map((s) => ({ ...s, answers: answersWith(s.answers as Answers) }));
+const scenarios = redFlagCases().map((s) => ({ ...s, answers: s.complete }));
 const table = scenarios.flatMap((s) => Object.keys(RESHAPINGS).map((shape) => [s.rule, s.description, shape, s] as const));
 
 describe('reshaped red-flag responses through POST $triage', () => {

@@ -2,8 +2,8 @@ import type { QuestionnaireResponse, Task } from '@medplum/fhirtypes';
 import request from 'supertest';
 import type { Service } from '../../src/composeService';
 import { RED_FLAG_SCENARIOS } from '../../src/triage/redFlagSuite';
-import { type Answers, answersWith } from '../support/responses';
-import { reshape } from '../support/reshapings';
+import { answersWith } from '../support/responses';
+import { reshape, scenarioResponseAnswers } from '../support/reshapings';
 import { type SecondInstance, startSecondInstance } from '../support/secondInstance';
 import { startTestService } from '../support/testService';
 import { createThroughFhir, taskCode } from './intakeFixtures';
@@ -25,7 +25,7 @@ const SCENARIOS = ['cannot bear weight', 'saddle numbness', 'pain getting worse'
 });
 
 function body(shape: string, scenario: (typeof SCENARIOS)[number], subject: string): QuestionnaireResponse {
-  const reshaped = reshape(shape, answersWith(scenario.answers as Answers)) as QuestionnaireResponse;
+  const reshaped = reshape(shape, scenarioResponseAnswers(scenario)) as QuestionnaireResponse;
   return reshaped.subject ? { ...reshaped, subject: { reference: subject } } : reshaped;
 }
 

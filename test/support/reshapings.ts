@@ -1,6 +1,6 @@
 import type { QuestionnaireResponse, QuestionnaireResponseItem } from '@medplum/fhirtypes';
-import { NO_RED_FLAGS } from '../../src/triage/redFlagSuite';
-import { type Answers, buildResponse } from './responses';
+import { NO_RED_FLAGS, RED_FLAG_SCENARIOS, type RedFlagScenario } from '../../src/triage/redFlagSuite';
+import { type Answers, answersWith, buildResponse } from './responses';
 
 /**
  * Ways a client can send the right answers in the wrong shape (contract 1.1.0,
@@ -86,4 +86,21 @@ export function reshape(name: string, answers: Answers): unknown {
     throw new Error(`no reshaping ${name}`);
   }
   return reshaping(buildResponse(answers), worryingItems(answers));
+}
+
+/**
+ * A red-flag scenario's answers as a complete, valid response: the scenario's own answers
+ * on the all-no baseline, at its own age, or (a scenario that leaves the age to the caller)
+ * 40 for a rule of any age and 10, or the nearest age its range allows, for a child's rule.
+ */
+export function scenarioResponseAnswers(scenario: RedFlagScenario): Answers {
+  const ages = (scenario as { readonly ages?: readonly [number, number] }).ages;
+  const own = scenario.answers.age;
+  const age = typeof own === 'number' ? own : !ages || (ages[0] === 0 && ages[1] === 120) ? 40 : Math.max(ages[0], Math.min(ages[1], 10));
+  return answersWith({ age, ...(scenario.answers as Answers) });
+}
+
+/** Every E and U scenario of the red-flag suite, as complete answers. */
+export function redFlagCases(): (RedFlagScenario & { readonly complete: Answers })[] {
+  return RED_FLAG_SCENARIOS.map((scenario) => ({ ...scenario, complete: scenarioResponseAnswers(scenario) }));
 }
