@@ -63,9 +63,12 @@ describe('review-identity: answered age and record more than a year apart', () =
     });
     expect(review?.description).toMatch(/answered age \(10\) and the record's age \(36\) differ by more than a year/);
     expect(review?.description).not.toMatch(/1990|Patient\//);
-    // Same transaction: the Provenance of the triage lists it among what it created.
-    const provenance = (await service.store.searchResources('Provenance', { target: `Task/${review?.id ?? ''}` }))[0];
-    expect(provenance).toBeDefined();
+    // Same transaction: it carries the triage's idempotency key, as every result of it does.
+    const keyOf = (r: { meta?: { tag?: { system?: string; code?: string }[] } } | undefined) =>
+      r?.meta?.tag?.find((t) => t.system === 'https://fhir.hip-triage.example.org/CodeSystem/triage-idempotency')?.code?.split(':')[0];
+    expect(keyOf(review)).toBe(keyOf(record.risks[0]));
+    // It is not among the Provenance's targets, so a write that takes it out (SMART) leaves no dangling reference.
+    expect(await service.store.searchResources('Provenance', { target: `Task/${review?.id ?? ''}` })).toHaveLength(0);
     // The identity review is not secret: the answer lists it with the results.
     expect(body.entry?.some((e) => e.resource?.resourceType === 'Task' && taskCode(e.resource) === 'review-identity')).toBe(true);
   });

@@ -164,7 +164,13 @@ export function buildTriageTransaction(options: TriageTransactionOptions): Triag
   for (const review of clinicianReviews(context, { result, routing, now, timeZone })) {
     created.push({ role: clinicianReviewRole(review.kind), resource: buildClinicianReviewTask({ context, ...review }) });
   }
-  const provenance = buildProvenance({ context, targets: created.map((c) => ({ reference: resultUuid(key, c.role) })) });
+  // The clinician-only reviews are left out of the Provenance: it travels with the results a
+  // user's token may write (SMART), where a target taken out of that write would dangle, and
+  // it is what a reader of the patient's results sees. Each review names its Device itself.
+  const provenance = buildProvenance({
+    context,
+    targets: created.filter((c) => !CLINICIAN_ONLY_ROLES.includes(c.role)).map((c) => ({ reference: resultUuid(key, c.role) })),
+  });
   created.push({ role: 'provenance', resource: provenance });
 
   for (const { role, resource } of created) {
