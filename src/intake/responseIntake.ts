@@ -320,15 +320,23 @@ function isActive(e: EarlierResult): boolean {
  */
 function supersessionPending(current: readonly EarlierResult[], others: readonly EarlierResult[], now: Date): boolean {
   const currentTasks = current.map((e): Task | undefined => (e.resource.resourceType === 'Task' ? e.resource : undefined)).filter((t): t is Task => t !== undefined);
-  const newPriority = mostUrgentPriority(currentTasks.filter((t) => !keyAndRole(t).role?.startsWith('review')).map((t) => t.priority));
+  const newPriority = mostUrgentPriority(currentTasks.filter((t) => isReferralWork(keyAndRole(t).role)).map((t) => t.priority));
   const plan = supersessionPlan({ earlier: others, newPriority, now });
   const reviewed = current.some((e) => e.role === 'review-downgrade' || e.role === 'review-retriage');
   return plan.entries.length > 0 || (plan.keptOpen.length > 0 && !reviewed);
 }
 
-/** The Tasks a triage transaction will create (referral, safety net, additional referral). */
+/** The Tasks a triage transaction will create (referral, safety net, additional referral), not its clinician-only reviews. */
 function plannedTasks(transaction: TriageTransaction): Task[] {
-  return (transaction.bundle.entry ?? []).map((e) => e.resource).filter((r): r is Task => r?.resourceType === 'Task');
+  return (transaction.bundle.entry ?? [])
+    .filter((e, i) => !CLINICIAN_ONLY_ROLES.includes(transaction.roles[i] ?? 'response'))
+    .map((e) => e.resource)
+    .filter((r): r is Task => r?.resourceType === 'Task');
+}
+
+/** A Task role that is the referral work of a triage (not a review of any kind), for supersession's priorities. */
+function isReferralWork(role: string | undefined): boolean {
+  return !role?.startsWith('review') && !(CLINICIAN_ONLY_ROLES as readonly (string | undefined)[]).includes(role);
 }
 
 /**

@@ -59,7 +59,8 @@ describe('review-identity: answered age and record more than a year apart', () =
       owner: { reference: DUTY_CLINICIAN },
       code: { coding: [{ system: TASK_SYSTEM, code: 'review-identity' }] },
       for: { reference: `Patient/${id}` },
-      focus: { reference: `RiskAssessment/${record.risks[0]?.id ?? ''}` },
+      focus: { reference: `QuestionnaireResponse/${record.responses[0]?.id ?? ''}` },
+      input: [{ type: { text: 'Triage result' }, valueReference: { reference: `RiskAssessment/${record.risks[0]?.id ?? ''}` } }],
     });
     expect(review?.description).toMatch(/answered age \(10\) and the record's age \(36\) differ by more than a year/);
     expect(review?.description).not.toMatch(/1990|Patient\//);
@@ -92,7 +93,13 @@ describe('review-safeguarding (SG1: under 2 with an injury)', () => {
     const record = await recordOf(service.store, subject);
     const [review, ...more] = reviews(record.tasks, 'review-safeguarding');
     expect(more).toHaveLength(0);
-    expect(review).toMatchObject({ status: 'requested', priority: 'asap', owner: { reference: DUTY_CLINICIAN }, focus: { reference: `RiskAssessment/${record.risks[0]?.id ?? ''}` } });
+    expect(review).toMatchObject({
+      status: 'requested',
+      priority: 'asap',
+      owner: { reference: DUTY_CLINICIAN },
+      focus: { reference: `QuestionnaireResponse/${record.responses[0]?.id ?? ''}` },
+      input: [{ valueReference: { reference: `RiskAssessment/${record.risks[0]?.id ?? ''}` } }],
+    });
     expect(review?.note?.[0]?.text).toMatch(/Consider non-accidental injury/);
     // Patient-facing: the advice, the RiskAssessment and GuidanceResponse, the CarePlan, the referral and its Tasks.
     const patientFacing = { ...record, tasks: record.tasks.filter((t) => t !== review) };

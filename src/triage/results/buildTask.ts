@@ -128,9 +128,11 @@ export interface ClinicianReviewTaskOptions {
 }
 
 /**
- * A Task for the duty clinician about this triage: focus the RiskAssessment, so the queue
- * opens the result it is about. It is written in the triage's own transaction; a SMART
- * write with the user's token must leave it to the service's credentials (isClinicianOnly).
+ * A Task for the duty clinician about this triage. Like every review Task, `focus` is the
+ * response (so `Task?focus=QuestionnaireResponse/{id}` finds it with the response's other
+ * work); the result it is about is its input. It is written in the triage's own transaction;
+ * a SMART write with the user's token must leave it to the service's credentials
+ * (isClinicianOnly).
  */
 export function buildClinicianReviewTask(options: ClinicianReviewTaskOptions): Task {
   const { context, kind } = options;
@@ -142,7 +144,7 @@ export function buildClinicianReviewTask(options: ClinicianReviewTaskOptions): T
     status: 'requested',
     intent: 'order',
     code: { coding: [{ system: TRIAGE_TASK_SYSTEM, code: kind, display }], text: display },
-    focus: roleReference(context, 'risk'),
+    focus: context.response,
     for: context.subject,
     ...(context.encounter ? { encounter: context.encounter } : {}),
     authoredOn: context.now.toISOString(),
@@ -151,6 +153,7 @@ export function buildClinicianReviewTask(options: ClinicianReviewTaskOptions): T
     description: options.description,
     owner: options.owner,
     restriction: { period: { end: options.due.toISOString() } },
+    input: [{ type: { text: 'Triage result' }, valueReference: roleReference(context, 'risk') }],
     ...(options.note ? { note: [{ text: options.note }] } : {}),
   };
 }

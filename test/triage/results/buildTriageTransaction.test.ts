@@ -317,7 +317,8 @@ describe('buildTriageTransaction', () => {
       priority: 'asap',
       owner: { reference: SERVICE('duty-clinician') },
       code: { coding: [{ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-task', code: 'review-safeguarding' }] },
-      focus: { reference: resultUuid(transaction.key, 'risk') },
+      focus: { reference: resultUuid(transaction.key, 'response') },
+      input: [{ valueReference: { reference: resultUuid(transaction.key, 'risk') } }],
     });
     expect(reviews[0]?.note?.map((n) => n.text).join('\n')).toMatch(/For clinicians \(safeguarding, SG1\).*non-accidental injury/);
     expect(transaction.clinicianOnlyRoles).toEqual(['task-safeguarding']);
