@@ -46,7 +46,9 @@ export function salvageAnswers(index: QuestionnaireIndex, body: unknown): Salvag
     }
     if (Array.isArray(node)) {
       for (const element of node) {
-        stack.push(element);
+        if (element !== null && typeof element === 'object') {
+          stack.push(element);
+        }
       }
       continue;
     }
@@ -64,7 +66,10 @@ export function salvageAnswers(index: QuestionnaireIndex, body: unknown): Salvag
       }
     }
     for (const key of Object.keys(record)) {
-      stack.push(record[key]);
+      const value = record[key];
+      if (value !== null && typeof value === 'object') {
+        stack.push(value);
+      }
     }
   }
 
