@@ -92,7 +92,15 @@ export async function composeService(
     metricsToken: config.metricsToken,
     security: requestSecurityFromConfig(config, keySetPolicy),
     features: [
-      cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fhirServers: config.cdsFhirServers, outbound: new OutboundFetchPolicy({ allowedNetworks: config.outboundAllowedNetworks }) }),
+      cdsRoutes({
+        logger,
+        launchUrl: `${config.publicBaseUrl}/smart/launch`,
+        fhirServers: config.cdsFhirServers,
+        outbound: new OutboundFetchPolicy({ allowedNetworks: config.outboundAllowedNetworks }),
+        content,
+        timeZone: config.timeZone,
+        clock,
+      }),
       responseLimits(config.responseLimits),
       queueRoutesFromConfig(config, { store, clock, logger }),
       intake.router,

@@ -1,4 +1,4 @@
-import type { Bundle, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import type { Bundle, Patient, QuestionnaireResponse, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { type Request, type Response, Router } from 'express';
 import { decodeJwt } from 'jose';
 import type { Logger } from 'pino';
@@ -6,7 +6,8 @@ import { callerOf } from '../auth/caller';
 import type { CdsFhirServers } from '../config';
 import { isUnderBase, OutboundRefusedError, type OutboundFetchPolicy } from '../http/outboundFetchPolicy';
 import type { CdsRequest } from './cdsTypes';
-import { CDS_SERVICE_ID, LAST_TRIAGE_QUERY, TRIAGE_CDS_SERVICE, triageCards } from './triageCards';
+import type { TriageContent } from '../triage/triageContent';
+import { CDS_SERVICE_ID, LAST_RESPONSES_QUERY, LAST_TRIAGE_QUERY, prefetchedResources, TRIAGE_CDS_SERVICE, triageCards } from './triageCards';
 
 export interface CdsDeps {
   readonly logger: Logger;
@@ -17,6 +18,10 @@ export interface CdsDeps {
   /** The fallback search goes through it: no private addresses, no redirects. */
   readonly outbound: OutboundFetchPolicy;
   readonly fetchTimeoutMs?: number;
+  /** To judge a stored response that was never scored for red flags, as `$triage` does. */
+  readonly content: TriageContent;
+  readonly timeZone: string;
+  readonly clock?: () => Date;
 }
 
 type LastTriage = RiskAssessment | undefined | { readonly refused: string };
@@ -36,12 +41,26 @@ export function cdsRoutes(deps: CdsDeps): Router {
       res.status(400).json({ error: 'Expected a CDS Hooks patient-view request with hookInstance and context.patientId.' });
       return;
     }
-    const lastTriage = await findLastTriage(deps, request as CdsRequest, allowedBases(deps.fhirServers, req));
+    const bases = allowedBases(deps.fhirServers, req);
+    const lastTriage = await findLastTriage(deps, request as CdsRequest, bases);
     if (lastTriage !== undefined && 'refused' in lastTriage) {
       res.status(412).json({ error: lastTriage.refused });
       return;
     }
-    res.json({ cards: triageCards({ hookInstance: request.hookInstance, launchUrl: deps.launchUrl, lastTriage }) });
+    const lastResponses = await findLastResponses(deps, request as CdsRequest, bases);
+    const patient = prefetchedResources<Patient>(request.prefetch?.patient, 'Patient')[0];
+    res.json({
+      cards: triageCards({
+        hookInstance: request.hookInstance,
+        launchUrl: deps.launchUrl,
+        lastTriage,
+        lastResponses,
+        patient,
+        content: deps.content,
+        timeZone: deps.timeZone,
+        now: (deps.clock ?? (() => new Date()))(),
+      }),
+    });
   });
   router.post(`/cds-services/${CDS_SERVICE_ID}/feedback`, (req: Request, res: Response) => {
     const feedback = (req.body as { feedback?: { card?: unknown; outcome?: unknown; overrideReasons?: unknown[] }[] } | undefined)?.feedback;
@@ -125,6 +144,42 @@ async function findLastTriage(deps: CdsDeps, request: CdsRequest, bases: readonl
     }
     deps.logger.warn('CDS Hooks: FHIR server unreachable for the fallback search');
     return { refused: NO_FALLBACK };
+  }
+}
+
+/**
+ * The latest responses, from the prefetch or the same fallback search (under the same
+ * outbound policy and the same allowed bases as the triage search); an EHR that cannot give
+ * them leaves the card to the latest triage alone (never a failed hook).
+ */
+async function findLastResponses(deps: CdsDeps, request: CdsRequest, bases: readonly string[]): Promise<QuestionnaireResponse[]> {
+  const prefetched = request.prefetch?.lastResponses;
+  if (prefetched !== undefined) {
+    return prefetchedResources<QuestionnaireResponse>(prefetched, 'QuestionnaireResponse');
+  }
+  if (typeof request.fhirServer !== 'string' || typeof request.fhirAuthorization?.access_token !== 'string') {
+    return [];
+  }
+  const query = LAST_RESPONSES_QUERY.replace('{{context.patientId}}', encodeURIComponent(request.context.patientId));
+  let target: URL;
+  try {
+    target = new URL(`${request.fhirServer.replace(/\/+$/, '')}/${query}`);
+  } catch {
+    return [];
+  }
+  if (!bases.some((base) => isUnderBase(target, base))) {
+    return [];
+  }
+  try {
+    const answer = await deps.outbound.getJson(
+      target,
+      { Authorization: `Bearer ${request.fhirAuthorization.access_token}`, Accept: 'application/fhir+json' },
+      AbortSignal.timeout(deps.fetchTimeoutMs ?? 5000)
+    );
+    return answer.status >= 200 && answer.status < 300 ? prefetchedResources<QuestionnaireResponse>(answer.body as Bundle, 'QuestionnaireResponse') : [];
+  } catch {
+    deps.logger.warn('CDS Hooks: the responses search on fhirServer failed or was refused');
+    return [];
   }
 }
 

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { RiskAssessment } from '@medplum/fhirtypes';
+import type { Bundle, Patient, QuestionnaireResponse, Resource, RiskAssessment } from '@medplum/fhirtypes';
+import { dateInZone, possibleAges } from '../triage/age';
 import { TRIAGE_METHOD_CODE, TRIAGE_METHOD_SYSTEM } from '../triage/results/buildRiskAssessment';
+import { salvageRedFlags } from '../triage/salvage';
+import type { TriageContent } from '../triage/triageContent';
 import type { CdsCard, CdsService } from './cdsTypes';
 
 export const CDS_SERVICE_ID = 'hip-pain-triage';
@@ -8,6 +11,12 @@ const DISPOSITION_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triag
 
 /** The latest RiskAssessment this service made for the patient: prefetched by the EHR, or searched for as a fallback. */
 export const LAST_TRIAGE_QUERY = `RiskAssessment?subject=Patient/{{context.patientId}}&method=${TRIAGE_METHOD_SYSTEM}|${TRIAGE_METHOD_CODE}&_sort=-date&_count=1`;
+
+/**
+ * The patient's latest responses: one that was never scored (invalid, or not yet triaged)
+ * may still show a red flag, which the card must not hide behind an older triage.
+ */
+export const LAST_RESPONSES_QUERY = 'QuestionnaireResponse?subject=Patient/{{context.patientId}}&_sort=-authored&_count=10';
 
 export const TRIAGE_CDS_SERVICE: CdsService = {
   hook: 'patient-view',
@@ -18,6 +27,7 @@ export const TRIAGE_CDS_SERVICE: CdsService = {
   prefetch: {
     patient: 'Patient/{{context.patientId}}',
     lastTriage: LAST_TRIAGE_QUERY,
+    lastResponses: LAST_RESPONSES_QUERY,
   },
 };
 
@@ -42,6 +52,15 @@ export interface CardOptions {
   readonly launchUrl: string;
   /** The most recent triage, or undefined when the patient has none. */
   readonly lastTriage: RiskAssessment | undefined;
+  /** The patient's latest responses (prefetch `lastResponses`), any Questionnaire; may be absent. */
+  readonly lastResponses?: readonly QuestionnaireResponse[] | undefined;
+  /** The patient (prefetch `patient`), for the ages the birth date allows. */
+  readonly patient?: Patient | undefined;
+  /** The triage content, to judge an unscored response's red flags as `$triage` would. */
+  readonly content: TriageContent;
+  /** The clinical time zone, for the age on the day a response without `authored` was read. */
+  readonly timeZone: string;
+  readonly now: Date;
 }
 
 /**
@@ -55,6 +74,10 @@ export function triageCards(options: CardOptions): CdsCard[] {
   const uuid = cardUuid(options.hookInstance);
   // A retracted triage (its response entered in error) must not be shown as current.
   const risk = options.lastTriage?.status === 'entered-in-error' ? undefined : options.lastTriage;
+  const unscored = unscoredRedFlag(options, risk);
+  if (unscored) {
+    return [{ uuid, source, links: [{ label: 'Review the answers', url: options.launchUrl, type: 'smart' }], ...unscored }];
+  }
   const disposition = risk?.prediction?.[0]?.outcome?.coding?.find((c) => c.system === DISPOSITION_SYSTEM)?.code;
   if (!risk || !disposition) {
     return [
@@ -83,6 +106,56 @@ export function triageCards(options: CardOptions): CdsCard[] {
       links: [{ label: 'Review the triage', url: options.launchUrl, type: 'smart' }],
     },
   ];
+}
+
+/**
+ * The latest response of the triage Questionnaire that no triage stands on (invalid, so
+ * never scored; or not triaged yet), if it is newer than the latest triage and its answers
+ * show a red flag: judged by the same salvage as `$triage` (contract 1.1.0, "Validity"),
+ * so a stored invalid response with a red flag is a critical card, not "no triage".
+ */
+function unscoredRedFlag(options: CardOptions, risk: RiskAssessment | undefined): Pick<CdsCard, 'summary' | 'indicator' | 'detail'> | undefined {
+  const url = options.content.questionnaire.questionnaire.url;
+  const response = [...(options.lastResponses ?? [])]
+    .filter((r) => (r.questionnaire ?? '').split('|')[0] === url && (r.status === 'completed' || r.status === 'amended'))
+    .sort((a, b) => (b.authored ?? '').localeCompare(a.authored ?? ''))[0];
+  if (!response) {
+    return undefined;
+  }
+  const scoredBy = (risk?.basis ?? []).some((b) => response.id !== undefined && (b.reference ?? '').endsWith(`QuestionnaireResponse/${response.id}`));
+  const riskIsNewer = risk?.occurrenceDateTime !== undefined && response.authored !== undefined && risk.occurrenceDateTime >= response.authored;
+  if (scoredBy || riskIsNewer) {
+    return undefined;
+  }
+  const onDate = /^\d{4}-\d{2}-\d{2}/.test(response.authored ?? '') ? (response.authored ?? '').slice(0, 10) : dateInZone(options.now, options.timeZone);
+  const birthAges = options.patient?.birthDate ? (possibleAges(options.patient.birthDate, onDate) ?? []) : [];
+  const { redFlags } = salvageRedFlags(options.content, response, birthAges);
+  if (!redFlags) {
+    return undefined;
+  }
+  const code = redFlags.disposition.code;
+  const when = response.authored ? ` on ${response.authored.slice(0, 10)}` : '';
+  return {
+    summary: `${SUMMARY[code] ?? `Hip pain triage: ${code}`}: answers not yet scored`.slice(0, 140),
+    indicator: 'critical',
+    detail: [
+      `A hip pain response${when} has not been scored (it may be invalid), but its answers already show ${code}. The patient may not have been told what to do: act on it now.`,
+      '',
+      '**Why:**',
+      ...redFlags.firedRules.map((r) => `- ${r.id}: ${r.reason}`),
+    ].join('\n'),
+  };
+}
+
+/** The resources of a prefetch value: a Bundle's entries, or the resource itself. */
+export function prefetchedResources<T extends Resource>(value: Resource | Bundle | null | undefined, type: T['resourceType']): T[] {
+  if (!value) {
+    return [];
+  }
+  if (value.resourceType === 'Bundle') {
+    return (value.entry ?? []).map((e) => e.resource).filter((r): r is T => r?.resourceType === type);
+  }
+  return value.resourceType === type ? [value as T] : [];
 }
 
 function cardUuid(hookInstance: string): string {

@@ -3,16 +3,26 @@ import type { OperationOutcome, QuestionnaireResponse } from '@medplum/fhirtypes
 import type { StructureCheck } from '../fhir/structure';
 import { extractResponse } from '../service/extractResponse';
 import { invalidIssues, type TriageRun } from '../service/createTriageHandler';
-import { scoreResponse } from '../triage/scoreResponse';
+import { assessResponse } from '../triage/scoreResponse';
 import type { TriageContent } from '../triage/triageContent';
 
 /** Responses authored longer ago than this are stale when re-triaged in bulk. */
 export const STALE_AFTER_DAYS = 28;
 
-/** One NDJSON output line per input line. */
+/**
+ * One NDJSON output line per input line. An invalid response's line carries, beside its
+ * outcome, the red-flag disposition and rules its answers show (`redFlag`), so a reader
+ * of the result lines sees the emergency without parsing the OperationOutcome.
+ */
 export type BulkResult =
   | { readonly line: number; readonly id: string | null; readonly disposition: string; readonly rules: readonly string[]; readonly stale?: true }
-  | { readonly line: number; readonly id: string | null; readonly outcome: OperationOutcome; readonly stale?: true };
+  | {
+      readonly line: number;
+      readonly id: string | null;
+      readonly outcome: OperationOutcome;
+      readonly redFlag?: { readonly disposition: string; readonly rules: readonly string[] };
+      readonly stale?: true;
+    };
 
 export interface BulkTriageOptions {
   readonly content: TriageContent;
@@ -66,20 +76,24 @@ async function triageLine(raw: string, line: number, options: BulkTriageOptions)
   try {
     const { response } = extractResponse(body);
     const responseId = typeof (response as { id?: unknown }).id === 'string' ? (response as { id: string }).id : id;
-    const structure = options.checkStructure(response);
-    if (structure.length > 0) {
-      return { line, id: responseId, outcome: { resourceType: 'OperationOutcome', issue: structure } };
-    }
     const qr = response as QuestionnaireResponse;
     const stale = staleSince(qr, options.now);
     const flag = stale ? ({ stale: true } as const) : {};
     if (options.persist) {
-      const run = await options.persist(qr, stale);
-      return { line, id: responseId, disposition: run.result.disposition.code, rules: run.result.firedRules.map((r) => r.id), ...flag };
+      try {
+        const run = await options.persist(qr, stale);
+        return { line, id: responseId, disposition: run.result.disposition.code, rules: run.result.firedRules.map((r) => r.id), ...flag };
+      } catch (err) {
+        if (err instanceof OperationOutcomeError) {
+          return { line, id: responseId, ...invalidLine(err.outcome), ...flag };
+        }
+        throw err;
+      }
     }
-    const outcome = scoreResponse({ content: options.content, response: qr, now: options.now, timeZone: options.timeZone });
+    // Red flags first, whatever the structure check finds: the same judgement as `$triage`.
+    const outcome = assessResponse({ content: options.content, body: response, checkStructure: options.checkStructure, now: options.now, timeZone: options.timeZone });
     if (!outcome.valid) {
-      return { line, id: responseId, outcome: { resourceType: 'OperationOutcome', issue: invalidIssues(options.content, outcome) }, ...flag };
+      return { line, id: responseId, ...invalidLine({ resourceType: 'OperationOutcome', issue: invalidIssues(options.content, outcome) }), ...flag };
     }
     return { line, id: responseId, disposition: outcome.result.disposition.code, rules: outcome.result.firedRules.map((r) => r.id), ...flag };
   } catch (err) {
@@ -88,6 +102,16 @@ async function triageLine(raw: string, line: number, options: BulkTriageOptions)
     }
     return { line, id, outcome: outcomeOf('exception', err instanceof Error ? err.message : 'The line could not be triaged.') };
   }
+}
+
+/** The outcome, with the red flag its leading `information` issue carries (invalidIssues puts it first). */
+function invalidLine(outcome: OperationOutcome): { outcome: OperationOutcome; redFlag?: { disposition: string; rules: string[] } } {
+  const first = outcome.issue?.[0];
+  const match = first?.severity === 'information' ? /^disposition=([a-z-]+); rules=([A-Z0-9,]*)$/.exec(first.diagnostics ?? '') : null;
+  if (!match?.[1]) {
+    return { outcome };
+  }
+  return { outcome, redFlag: { disposition: match[1], rules: (match[2] ?? '').split(',').filter((r) => r !== '') } };
 }
 
 /** When the response was authored, if that is more than STALE_AFTER_DAYS before `now`. */

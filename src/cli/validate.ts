@@ -7,7 +7,7 @@ import { createStructureCheck } from '../fhir/structure';
 import { invalidIssues } from '../service/createTriageHandler';
 import { extractResponse } from '../service/extractResponse';
 import { dispositionAdviceIssue } from '../triage/adviceIssue';
-import { scoreResponse } from '../triage/scoreResponse';
+import { assessResponse } from '../triage/scoreResponse';
 import type { CliCommand } from './cliCommand';
 import { describeError, readShippedContent } from './shippedContent';
 
@@ -50,12 +50,9 @@ function validationIssues(body: unknown, timeZone: string): { valid: boolean; li
     throw err;
   }
   indexFhirDefinitions();
-  const structure = createStructureCheck(['QuestionnaireResponse'])(response);
-  if (structure.length > 0) {
-    return { valid: false, list: structure };
-  }
   const content = buildTriageContent(readShippedContent());
-  const outcome = scoreResponse({ content, response: response as QuestionnaireResponse, now: new Date(), timeZone });
+  // Red flags are salvaged before the structure check, as `$triage` does (contract 1.1.0).
+  const outcome = assessResponse({ content, body: response, checkStructure: createStructureCheck(['QuestionnaireResponse']), now: new Date(), timeZone });
   if (!outcome.valid) {
     return { valid: false, list: invalidIssues(content, outcome) };
   }

@@ -7,7 +7,7 @@ import { dueTime } from '../routing/dueTime';
 import type { RequestPriority, RoutingTable } from '../routing/routingTable';
 import type { createTriageRunner } from '../service/createTriageHandler';
 import { IDEMPOTENCY_TAG_SYSTEM, idempotencyCode, idempotencyKey, resultUuid } from '../triage/results/idempotencyKey';
-import type { TriageTransaction } from '../triage/results/buildTriageTransaction';
+import { CLINICIAN_ONLY_ROLES, type TriageTransaction } from '../triage/results/buildTriageTransaction';
 import type { TriageResult } from '../triage/scoreResponse';
 import type { TriageContent } from '../triage/triageContent';
 import { type EarlierResult, findEarlierResults, isOpenTask, keyAndRole } from './earlierResults';
@@ -120,7 +120,7 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
 
   const retract = async (response: QuestionnaireResponse & { id: string }, context: IntakeContext): Promise<IntakeOutcome> => {
     const earlier = await findEarlierResults(deps.store, response.id, wait(context));
-    const entries = retractionEntries(earlier, deps.clock());
+    const entries = retractionEntries(earlier.filter(isAutomaticallyClosable), deps.clock());
     if (entries.length > 0) {
       await deps.store.executeTransaction({ resourceType: 'Bundle', type: 'transaction', entry: entries }, wait(context));
     }
@@ -139,7 +139,7 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
     }
     const earlier = await findEarlierResults(deps.store, response.id, wait(context));
     const current = earlier.filter((e) => e.key === key);
-    const others = earlier.filter((e) => e.key !== key && isActive(e));
+    const others = earlier.filter((e) => e.key !== key && isActive(e) && isAutomaticallyClosable(e));
     const currentRisk = current.find((e): e is EarlierResult & { resource: RiskAssessment } => e.resource.resourceType === 'RiskAssessment');
     if (currentRisk && (currentRisk.resource.status === 'final' || current.some((e) => e.role === 'review-retriage')) && !supersessionPending(current, others, deps.clock())) {
       return { action: 'ignored', reason: 'already-triaged' };
@@ -287,6 +287,15 @@ function carriesOwnTag(response: QuestionnaireResponse, key: string): boolean {
   return (response.meta?.tag ?? []).some((t) => t.system === IDEMPOTENCY_TAG_SYSTEM && t.code === idempotencyCode(key, 'response'));
 }
 
+/**
+ * Whether a result may be closed by what the person answering does next (amending the
+ * response, or marking it entered-in-error). A clinician-only review (safeguarding, identity)
+ * may not: a concern once raised is closed by a clinician, never withdrawn by the answers.
+ */
+function isAutomaticallyClosable(e: EarlierResult): boolean {
+  return !(CLINICIAN_ONLY_ROLES as readonly (string | undefined)[]).includes(e.role);
+}
+
 /** A result still in force (what supersession would change). */
 function isActive(e: EarlierResult): boolean {
   const resource = e.resource;
@@ -311,15 +320,23 @@ function isActive(e: EarlierResult): boolean {
  */
 function supersessionPending(current: readonly EarlierResult[], others: readonly EarlierResult[], now: Date): boolean {
   const currentTasks = current.map((e): Task | undefined => (e.resource.resourceType === 'Task' ? e.resource : undefined)).filter((t): t is Task => t !== undefined);
-  const newPriority = mostUrgentPriority(currentTasks.filter((t) => !keyAndRole(t).role?.startsWith('review')).map((t) => t.priority));
+  const newPriority = mostUrgentPriority(currentTasks.filter((t) => isReferralWork(keyAndRole(t).role)).map((t) => t.priority));
   const plan = supersessionPlan({ earlier: others, newPriority, now });
   const reviewed = current.some((e) => e.role === 'review-downgrade' || e.role === 'review-retriage');
   return plan.entries.length > 0 || (plan.keptOpen.length > 0 && !reviewed);
 }
 
-/** The Tasks a triage transaction will create (referral, safety net, additional referral). */
+/** The Tasks a triage transaction will create (referral, safety net, additional referral), not its clinician-only reviews. */
 function plannedTasks(transaction: TriageTransaction): Task[] {
-  return (transaction.bundle.entry ?? []).map((e) => e.resource).filter((r): r is Task => r?.resourceType === 'Task');
+  return (transaction.bundle.entry ?? [])
+    .filter((e, i) => !CLINICIAN_ONLY_ROLES.includes(transaction.roles[i] ?? 'response'))
+    .map((e) => e.resource)
+    .filter((r): r is Task => r?.resourceType === 'Task');
+}
+
+/** A Task role that is the referral work of a triage (not a review of any kind), for supersession's priorities. */
+function isReferralWork(role: string | undefined): boolean {
+  return !role?.startsWith('review') && !(CLINICIAN_ONLY_ROLES as readonly (string | undefined)[]).includes(role);
 }
 
 /**

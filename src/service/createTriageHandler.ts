@@ -5,11 +5,11 @@ import type { FhirStore } from '../fhir/fhirStore';
 import type { StructureCheck } from '../fhir/structure';
 import type { TriageHandler, TriageRequest } from '../http/triageRoutes';
 import { statusOf } from '../http/sendOutcome';
-import { badGatewayError, serviceUnavailableError, unprocessableError } from '../outcomes';
+import { badGatewayError, badRequestError, errorIssue, serviceUnavailableError, unprocessableError } from '../outcomes';
 import type { RoutingTable } from '../routing/routingTable';
 import { dispositionAdviceIssue } from '../triage/adviceIssue';
-import { buildTriageTransaction, type TriageTransaction } from '../triage/results/buildTriageTransaction';
-import { type ScoreOutcome, scoreResponse, type TriageResult } from '../triage/scoreResponse';
+import { buildTriageTransaction, isShownToAnswerer, type TriageTransaction } from '../triage/results/buildTriageTransaction';
+import { assessResponse, type ScoreOutcome, type TriageResult } from '../triage/scoreResponse';
 import type { TriageContent } from '../triage/triageContent';
 import { extractResponse, persistParameter } from './extractResponse';
 
@@ -69,13 +69,15 @@ export function createTriageRunner(deps: TriageServiceDeps) {
   ): Promise<TriageRun> {
     const started = performance.now();
     const logger = options.logger ?? deps.logger;
-    const response = checkStructure(deps, options.response);
+    const body = claimedResponse(options.response);
     const now = deps.clock();
-    const birthDate = await readBirthDate(deps, response);
-    const outcome = scoreResponse({ content: deps.content, response, birthDate: birthDate.value, now, timeZone: deps.timeZone });
+    const birthDate = await readBirthDate(deps, body);
+    // Red flags are salvaged before, and whatever, the structure check finds (contract 1.1.0).
+    const outcome = assessResponse({ content: deps.content, body, checkStructure: deps.checkStructure, birthDate: birthDate.value, now, timeZone: deps.timeZone });
     if (!outcome.valid) {
       throw unprocessableError(invalidIssues(deps.content, outcome));
     }
+    const response = body as QuestionnaireResponse;
     const result: TriageResult = { ...outcome.result, warnings: [...outcome.result.warnings, ...birthDate.warnings] };
     const transaction = buildTriageTransaction({
       result,
@@ -124,12 +126,15 @@ export function createTriageHandler(deps: TriageServiceDeps): TriageHandler {
   };
 }
 
-function checkStructure(deps: TriageServiceDeps, candidate: unknown): QuestionnaireResponse {
-  const issues = deps.checkStructure(candidate);
-  if (issues.length > 0) {
-    throw unprocessableError(issues);
+/**
+ * Only a body that is not a JSON object, or says it is not a QuestionnaireResponse, is
+ * refused without being read (400); anything else is salvaged for red flags.
+ */
+function claimedResponse(candidate: unknown): object {
+  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate) || (candidate as { resourceType?: unknown }).resourceType !== 'QuestionnaireResponse') {
+    throw badRequestError([errorIssue('structure', 'Expected a FHIR QuestionnaireResponse (JSON object).', 'resourceType')]);
   }
-  return candidate as QuestionnaireResponse;
+  return candidate;
 }
 
 /**
@@ -137,8 +142,9 @@ function checkStructure(deps: TriageServiceDeps, candidate: unknown): Questionna
  * store that cannot be read, leaves the age unchecked, with a warning: scoring must
  * not wait on it (the write-back will report an unreachable server itself).
  */
-async function readBirthDate(deps: TriageServiceDeps, response: QuestionnaireResponse): Promise<{ value: string | undefined; warnings: OperationOutcomeIssue[] }> {
-  const match = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(response.subject?.reference ?? '');
+async function readBirthDate(deps: TriageServiceDeps, body: object): Promise<{ value: string | undefined; warnings: OperationOutcomeIssue[] }> {
+  const reference = (body as { subject?: { reference?: unknown } | null }).subject?.reference;
+  const match = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(typeof reference === 'string' ? reference : '');
   if (!match?.[1]) {
     return { value: undefined, warnings: [] };
   }
@@ -231,10 +237,11 @@ function describe(err: unknown): string {
 }
 
 function answerBundle(run: TriageRun, baseUrl: string): Bundle {
+  // SG1's review Task is written, but the caller (possibly the person who answered) is not shown it.
   const entries: BundleEntry[] = run.stored
-    ? run.stored.map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource }))
+    ? run.stored.filter(isShownToAnswerer).map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource }))
     : (run.transaction.bundle.entry ?? [])
-        .filter((e) => e.resource && e.resource.resourceType !== 'Device')
+        .filter((e) => e.resource && e.resource.resourceType !== 'Device' && isShownToAnswerer(e.resource))
         .map((e) => ({ fullUrl: e.fullUrl, resource: e.resource }));
   if (run.result.warnings.length > 0) {
     entries.push({ resource: { resourceType: 'OperationOutcome', issue: [...run.result.warnings] } });

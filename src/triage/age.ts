@@ -34,3 +34,35 @@ export function dateInZone(instant: Date, timeZone: string): string {
 export function authoredDate(authored: string | undefined, now: Date, timeZone: string): string {
   return authored && /^\d{4}-\d{2}-\d{2}/.test(authored) ? authored.slice(0, 10) : dateInZone(now, timeZone);
 }
+
+const PARTIAL_DATE = /^(\d{4})(?:-(\d{2}))?$/;
+
+/**
+ * Every age (completed years) a patient with this birth date can have on a calendar date
+ * (`YYYY-MM-DD`), youngest first; undefined when none can be worked out (no birth date, a
+ * malformed one, or born after the date). A full date gives one age; a year (`YYYY`) or a
+ * year and month (`YYYY-MM`) leave the birthday unknown, so the age is one of two values
+ * (contract 1.1.0, "Age"): the patient is scored at each, never guessed into one.
+ */
+export function possibleAges(birthDate: string, onDate: string): number[] | undefined {
+  const full = ageOnDate(birthDate, onDate);
+  if (full !== undefined) {
+    return [full];
+  }
+  const partial = PARTIAL_DATE.exec(birthDate);
+  const on = FULL_DATE.exec(onDate);
+  if (!partial || !on) {
+    return undefined;
+  }
+  const by = Number(partial[1]);
+  const bm = partial[2] === undefined ? undefined : Number(partial[2]);
+  const [oy, om] = [Number(on[1]), Number(on[2])];
+  if (bm !== undefined && (bm < 1 || bm > 12)) {
+    return undefined;
+  }
+  // Born in month bm: the birthday has passed if the month has, not yet if it is to come,
+  // and either within the month itself. A year alone: either, except in the birth year.
+  const reached = bm === undefined ? [false, true] : om > bm ? [true] : om < bm ? [false] : [false, true];
+  const ages = [...new Set(reached.map((had) => oy - by - (had ? 0 : 1)))].filter((age) => age >= 0).sort((a, b) => a - b);
+  return ages.length > 0 ? ages : undefined;
+}

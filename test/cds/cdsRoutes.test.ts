@@ -8,11 +8,14 @@ import pino from 'pino';
 import request from 'supertest';
 import { cdsRoutes } from '../../src/cds/cdsRoutes';
 import { OutboundFetchPolicy } from '../../src/http/outboundFetchPolicy';
+import { buildTriageContent } from '../../src/content/buildTriageContent';
+import { readResourceFiles } from '../../src/content/readResourceFiles';
 import type { Service } from '../../src/composeService';
 import { ROOT } from '../support/responses';
 import { startTestService } from '../support/testService';
 
 const LAUNCH = 'http://127.0.0.1:8080/smart/launch';
+const content = buildTriageContent(readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')]));
 /** CDS Hooks with no auth at all: unsigned calls may name the bases of CDS_FHIR_SERVERS (here: the test EHR on loopback). */
 let cds: express.Express;
 
@@ -34,6 +37,8 @@ beforeAll(async () => {
         launchUrl: LAUNCH,
         fhirServers: { byIssuer: {}, unsigned: [fhirServer, 'http://127.0.0.1:9/fhir'] },
         outbound: new OutboundFetchPolicy({ allowedNetworks: ['127.0.0.0/8'] }),
+        content,
+        timeZone: 'Europe/London',
       })
     );
   const emergency = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/E5.json'), 'utf8'));
@@ -132,5 +137,63 @@ describe('a retracted triage', () => {
     const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('rule-e5', { prefetch: { lastTriage: retracted } })).expect(200);
     expect(res.body.cards[0].indicator).toBe('info');
     expect(res.body.cards[0].summary).toMatch(/start one/);
+  });
+});
+
+describe('a stored response that was never scored (contract 1.1.0: red flags survive every path)', () => {
+  async function storeFlat(patientId: string, answers: Record<string, unknown>): Promise<void> {
+    // Items at the root instead of in their groups: valid FHIR, so the server stores it; invalid for the Questionnaire, so it is never scored.
+    const system = (code: string) => ({ system: 'https://fhir.hip-triage.example.org/CodeSystem/hip-risk-factor', code });
+    const items = Object.entries({ age: 40, 'cannot-weight-bear': false, 'saddle-numbness': false, ...answers }).map(([linkId, v]) => ({
+      linkId,
+      answer: [typeof v === 'boolean' ? { valueBoolean: v } : typeof v === 'number' ? { valueInteger: v } : { valueCoding: system(String(v)) }],
+    }));
+    const response = {
+      resourceType: 'QuestionnaireResponse',
+      questionnaire: 'https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage|1.0.0',
+      status: 'completed',
+      subject: { reference: `Patient/${patientId}` },
+      authored: '2026-11-20T10:00:00Z',
+      item: items,
+    };
+    await request(ehr.app).post('/fhir/QuestionnaireResponse').set('Content-Type', 'application/fhir+json').send(JSON.stringify(response)).expect(201);
+    await ehr.intake.idle();
+  }
+
+  async function responsesFor(patientId: string): Promise<Bundle> {
+    return (await request(ehr.app).get(`/fhir/QuestionnaireResponse?subject=Patient/${patientId}&_sort=-authored&_count=10`).expect(200)).body as Bundle;
+  }
+
+  it('with a red flag (saddle numbness, items misplaced): a critical card, from the prefetch', async () => {
+    await storeFlat('cds-unscored-e5', { 'saddle-numbness': true });
+    const prefetch = { lastTriage: await prefetchFor('cds-unscored-e5'), lastResponses: await responsesFor('cds-unscored-e5') };
+    expect(prefetch.lastTriage.entry ?? []).toHaveLength(0);
+    const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('cds-unscored-e5', { prefetch })).expect(200);
+    const [card] = res.body.cards;
+    expect(card.indicator).toBe('critical');
+    expect(card.summary).toMatch(/EMERGENCY.*not yet scored/);
+    expect(card.detail).toContain('E5');
+  });
+
+  it('with a red flag: a critical card from the fallback search too (no prefetch)', async () => {
+    const res = await request(cds)
+      .post('/cds-services/hip-pain-triage')
+      .send(hook('cds-unscored-e5', { fhirServer, fhirAuthorization: { access_token: 'ehr-token', token_type: 'Bearer', subject: 'cds' } }))
+      .expect(200);
+    expect(res.body.cards[0].indicator).toBe('critical');
+  });
+
+  it('without a red flag: the start card, as before (control)', async () => {
+    await storeFlat('cds-unscored-none', {});
+    const prefetch = { lastTriage: await prefetchFor('cds-unscored-none'), lastResponses: await responsesFor('cds-unscored-none') };
+    const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('cds-unscored-none', { prefetch })).expect(200);
+    expect(res.body.cards[0].indicator).toBe('info');
+  });
+
+  it('a response that a triage stands on is not judged again: the triage card (E5 fixture, scored)', async () => {
+    const prefetch = { lastTriage: await prefetchFor('rule-e5'), lastResponses: await responsesFor('rule-e5') };
+    const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('rule-e5', { prefetch })).expect(200);
+    expect(res.body.cards[0].summary).not.toMatch(/not yet scored/);
+    expect(res.body.cards[0].indicator).toBe('critical');
   });
 });

@@ -143,12 +143,13 @@ describe('every contract rule, through POST $triage', () => {
     expect(JSON.stringify(requests)).toContain('308453003');
   });
 
-  it('SG1: a child under 2 with an injury carries the safeguarding note, with no disposition change beyond U1', async () => {
+  it('SG1: a child under 2 with an injury: no disposition change beyond U1, and nothing about safeguarding in the answer', async () => {
     const { bundle } = await triage(fixture('SG1'));
     const result = readResult(bundle);
     expect(result.disposition).toBe('urgent');
     expect(result.rules).toEqual(expect.arrayContaining(['U1', 'U5']));
-    expect(JSON.stringify(riskAssessment(bundle).note ?? [])).toMatch(/safeguard/i);
+    // The review-safeguarding Task is written for the duty clinician (test/service/clinicianReviews.test.ts), never shown to the caller.
+    expect(JSON.stringify(bundle)).not.toMatch(/safeguard|non-accidental|"SG1"/i);
   });
 
   it.each([

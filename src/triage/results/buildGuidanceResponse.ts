@@ -1,6 +1,6 @@
 import type { GuidanceResponse, OperationOutcome, Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { IDEMPOTENCY_TAG_SYSTEM, resultIdentifier } from './idempotencyKey';
-import { clinicianNoteText, type ResultContext, roleMeta, roleReference, rulesetCanonical } from './resultContext';
+import { type ResultContext, roleMeta, roleReference, rulesetCanonical } from './resultContext';
 
 const OUTPUTS_ID = 'outputs';
 const WARNINGS_ID = 'warnings';
@@ -13,6 +13,10 @@ const WARNINGS_ID = 'warnings';
  * reasonReference may only point at Condition, Observation, DiagnosticReport or
  * DocumentReference.
  */
+/*
+ * Clinician notes (SG1) are not recorded here: a GuidanceResponse sits beside the patient's
+ * results and may be read with their access; the note lives only in its review Task.
+ */
 export function buildGuidanceResponse(context: ResultContext): GuidanceResponse {
   const { result, key } = context;
   const outputs: Parameters = {
@@ -22,7 +26,6 @@ export function buildGuidanceResponse(context: ResultContext): GuidanceResponse 
       { name: 'response', valueReference: context.response },
       { name: 'disposition', valueCoding: result.disposition.coding },
       ...result.firedRules.map((rule): ParametersParameter => ({ name: 'rule', valueCoding: rule.coding })),
-      ...result.notes.map((note): ParametersParameter => ({ name: 'note', valueCoding: note.coding })),
       ...result.additionalReferrals.map((service): ParametersParameter => ({ name: 'additional-referral', valueCode: service })),
       { name: 'ruleset', valueCanonical: rulesetCanonical(context) },
       { name: 'questionnaire', valueCanonical: context.content.questionnaire.canonical },
@@ -43,7 +46,6 @@ export function buildGuidanceResponse(context: ResultContext): GuidanceResponse 
     ...(context.encounter ? { encounter: context.encounter } : {}),
     occurrenceDateTime: context.now.toISOString(),
     performer: context.device,
-    ...(result.notes.length > 0 ? { note: result.notes.map((note) => ({ text: clinicianNoteText(note) })) } : {}),
     ...(warnings ? { evaluationMessage: [{ reference: `#${WARNINGS_ID}` }] } : {}),
     outputParameters: { reference: `#${OUTPUTS_ID}` },
     result: roleReference(context, 'careplan'),

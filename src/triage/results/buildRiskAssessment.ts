@@ -1,6 +1,6 @@
 import type { Annotation, RiskAssessment } from '@medplum/fhirtypes';
 import { resultIdentifier } from './idempotencyKey';
-import { clinicianNoteText, type ResultContext, roleMeta, rulesetCanonical } from './resultContext';
+import { type ResultContext, roleMeta, rulesetCanonical } from './resultContext';
 
 /** The system of RiskAssessment.method: searching `method=<system>|hip-pain-triage` finds this service's assessments. */
 export const TRIAGE_METHOD_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-method';
@@ -19,10 +19,9 @@ export const TRIAGE_METHOD_CODE = 'hip-pain-triage';
 export function buildRiskAssessment(context: ResultContext): RiskAssessment {
   const { result, content, key } = context;
   const ruleset = content.ruleset;
-  const notes: Annotation[] = [
-    ...result.notes.map((note) => ({ text: clinicianNoteText(note) })),
-    ...result.warnings.map((warning) => ({ text: `Warning: ${warning.details?.text ?? warning.diagnostics ?? warning.code}` })),
-  ];
+  // No clinician note (SG1) here: the RiskAssessment is in the patient's record, so a
+  // safeguarding note goes only into its review Task (contract 1.1.0, "Safeguarding").
+  const notes: Annotation[] = result.warnings.map((warning) => ({ text: `Warning: ${warning.details?.text ?? warning.diagnostics ?? warning.code}` }));
   return {
     resourceType: 'RiskAssessment',
     meta: roleMeta(context, 'risk'),

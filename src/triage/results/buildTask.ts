@@ -1,10 +1,10 @@
 import type { Reference, Task } from '@medplum/fhirtypes';
 import type { RequestPriority, TaskOwner } from '../../routing/routingTable';
 import { describeDueRule } from '../../routing/dueTime';
-import { resultIdentifier } from './idempotencyKey';
+import { type ResultRole, resultIdentifier } from './idempotencyKey';
 import type { PlannedReferral } from './planReferrals';
 import { firedRuleIds, type ResultContext, roleMeta, roleReference } from './resultContext';
-import { REVIEW_STALE_TRIAGE, TASK_FULFILL } from './terminology';
+import { REVIEW_STALE_TRIAGE, TASK_FULFILL, TRIAGE_TASK_SYSTEM } from './terminology';
 
 export interface TaskOptions {
   readonly context: ResultContext;
@@ -99,5 +99,61 @@ export function buildReviewTask(options: ReviewTaskOptions): Task {
     description: `Review: hip pain triage ${context.result.disposition.code} (rules ${firedRuleIds(context.result)}) of a response written on ${options.authored.slice(0, 10)}; confirm or change the referral before it is acted on.`,
     owner: options.owner,
     restriction: { period: { end: options.due.toISOString() } },
+  };
+}
+
+/** Clinician-only reviews a triage itself asks for, beside its results (contract 1.1.0). */
+export type ClinicianReviewKind = 'review-identity' | 'review-safeguarding';
+
+const CLINICIAN_REVIEW: Readonly<Record<ClinicianReviewKind, { role: ResultRole; display: string }>> = {
+  'review-identity': { role: 'task-identity', display: 'Check whose record a triage was answered in' },
+  'review-safeguarding': { role: 'task-safeguarding', display: 'Safeguarding review' },
+};
+
+/** The idempotency role of a clinician-only review Task. */
+export function clinicianReviewRole(kind: ClinicianReviewKind): ResultRole {
+  return CLINICIAN_REVIEW[kind].role;
+}
+
+export interface ClinicianReviewTaskOptions {
+  readonly context: ResultContext;
+  readonly kind: ClinicianReviewKind;
+  readonly owner: Reference<TaskOwner>;
+  readonly priority: RequestPriority;
+  readonly due: Date;
+  /** Shown in work queues: codes, ages and rule ids only, never names or answers. */
+  readonly description: string;
+  /** The clinician-facing text (SG1's note); never written anywhere the patient reads. */
+  readonly note?: string | undefined;
+}
+
+/**
+ * A Task for the duty clinician about this triage. Like every review Task, `focus` is the
+ * response (so `Task?focus=QuestionnaireResponse/{id}` finds it with the response's other
+ * work); the result it is about is its input. It is written in the triage's own transaction;
+ * a SMART write with the user's token must leave it to the service's credentials
+ * (isClinicianOnly).
+ */
+export function buildClinicianReviewTask(options: ClinicianReviewTaskOptions): Task {
+  const { context, kind } = options;
+  const { role, display } = CLINICIAN_REVIEW[kind];
+  return {
+    resourceType: 'Task',
+    meta: roleMeta(context, role),
+    identifier: [resultIdentifier(context.key, role)],
+    status: 'requested',
+    intent: 'order',
+    code: { coding: [{ system: TRIAGE_TASK_SYSTEM, code: kind, display }], text: display },
+    focus: context.response,
+    for: context.subject,
+    ...(context.encounter ? { encounter: context.encounter } : {}),
+    authoredOn: context.now.toISOString(),
+    requester: context.device,
+    priority: options.priority,
+    description: options.description,
+    owner: options.owner,
+    restriction: { period: { end: options.due.toISOString() } },
+    input: [{ type: { text: 'Triage result' }, valueReference: roleReference(context, 'risk') }],
+    ...(options.note ? { note: [{ text: options.note }] } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry, Device, QuestionnaireResponse, Reference, Resource } from '@medplum/fhirtypes';
-import type { RoutingTable } from '../../routing/routingTable';
+import type { Route, RoutingTable } from '../../routing/routingTable';
 import type { TriageResult } from '../scoreResponse';
 import type { TriageContent } from '../triageContent';
 import { buildCarePlan } from './buildCarePlan';
@@ -7,10 +7,10 @@ import { buildGuidanceResponse } from './buildGuidanceResponse';
 import { buildProvenance } from './buildProvenance';
 import { buildRiskAssessment } from './buildRiskAssessment';
 import { buildServiceRequest } from './buildServiceRequest';
-import { buildReviewTask, buildSafetyNetTask, buildTask } from './buildTask';
-import { idempotencyKey, idempotencyTag, ifNoneExistQuery, type ResultRole, resultUuid } from './idempotencyKey';
-import { carePlanEnd, planReferrals, reviewRouting } from './planReferrals';
-import type { ResultContext } from './resultContext';
+import { buildClinicianReviewTask, buildReviewTask, buildSafetyNetTask, buildTask, clinicianReviewRole, type ClinicianReviewKind } from './buildTask';
+import { IDEMPOTENCY_TAG_SYSTEM, idempotencyKey, idempotencyTag, ifNoneExistQuery, type ResultRole, resultUuid } from './idempotencyKey';
+import { carePlanEnd, identityReviewRouting, planReferrals, type ReferralPlanOptions, reviewRouting, safeguardingReviewRouting } from './planReferrals';
+import { clinicianNoteText, firedRuleIds, type ResultContext } from './resultContext';
 import { SERVICE_DEVICE, serviceDeviceIdentifier } from './serviceDevice';
 
 export interface TriageTransactionOptions {
@@ -40,6 +40,38 @@ export interface TriageTransaction {
   readonly bundle: Bundle;
   /** The role of each bundle entry, in entry order (a transaction-response keeps that order). */
   readonly roles: readonly ResultRole[];
+  /**
+   * Roles of the entries only clinicians may see (the `review-identity` and
+   * `review-safeguarding` Tasks). They are in `bundle` too, so the embedded and backend
+   * writes stay one transaction; a write with a patient's or user's token must take them
+   * out and write them with the service's own credentials (isClinicianOnly).
+   */
+  readonly clinicianOnlyRoles: readonly ResultRole[];
+}
+
+/** Roles no patient-facing write may carry (contract 1.1.0: SG1 is never shown to the person answering). */
+export const CLINICIAN_ONLY_ROLES: readonly ResultRole[] = [clinicianReviewRole('review-identity'), clinicianReviewRole('review-safeguarding')];
+
+/** Roles never shown to whoever answered or called (a `$triage` answer leaves them out): SG1's review. */
+export const NEVER_SHOWN_ROLES: readonly ResultRole[] = [clinicianReviewRole('review-safeguarding')];
+
+/**
+ * Whether a bundle entry of a triage transaction is clinician-only, from its idempotency tag:
+ * the seam for a writer that splits the transaction (the SMART app's patient token).
+ */
+export function isClinicianOnly(entry: BundleEntry): boolean {
+  return hasRole(entry.resource, CLINICIAN_ONLY_ROLES);
+}
+
+/** Whether a result resource may be shown to the person answering or the calling app (not SG1's review). */
+export function isShownToAnswerer(resource: Resource | undefined): boolean {
+  return !hasRole(resource, NEVER_SHOWN_ROLES);
+}
+
+function hasRole(resource: Resource | undefined, roles: readonly ResultRole[]): boolean {
+  const code = resource?.meta?.tag?.find((t) => t.system === IDEMPOTENCY_TAG_SYSTEM)?.code ?? '';
+  const separator = code.indexOf(':');
+  return separator >= 0 && (roles as readonly string[]).includes(code.slice(separator + 1));
 }
 
 /**
@@ -129,7 +161,16 @@ export function buildTriageTransaction(options: TriageTransactionOptions): Triag
       }
     }
   }
-  const provenance = buildProvenance({ context, targets: created.map((c) => ({ reference: resultUuid(key, c.role) })) });
+  for (const review of clinicianReviews(context, { result, routing, now, timeZone })) {
+    created.push({ role: clinicianReviewRole(review.kind), resource: buildClinicianReviewTask({ context, ...review }) });
+  }
+  // The clinician-only reviews are left out of the Provenance: it travels with the results a
+  // user's token may write (SMART), where a target taken out of that write would dangle, and
+  // it is what a reader of the patient's results sees. Each review names its Device itself.
+  const provenance = buildProvenance({
+    context,
+    targets: created.filter((c) => !CLINICIAN_ONLY_ROLES.includes(c.role)).map((c) => ({ reference: resultUuid(key, c.role) })),
+  });
   created.push({ role: 'provenance', resource: provenance });
 
   for (const { role, resource } of created) {
@@ -139,7 +180,42 @@ export function buildTriageTransaction(options: TriageTransactionOptions): Triag
     key,
     bundle: { resourceType: 'Bundle', type: 'transaction', entry: entries.map((e) => e.entry) },
     roles: entries.map((e) => e.role),
+    clinicianOnlyRoles: entries.map((e) => e.role).filter((role) => CLINICIAN_ONLY_ROLES.includes(role)),
   };
+}
+
+/**
+ * The duty clinician's reviews this result asks for (contract 1.1.0): `review-identity`
+ * when the answered age and the record differ by more than a year, `review-safeguarding`
+ * for each safeguarding note (SG1). Descriptions carry codes, ages and rule ids only;
+ * the safeguarding text itself is the Task's note, and nowhere the patient reads.
+ */
+function clinicianReviews(
+  context: ResultContext,
+  plan: ReferralPlanOptions
+): { kind: ClinicianReviewKind; owner: Route['owner']; priority: Route['priority']; due: Date; description: string; note?: string }[] {
+  const { result } = plan;
+  const reviews: { kind: ClinicianReviewKind; owner: Route['owner']; priority: Route['priority']; due: Date; description: string; note?: string }[] = [];
+  const mismatch = result.identityMismatch;
+  if (mismatch) {
+    reviews.push({
+      kind: 'review-identity',
+      ...identityReviewRouting(plan),
+      description:
+        `Hip pain triage ${result.disposition.code} (rules ${firedRuleIds(result)}): the answered age (${mismatch.answeredAge}) and the record's age ` +
+        `(${mismatch.recordAges.join(' or ')}) differ by more than a year. Possibly the wrong record, or someone answering for another person in their own record: ` +
+        'check whom the answers are about, and move the result to the right record if needed. The patient was given the advice for this result.',
+    });
+  }
+  for (const note of result.notes.filter((n) => n.kind === 'safeguarding')) {
+    reviews.push({
+      kind: 'review-safeguarding',
+      ...safeguardingReviewRouting(plan),
+      description: `Hip pain triage ${result.disposition.code} (rules ${firedRuleIds(result)}): safeguarding review (${note.id}).`,
+      note: clinicianNoteText(note),
+    });
+  }
+  return reviews;
 }
 
 function conditionalCreate(key: string, role: ResultRole, resource: Resource): BundleEntry {

@@ -91,3 +91,36 @@ export function reviewRouting(options: ReferralPlanOptions): { owner: Route['own
   }
   return { owner, priority: 'routine', due: dueTime({ kind: 'days', days: routing.selfCare.reviewDays }, now, timeZone) };
 }
+
+/** Contract 1.1.0: a `review-identity` Task takes the priority of the disposition. */
+const IDENTITY_PRIORITY: Readonly<Record<string, Route['priority']>> = { emergency: 'stat', urgent: 'asap' };
+
+/** A clinician-only review a triage asks for, routed to the duty clinician. */
+export interface ClinicianReviewRoute {
+  readonly owner: Route['owner'];
+  readonly priority: Route['priority'];
+  readonly due: Date;
+}
+
+/**
+ * `review-identity` (answered age and record disagree): the duty clinician, at `stat`,
+ * `asap` or `routine` by disposition, due when the disposition's own work is. The result
+ * is written and routed as usual meanwhile: the advice must not wait on the identity.
+ */
+export function identityReviewRouting(options: ReferralPlanOptions): ClinicianReviewRoute {
+  const routed = reviewRouting(options);
+  return { owner: routed.owner, priority: IDENTITY_PRIORITY[options.result.disposition.code] ?? 'routine', due: routed.due };
+}
+
+/**
+ * `review-safeguarding` (SG1): the duty clinician, `asap`, due when the urgent route's
+ * safety net is (the same clinician looks at every urgent result by then anyway).
+ */
+export function safeguardingReviewRouting(options: ReferralPlanOptions): ClinicianReviewRoute {
+  const urgent = options.routing.dispositions.get('urgent')?.route;
+  const owner = urgent?.safetyNet?.owner;
+  if (!urgent || !owner) {
+    throw new Error('The routing table names no duty clinician (the urgent route has no safety net) for safeguarding reviews.');
+  }
+  return { owner, priority: 'asap', due: dueTime(urgent.safetyNet?.due ?? urgent.due, options.now, options.timeZone) };
+}

@@ -1,5 +1,5 @@
 import type { ActivityDefinition, Bundle, CarePlan, GuidanceResponse, Parameters, Provenance, Resource, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
-import { buildTriageTransaction, type TriageTransaction } from '../../../src/triage/results/buildTriageTransaction';
+import { buildTriageTransaction, isClinicianOnly, isShownToAnswerer, type TriageTransaction } from '../../../src/triage/results/buildTriageTransaction';
 import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM, resultUuid } from '../../../src/triage/results/idempotencyKey';
 import { scoreResponse } from '../../../src/triage/scoreResponse';
 import { findActivityDefinition } from '../../../src/triage/triageContent';
@@ -212,7 +212,7 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
 
   test('refers to the services the routing table names, with the contract priority and due time', () => {
     const requests = resources<ServiceRequest>(bundle, 'ServiceRequest');
-    const tasks = resources<Task>(bundle, 'Task').filter((t) => !t.partOf);
+    const tasks = resources<Task>(bundle, 'Task').filter((t) => !t.partOf && t.code?.coding?.[0]?.code === 'fulfill');
     expect(requests.map((r) => ({ service: r.performer?.[0]?.reference, priority: r.priority, due: r.occurrencePeriod?.end }))).toEqual(c.referrals);
     expect(tasks).toHaveLength(c.referrals.length);
     requests.forEach((request, i) => {
@@ -284,9 +284,10 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
     expect((plan.activity ?? []).filter((a) => a.reference).map((a) => fullUrlTypes.get(a.reference?.reference ?? ''))).toEqual(c.referrals.map(() => 'ServiceRequest'));
   });
 
-  test('records provenance for every created resource', () => {
+  test('records provenance for every created resource but the clinician-only reviews', () => {
     const provenance = only<Provenance>(bundle, 'Provenance');
-    const created = entries.filter((e, i) => !['device', 'response', 'provenance'].includes(roles[i] ?? '')).map((e) => e.fullUrl);
+    // Every created resource but the clinician-only reviews, which a user's-token write takes out.
+    const created = entries.filter((e, i) => !['device', 'response', 'provenance', 'task-safeguarding', 'task-identity'].includes(roles[i] ?? '')).map((e) => e.fullUrl);
     expect(provenance.target.map((t) => t.reference).sort()).toEqual([...created].sort());
     expect(provenance.agent[0]?.who?.reference).toBe(resultUuid(key, 'device'));
     expect(provenance.recorded).toBe(NOW.toISOString());
@@ -327,13 +328,29 @@ describe('buildTriageTransaction', () => {
     expect(only<ServiceRequest>(bundle, 'ServiceRequest').requester?.reference).toBe('Device/abc');
   });
 
-  test('carries the safeguarding note for clinicians, coded and in words', () => {
-    const { bundle } = build('response-safeguarding');
-    const risk = only<RiskAssessment>(bundle, 'RiskAssessment');
-    expect(risk.note?.map((n) => n.text).join('\n')).toMatch(/For clinicians \(safeguarding, SG1\)/);
-    const guidance = only<GuidanceResponse>(bundle, 'GuidanceResponse');
-    expect((guidance.contained?.[0] as Parameters).parameter?.filter((p) => p.name === 'note').map((p) => p.valueCoding?.code)).toEqual(['SG1']);
-    expect(only<RiskAssessment>(build('response-gp-work').bundle, 'RiskAssessment').note).toBeUndefined();
+  test('SG1: the safeguarding note goes to a duty-clinician review Task only, never into what the patient reads', () => {
+    const transaction = build('response-safeguarding');
+    const { bundle } = transaction;
+    const reviews = resources<Task>(bundle, 'Task').filter((t) => t.code?.coding?.[0]?.code === 'review-safeguarding');
+    expect(reviews).toHaveLength(1);
+    expect(reviews[0]).toMatchObject({
+      priority: 'asap',
+      owner: { reference: SERVICE('duty-clinician') },
+      code: { coding: [{ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-task', code: 'review-safeguarding' }] },
+      focus: { reference: resultUuid(transaction.key, 'response') },
+      input: [{ valueReference: { reference: resultUuid(transaction.key, 'risk') } }],
+    });
+    expect(reviews[0]?.note?.map((n) => n.text).join('\n')).toMatch(/For clinicians \(safeguarding, SG1\).*non-accidental injury/);
+    expect(transaction.clinicianOnlyRoles).toEqual(['task-safeguarding']);
+    // The seam a split writer (SMART, patient token) uses to write it with the service's own credentials.
+    expect((bundle.entry ?? []).filter(isClinicianOnly).map((e) => (e.resource as Task).code?.coding?.[0]?.code)).toEqual(['review-safeguarding']);
+    expect((bundle.entry ?? []).filter((e) => !isShownToAnswerer(e.resource))).toHaveLength(1);
+    for (const type of ['RiskAssessment', 'GuidanceResponse', 'CarePlan', 'ServiceRequest'] as const) {
+      expect([type, JSON.stringify(resources(bundle, type))]).not.toEqual([type, expect.stringMatching(/safeguard|non-accidental|SG1/i)]);
+    }
+    const patientTasks = resources<Task>(bundle, 'Task').filter((t) => t.code?.coding?.[0]?.code !== 'review-safeguarding');
+    expect(JSON.stringify(patientTasks)).not.toMatch(/safeguard|non-accidental|SG1/i);
+    expect(resources<Task>(build('response-gp-work').bundle, 'Task').some((t) => t.code?.coding?.[0]?.code === 'review-safeguarding')).toBe(false);
   });
 
   test('explains the disposition in words: every fired rule with its reason, and the action', () => {

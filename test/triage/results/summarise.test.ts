@@ -4,12 +4,11 @@ import { fixtureResponse, scoreFixture } from './resultFixtures';
 describe('triageSummary', () => {
   const now = new Date('2025-06-10T09:00:00.000Z');
 
-  test('gives codes and titles only', () => {
+  test('gives codes and titles only, and no safeguarding note', () => {
     const summary = triageSummary(scoreFixture(fixtureResponse('response-safeguarding'), now));
     expect(summary).toEqual({
       disposition: 'urgent',
       rules: ['U1', 'U5', 'G1'],
-      notes: ['SG1'],
       additionalReferrals: [],
       advice: ['Act now yourself', 'Keep weight off the leg if it hurts', 'Do not eat or drink if your hip may be broken', 'Call 999 if you cannot walk'],
     });
