@@ -38,21 +38,11 @@ function safeguardingTransaction(): Bundle {
   const response: QuestionnaireResponse = buildResponse(answersWith({ age: 1, 'fall-or-injury': true }), { subject: { reference: `Patient/${CHILD}` }, authored: NOW.toISOString() });
   const { bundle } = buildTriageTransaction({ result: scoreFixture(response, NOW), response, content: shippedContent(), routing: shippedRouting(), now: NOW, timeZone: TIME_ZONE, responseAlreadyStored: false });
   const responseUrl = bundle.entry?.find((e) => e.resource?.resourceType === 'QuestionnaireResponse')?.fullUrl ?? '';
-  const task: BundleEntry = {
-    fullUrl: 'urn:uuid:5d0c2f7e-5b7c-4d0c-9a55-2d5e3a1c0b01',
-    resource: {
-      resourceType: 'Task',
-      status: 'requested',
-      intent: 'order',
-      priority: 'asap',
-      code: { coding: [{ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-task', code: 'review-safeguarding', display: 'Safeguarding review' }] },
-      for: { reference: `Patient/${CHILD}` },
-      focus: { reference: responseUrl },
-      owner: { display: 'Duty clinician' },
-      description: 'Safeguarding (SG1): a child under 2 with an injury. Consider non-accidental injury.',
-    },
-    request: { method: 'POST', url: 'Task' },
-  };
+  // The core builds the safeguarding review itself (SG1); the seam must keep it out of the user's write.
+  const built = bundle.entry?.filter((e) => e.resource?.resourceType === 'Task' && JSON.stringify(e.resource.code).includes('review-safeguarding')) ?? [];
+  if (built.length !== 1) {
+    throw new Error(`expected the core to build one review-safeguarding Task, found ${built.length}`);
+  }
   // The identity review (answered age and record disagree) is clinician-only too.
   const identity: BundleEntry = {
     fullUrl: 'urn:uuid:5d0c2f7e-5b7c-4d0c-9a55-2d5e3a1c0b02',
@@ -68,7 +58,7 @@ function safeguardingTransaction(): Bundle {
     },
     request: { method: 'POST', url: 'Task' },
   };
-  return { ...bundle, entry: [...(bundle.entry ?? []), task, identity] };
+  return { ...bundle, entry: [...(bundle.entry ?? []), identity] };
 }
 
 function text(resources: readonly Resource[]): string {
