@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Request } from 'express';
+import { isClinicianOnlyTask } from '../triage/results/buildTask';
 import { isPatientData, patientsOf } from './patientCompartment';
 
 /**
@@ -39,6 +40,11 @@ export function visibleTo(resource: Resource, limit: CompartmentLimit): boolean 
   }
   if (!isPatientData(resource.resourceType)) {
     return true;
+  }
+  if (isClinicianOnlyTask(resource)) {
+    // A safeguarding or identity review is about the patient but for the duty clinician only:
+    // the person holding a patient token may be the parent it concerns (contract 1.1.0, SG1).
+    return false;
   }
   const patients = patientsOf(resource);
   if (limit.patient !== undefined && patients.has(limit.patient)) {

@@ -2,16 +2,12 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { Annotation, Bundle, BundleEntry, Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import type { FhirStore, WaitOptions } from '../fhir/fhirStore';
-import { statusOf } from '../http/sendOutcome';
+import { statusOf } from '../outcomes';
+import { CLINICIAN_ONLY_TASK_CODES, isClinicianOnlyTask } from '../triage/results/buildTask';
 
-/**
- * Tasks for the duty clinician that the person answering must never see, so never written
- * with their token (a parent's token could read the child's record): the safeguarding review
- * (SG1, a child under 2 with an injury) and the identity review (the answered age does not
- * match the record). Matched by code, whatever the code system, so a renamed system still
- * keeps them out of the user's write.
- */
-export const CLINICIAN_ONLY_TASK_CODES: readonly string[] = ['review-safeguarding', 'review-identity'];
+// The clinician-only Tasks (safeguarding, identity) are never written with the user's token:
+// a parent's token could read the child's record.
+export { CLINICIAN_ONLY_TASK_CODES };
 
 /** The text the core gives a clinician-facing note (SG1) in RiskAssessment and GuidanceResponse notes. */
 const CLINICIAN_NOTE_PREFIX = 'For clinicians (';
@@ -20,8 +16,7 @@ const CLINICIAN_NOTE_PREFIX = 'For clinicians (';
 export type ServiceWriter = (bundle: Bundle, wait?: WaitOptions) => Promise<Bundle>;
 
 export function isClinicianOnly(entry: BundleEntry): boolean {
-  const resource = entry.resource;
-  return resource?.resourceType === 'Task' && ((resource as Task).code?.coding ?? []).some((c) => c.code !== undefined && CLINICIAN_ONLY_TASK_CODES.includes(c.code));
+  return isClinicianOnlyTask(entry.resource);
 }
 
 /** The entries of a triage transaction the person answering may see and may write. */
@@ -107,7 +102,7 @@ export async function writeClinicianOnly(options: {
   readonly wait?: WaitOptions | undefined;
 }): Promise<BundleEntry[]> {
   const { entries, stored, serviceWriter, logger } = options;
-  const kinds = entries.map((e) => ((e.resource as Task | undefined)?.code?.coding ?? []).map((c) => c.code).find((c) => c !== undefined && CLINICIAN_ONLY_TASK_CODES.includes(c)) ?? 'unknown');
+  const kinds = entries.map((e) => ((e.resource as Task | undefined)?.code?.coding ?? []).map((c) => c.code).find((c) => c !== undefined && (CLINICIAN_ONLY_TASK_CODES as readonly string[]).includes(c)) ?? 'unknown');
   if (entries.length === 0) {
     return [];
   }

@@ -1,4 +1,4 @@
-import type { Reference, Task } from '@medplum/fhirtypes';
+import type { Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { RequestPriority, TaskOwner } from '../../routing/routingTable';
 import { describeDueRule } from '../../routing/dueTime';
 import { type ResultRole, resultIdentifier } from './idempotencyKey';
@@ -109,6 +109,19 @@ const CLINICIAN_REVIEW: Readonly<Record<ClinicianReviewKind, { role: ResultRole;
   'review-identity': { role: 'task-identity', display: 'Check whose record a triage was answered in' },
   'review-safeguarding': { role: 'task-safeguarding', display: 'Safeguarding review' },
 };
+
+/** The codes of the clinician-only reviews: never shown to, nor written with the token of, the person answering. */
+export const CLINICIAN_ONLY_TASK_CODES: readonly ClinicianReviewKind[] = ['review-identity', 'review-safeguarding'];
+
+/**
+ * A clinician-only review Task. Matched by code whatever the code system, so a site that
+ * recodes its Tasks still keeps them from the person answering.
+ */
+export function isClinicianOnlyTask(resource: Resource | undefined): boolean {
+  return (
+    resource?.resourceType === 'Task' && (resource.code?.coding ?? []).some((c) => c.code !== undefined && (CLINICIAN_ONLY_TASK_CODES as readonly string[]).includes(c.code))
+  );
+}
 
 /** The idempotency role of a clinician-only review Task. */
 export function clinicianReviewRole(kind: ClinicianReviewKind): ResultRole {
