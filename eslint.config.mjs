@@ -19,15 +19,16 @@ function forbid(message, ...patterns) {
 
 const ADAPTERS = ['**/smart/**', '**/queue/**', '**/intake/**', '**/cds/**', '**/cli/**'];
 const ROOT = ['**/composeService', '**/server'];
-/** src/config.ts, src/logger.ts, src/metrics.ts, as the core's files would name them (not the repository's config/ folder of data). */
-const SERVICE_MODULES = ['../config', '../../config', '../logger', '../../logger', '../metrics', '../../metrics'];
+/** src/config.ts, src/logger.ts and src/metrics.ts exactly (not the repository's config/ folder of data files). */
+const SERVICE_MODULES = { regex: '^(\\.\\./)+(config|logger|metrics)$', message: 'The clinical core reads no configuration, logs nothing and counts nothing: its callers do.' };
 
 const layers = [
   {
     files: ['src/triage/**/*.ts', 'src/routing/**/*.ts'],
     patterns: [
       forbid('The clinical core is pure: no I/O, no HTTP, no environment (DEVELOPERS: ports and adapters).', ...NODE_IO, ...EDGE_LIBRARIES),
-      forbid('The clinical core may not depend on the FHIR port, the service or any adapter.', '**/fhir/**', '**/service/**', '**/http/**', '**/auth/**', '**/content/**', ...SERVICE_MODULES, ...ADAPTERS, ...ROOT),
+      forbid('The clinical core may not depend on the FHIR port, the service or any adapter.', '**/fhir/**', '**/service/**', '**/http/**', '**/auth/**', '**/content/**', ...ADAPTERS, ...ROOT),
+      SERVICE_MODULES,
     ],
   },
   {

@@ -15,7 +15,8 @@ import { buildOpenApiDocument } from './openApiDocument';
 import { keepRawBody } from './rawBody';
 import { NO_REQUEST_SECURITY, type RequestSecurity, securityLayer } from './securityLayer';
 import { outcomeErrorHandler, sendFhir } from './sendOutcome';
-import { triageRoutes, type TriageHandler } from './triageRoutes';
+import type { TriageHandler } from '../service/triageRequest';
+import { triageRoutes } from './triageRoutes';
 
 export interface AppDeps {
   readonly logger: Logger;

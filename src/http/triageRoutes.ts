@@ -1,22 +1,7 @@
-import type { Bundle } from '@medplum/fhirtypes';
 import { type Request, Router } from 'express';
-import type { Logger } from 'pino';
+import type { TriageHandler } from '../service/triageRequest';
 import { requestLogger } from './observeRequests';
 import { sendFhir } from './sendOutcome';
-
-export interface TriageRequest {
-  readonly body: unknown;
-  /** False for `?persist=false`: score only, write nothing. */
-  readonly persist: boolean;
-  /** Set for `QuestionnaireResponse/{id}/$triage`: the stored response to triage. */
-  readonly storedResponseId?: string | undefined;
-  /** The request's own base URL, for fullUrls in the answer. */
-  readonly baseUrl: string;
-  /** The request's own logger (its lines carry the request id); the service's when absent. */
-  readonly logger?: Logger | undefined;
-}
-
-export type TriageHandler = (request: TriageRequest) => Promise<Bundle>;
 
 function persistFlag(req: Request): boolean {
   return req.query.persist !== 'false';

@@ -1,6 +1,6 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { Router } from 'express';
-import { statusOf } from '../http/sendOutcome';
+import { statusOf } from '../outcomes';
 import type { EmbeddedStore } from '../fhir/embedded/embeddedStore';
 import { createTriageRunner, type TriageServiceDeps } from '../service/createTriageHandler';
 import { createIntakeQueue, type IntakeQueue } from './intakeQueue';

@@ -1,6 +1,6 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { Logger } from 'pino';
-import { statusOf } from '../http/sendOutcome';
+import { statusOf } from '../outcomes';
 
 export interface IntakeQueueOptions {
   readonly logger: Logger;

@@ -2,7 +2,7 @@ import { OperationOutcomeError } from '@medplum/core';
 import type { BundleEntry, OperationOutcome, QuestionnaireResponse, RiskAssessment, Task, TaskInput } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import type { FhirStore } from '../fhir/fhirStore';
-import { statusOf } from '../http/sendOutcome';
+import { statusOf } from '../outcomes';
 import { dueTime } from '../routing/dueTime';
 import type { RequestPriority, RoutingTable } from '../routing/routingTable';
 import type { createTriageRunner } from '../service/createTriageHandler';

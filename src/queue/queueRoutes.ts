@@ -4,7 +4,7 @@ import express, { type CookieOptions, type Response, Router } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { FhirStore } from '../fhir/fhirStore';
-import { statusOf } from '../http/sendOutcome';
+import { statusOf } from '../outcomes';
 import { queueAccess } from './queueAccess';
 import { QUEUE_STYLESHEET_PATH, renderMessagePage, renderQueuePage } from './queuePage';
 import { QUEUE_CSS } from './queueStyles';

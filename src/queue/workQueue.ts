@@ -1,7 +1,7 @@
 import { formatHumanName, OperationOutcomeError } from '@medplum/core';
 import type { GuidanceResponse, HealthcareService, Parameters, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
 import type { FhirStore } from '../fhir/fhirStore';
-import { statusOf } from '../http/sendOutcome';
+import { statusOf } from '../outcomes';
 import type { RequestPriority } from '../routing/routingTable';
 import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM } from '../triage/results/idempotencyKey';
 import { compareQueueItems, compareUrgency, URGENCY_ORDER } from './queueOrder';

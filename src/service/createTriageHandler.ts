@@ -3,9 +3,8 @@ import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient, Questionnaire
 import type { Logger } from 'pino';
 import type { FhirStore } from '../fhir/fhirStore';
 import type { StructureCheck } from '../fhir/structure';
-import type { TriageHandler, TriageRequest } from '../http/triageRoutes';
-import { statusOf } from '../http/sendOutcome';
-import { badGatewayError, badRequestError, errorIssue, serviceUnavailableError, unprocessableError } from '../outcomes';
+import type { TriageHandler, TriageRequest } from './triageRequest';
+import { badGatewayError, badRequestError, errorIssue, serviceUnavailableError, statusOf, unprocessableError } from '../outcomes';
 import type { RoutingTable } from '../routing/routingTable';
 import { dispositionAdviceIssue } from '../triage/adviceIssue';
 import { buildTriageTransaction, isShownToAnswerer, type TriageTransaction } from '../triage/results/buildTriageTransaction';
