@@ -42,27 +42,33 @@ async function main(): Promise<void> {
   const loadAtStart = load();
   const built: number[] = [];
   const before: number[] = [];
-  const phases: Record<string, Record<string, number> | undefined> = {};
+  const phases: Record<'built' | 'before', Array<Record<string, number>>> = { built: [], before: [] };
   for (let i = 0; i < pairs; i++) {
     const asBuilt = await startOnce();
     built.push(asBuilt.ms);
-    phases['built'] = asBuilt.phases;
+    phases.built.push(asBuilt.phases ?? {});
     for (const file of ARTIFACTS) {
       renameSync(file, `${file}.aside`);
     }
     try {
       const without = await startOnce();
       before.push(without.ms);
-      phases['before'] = without.phases;
+      phases.before.push(without.phases ?? {});
     } finally {
       for (const file of ARTIFACTS) {
         renameSync(`${file}.aside`, file);
       }
     }
   }
-  console.log(`as built:              ${built.join(', ')} ms, median ${median(built)} ms; phases ${JSON.stringify(phases['built'])}`);
-  console.log(`without the artifacts: ${before.join(', ')} ms, median ${median(before)} ms; phases ${JSON.stringify(phases['before'])}`);
+  console.log(`as built:              ${built.join(', ')} ms, median ${median(built)} ms; median phases ${JSON.stringify(medianPhases(phases.built))}`);
+  console.log(`without the artifacts: ${before.join(', ')} ms, median ${median(before)} ms; median phases ${JSON.stringify(medianPhases(phases.before))}`);
   console.log(`ratio of medians ${(median(built) / median(before)).toFixed(2)}; load average ${loadAtStart} → ${load()}`);
+}
+
+/** Each phase of composeService's `start-up phases` line, median over the runs. */
+function medianPhases(runs: ReadonlyArray<Record<string, number>>): Record<string, number> {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r)))];
+  return Object.fromEntries(names.map((name) => [name, median(runs.map((r) => r[name] ?? 0))]));
 }
 
 main().catch((err: unknown) => {
