@@ -3,6 +3,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { type BulkSection, measureBulkTriage } from './bulk/bulkTriageCommand';
 import { type ColdStartSection, measureColdStart } from './coldStart';
+import type { StructureCheckRate } from './structureCheckRate';
 import { compareResults, type GoalRow, readResults } from './compare';
 import { type GrowthOptions, type GrowthSection, measureGrowth } from './growth/growthSection';
 import { type HttpOptions, type HttpSection, measureHttpThroughput, round3 } from './httpThroughput';
@@ -38,6 +39,8 @@ interface Plan {
 interface ScoringSection {
   readonly ours: { perSecond: number; perCpuSecond: number; responses: number; fixtures: number };
   readonly templateExtract: { perSecond: number; perCpuSecond: number; responses: number; fixtures: number; risks: Record<string, number> };
+  /** The structure check with the build-time validators against ones compiled at start-up (issue 17). */
+  readonly structureCheck: StructureCheckRate;
 }
 
 type Goal = GoalRow;
@@ -128,7 +131,9 @@ async function main(): Promise<number> {
     log(`  scoreResponse: ${ours.perSecond}/s (${ours.perCpuSecond} per CPU second)`);
     const templateExtract = await runJsonChild<ScoringSection['templateExtract']>(join(DIST, 'bench/templateExtract/templateExtractRate.js'), [seconds]);
     log(`  @aehrc/sdc-template-extract RiskAssessment: ${templateExtract.perSecond}/s (${templateExtract.perCpuSecond} per CPU second); risks ${JSON.stringify(templateExtract.risks)}`);
-    return { ours, templateExtract };
+    const structureCheck = await runJsonChild<StructureCheckRate>(join(DIST, 'bench/structureCheckRate.js'), [seconds]);
+    log(`  structure check: ${structureCheck.compiledPerCpuSecond} per CPU second with the build-time validators, ${structureCheck.runtimePerCpuSecond} compiled at start-up (${structureCheck.compiledVsRuntime}×)`);
+    return { ours, templateExtract, structureCheck };
   });
   const http = await run('http', 'Ceiling and ratio (loopback HTTP, alternating rounds)', () => measureHttpThroughput(plan.http, log));
   const growth = await run('growth', 'Growth (stored results, replay)', () => measureGrowth(plan.growth, log));
@@ -147,6 +152,7 @@ async function main(): Promise<number> {
     // machine does not steal. The wall-clock ratio is beside it.
     scoringVsTemplateExtract: scoring ? round3(scoring.ours.perCpuSecond / scoring.templateExtract.perCpuSecond) : null,
     scoringVsTemplateExtractWallClock: scoring ? round3(scoring.ours.perSecond / scoring.templateExtract.perSecond) : null,
+    structureCheckCompiledVsRuntime: scoring ? scoring.structureCheck.compiledVsRuntime : null,
   };
   const goals = buildGoals({ http, scoring, growth, coldStart, bulk, roundTrips, quick: plan.quick, loads });
   const results = {
