@@ -2,8 +2,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JOURNAL_FILE } from '../../src/fhir/embedded/journal';
-import { DIST, runJsonChild, serviceEnv, startServer } from '../support/childProcesses';
-import { median } from '../support/loadGenerator';
+import { DIST, runJsonChild } from '../support/childProcesses';
 import type { GrowthLevel } from './storeGrowth';
 
 export interface GrowthOptions {
@@ -11,7 +10,6 @@ export interface GrowthOptions {
   readonly levels: readonly number[];
   readonly seconds: number;
   readonly concurrency: number;
-  readonly coldStartRuns: number;
   /** Heap for the levels above `bigHeapFrom`: the default (about 4.5 GB here) cannot hold them. */
   readonly bigHeapMb: number;
   readonly bigHeapFrom: number;
@@ -27,13 +25,12 @@ export interface GrowthSection {
   readonly writeBackCpuVsEmpty: Record<string, number>;
   readonly rssMbPer10kTriages: number;
   readonly journalReplayMsPer100kRecords: number;
-  readonly coldStart: { readonly runsMs: readonly number[]; readonly medianMs: number; readonly phasesMs: Record<string, number> | undefined };
 }
 
 /**
- * Growth: write-back rate and memory with 0, 10k and 100k triages already stored, journal
- * replay time, and cold start. The stored triages come from a synthetic journal (real triage
- * records with fresh ids; see syntheticJournal.ts), each level is measured in a fresh process
+ * Growth: write-back rate and memory with 0, 10k and 100k triages already stored, and journal
+ * replay time (cold start is a section of its own: bench/coldStart.ts). The stored triages
+ * come from a synthetic journal (real triage records with fresh ids; see syntheticJournal.ts), each level is measured in a fresh process
  * opening a DATA_DIR holding the first N records of it, so the open is the replay measure too.
  */
 export async function measureGrowth(options: GrowthOptions, log: (line: string) => void): Promise<GrowthSection> {
@@ -72,7 +69,6 @@ export async function measureGrowth(options: GrowthOptions, log: (line: string) 
       writeBackCpuVsEmpty[String(level.storedTriages)] = empty ? round2(empty.cpuMsPerWriteBack / level.cpuMsPerWriteBack) : Number.NaN;
     }
     const span = empty && top ? top.storedTriages - empty.storedTriages : 0;
-    const coldStart = await measureColdStart(options.coldStartRuns, log);
     return {
       options,
       journalWrite,
@@ -81,7 +77,6 @@ export async function measureGrowth(options: GrowthOptions, log: (line: string) 
       writeBackCpuVsEmpty,
       rssMbPer10kTriages: empty && top && span > 0 ? round2(((top.rssMb - empty.rssMb) / span) * 10_000) : Number.NaN,
       journalReplayMsPer100kRecords: top && top.journalRecords > 0 ? Math.round((top.openMs * 100_000) / top.journalRecords) : Number.NaN,
-      coldStart,
     };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -119,38 +114,6 @@ function copyJournalPrefix(source: string, dir: string, records: number): void {
     closeSync(from);
     closeSync(to);
   }
-}
-
-/**
- * Cold start: `node dist/src/server.js` with DATA_DIR=:memory:, from spawn to the first 200
- * from /readyz (polled every 10 ms), several runs one after another; the median is the figure.
- * The service's own `start-up phases` log line (of the last run) says where the time goes.
- */
-async function measureColdStart(runs: number, log: (line: string) => void): Promise<GrowthSection['coldStart']> {
-  const runsMs: number[] = [];
-  let phasesMs: Record<string, number> | undefined;
-  for (let i = 0; i < runs; i++) {
-    const server = await startServer({
-      name: 'service (cold start)',
-      script: join(DIST, 'src/server.js'),
-      env: serviceEnv({ DATA_DIR: ':memory:', LOG_LEVEL: 'info' }),
-      keepStdout: true,
-    });
-    runsMs.push(Math.round(server.readyMs));
-    for (const line of server.stdoutLines()) {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; phasesMs?: Record<string, number> };
-        if (entry.msg === 'start-up phases') {
-          phasesMs = entry.phasesMs;
-        }
-      } catch {
-        // Not a log line.
-      }
-    }
-    await server.stop();
-  }
-  log(`  cold start to /readyz: ${runsMs.join(', ')} ms (median ${median(runsMs)} ms)${phasesMs ? `; phases ${JSON.stringify(phasesMs)}` : ''}`);
-  return { runsMs, medianMs: median(runsMs), phasesMs };
 }
 
 function round2(value: number): number {

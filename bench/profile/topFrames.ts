@@ -63,7 +63,7 @@ export function topFrames(path: string, count = 15): { self: Frame[]; total: Fra
       .filter(([frame]) => !['(root)', '(program)'].includes(frame))
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
-      .map(([frame, hits]) => ({ frame, selfPercent: pct(self.get(frame) ?? 0), totalPercent: pct(total.get(frame) ?? 0) }));
+      .map(([frame]) => ({ frame, selfPercent: pct(self.get(frame) ?? 0), totalPercent: pct(total.get(frame) ?? 0) }));
   const pct = (hits: number): number => Math.round((hits / Math.max(samples.length, 1)) * 1000) / 10;
   return { self: rank(self), total: rank(total), samples: samples.length };
 }

