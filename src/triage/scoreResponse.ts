@@ -174,12 +174,13 @@ function skippedChildQuestions(content: TriageContent, answers: AnswerView, birt
         isItemEnabled(q.item, q.ancestors, birthView) === true
     )
     .map((q) =>
-      responseIssue(
-        'business-rule',
-        `The patient's birth date makes them ${birthAge}, so '${q.linkId}' must be answered; the answered age skipped it.`,
-        agePath,
-        q.linkId
-      )
+      responseIssue({
+        code: 'business-rule',
+        problem: 'child-questions-skipped',
+        text: `The patient's birth date makes them ${birthAge}, so '${q.linkId}' must be answered; the answered age skipped it.`,
+        expression: agePath,
+        linkId: q.linkId,
+      })
     );
 }
 
