@@ -25,6 +25,7 @@ import { parseRoutingTable } from './routing/parseRoutingTable';
 import { composeIntake, type Intake } from './intake/composeIntake';
 import { createTriageHandler, type TriageServiceDeps } from './service/createTriageHandler';
 import { queueRoutesFromConfig } from './queue/queueRoutes';
+import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
 import { smartFeatures } from './smart/smartFeatures';
 import type { TriageContent } from './triage/triageContent';
@@ -88,6 +89,7 @@ export async function composeService(
     metrics,
     metricsToken: config.metricsToken,
     security: requestSecurityFromConfig(config, keySetPolicy),
+    fhirOperations: [reviewOperationRoutes({ store, content, routing, clock, timeZone: config.timeZone, logger, authOn: config.auth !== undefined })],
     features: [
       cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch }),
       queueRoutesFromConfig(config, { store, clock, logger }),

@@ -134,6 +134,29 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           responses: triageResponses(true),
         },
       },
+      '/fhir/RiskAssessment/{id}/$review': {
+        post: {
+          tags: ['triage'],
+          operationId: 'reviewTriage',
+          summary: 'A clinician confirms or overrides a triage',
+          description: `[${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review](${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review). Confirm: a Provenance (verify). Override: a new RiskAssessment, the old one amended, the referral replaced per the routing table (more urgent open work is left open beside a review-downgrade Task), a Provenance (update). Always an AuditEvent. The same review sent again records nothing new.${options.auth ? ' The reviewer is the token\'s fhirUser; user/ or system/ scopes only.' : ' With auth off, the `reviewer` parameter names the Practitioner.'}`,
+          security: triageSecurity,
+          parameters: [
+            { name: 'id', in: 'path', required: true, description: 'The logical id of a RiskAssessment this service wrote.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } },
+            { name: 'If-Match', in: 'header', required: false, description: 'W/"<versionId>" of the RiskAssessment as the reviewer loaded it: 409 if it changed since.', schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: fhirBody(ref('ReviewParameters')) },
+          responses: {
+            '200': { description: 'Recorded (or already recorded: `replayed` true). A Parameters: outcome, replayed, assessment, provenance, auditEvent.', headers: requestId, content: { [FHIR_JSON]: { schema: ref('Resource') } } },
+            '400': outcome('Not a Parameters resource, or a malformed If-Match.'),
+            ...(options.auth ? { '401': outcome('No valid bearer token.'), '403': outcome('A patient-scoped token, scopes short of user/ or system/, or no Practitioner fhirUser.') } : {}),
+            '404': outcome('No RiskAssessment with this id.'),
+            '409': outcome('The triage changed since it was loaded (another review overrode it), or it is no longer current.'),
+            '422': outcome('The Parameters break the OperationDefinition; each issue names the parameter.'),
+            '503': outcome('The FHIR server could not be reached; nothing was saved.', retryAfter),
+          },
+        },
+      },
       '/subscriptions/questionnaire-response': {
         post: { ...subscriptionOperation('Subscription notification (rest-hook POST)'), operationId: 'notifyPost' },
         put: { ...subscriptionOperation('Subscription notification (rest-hook PUT)'), operationId: 'notifyPut' },
@@ -346,6 +369,27 @@ const SCHEMAS: Json = {
       },
     },
     externalDocs: { url: `${FHIR_SPEC}/parameters.html` },
+  },
+  ReviewParameters: {
+    type: 'object',
+    required: ['resourceType', 'parameter'],
+    properties: {
+      resourceType: { const: 'Parameters' },
+      parameter: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name'],
+          properties: {
+            name: { enum: ['decision', 'disposition', 'reason', 'reviewer'] },
+            valueCode: { type: 'string' },
+            valueCodeableConcept: { type: 'object' },
+            valueReference: { type: 'object', properties: { reference: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    externalDocs: { url: `${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review` },
   },
   Bundle: {
     type: 'object',

@@ -94,6 +94,7 @@ describe('/openapi.json', () => {
       [
         'POST /fhir/QuestionnaireResponse/$triage',
         'POST /fhir/QuestionnaireResponse/{id}/$triage',
+        'POST /fhir/RiskAssessment/{id}/$review',
         'POST /subscriptions/questionnaire-response',
         'PUT /subscriptions/questionnaire-response',
         'POST /subscriptions/questionnaire-response/QuestionnaireResponse/{id}',
