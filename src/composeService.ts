@@ -25,6 +25,7 @@ import { parseRoutingTable } from './routing/parseRoutingTable';
 import { composeIntake, type Intake } from './intake/composeIntake';
 import { createTriageHandler, type TriageServiceDeps } from './service/createTriageHandler';
 import { queueRoutesFromConfig } from './queue/queueRoutes';
+import { CdsFeedbackRecorder } from './review/cdsFeedback';
 import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
 import { smartFeatures } from './smart/smartFeatures';
@@ -91,7 +92,7 @@ export async function composeService(
     security: requestSecurityFromConfig(config, keySetPolicy),
     fhirOperations: [reviewOperationRoutes({ store, content, routing, clock, timeZone: config.timeZone, logger, authOn: config.auth !== undefined })],
     features: [
-      cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch }),
+      cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch, feedback: new CdsFeedbackRecorder(store, clock) }),
       queueRoutesFromConfig(config, { store, clock, logger }),
       intake.router,
       ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth) }),

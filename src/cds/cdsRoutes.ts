@@ -1,6 +1,7 @@
 import type { Bundle, Resource, RiskAssessment } from '@medplum/fhirtypes';
 import { type Request, type Response, Router } from 'express';
 import type { Logger } from 'pino';
+import { CARD_OVERRIDE_REASONS, type CdsFeedbackRecorder, type FeedbackItem } from '../review/cdsFeedback';
 import type { CdsRequest } from './cdsTypes';
 import { CDS_SERVICE_ID, LAST_TRIAGE_QUERY, TRIAGE_CDS_SERVICE, triageCards } from './triageCards';
 
@@ -11,6 +12,8 @@ export interface CdsDeps {
   /** Fetch for the fallback when the EHR sent no prefetch (injected so tests and timeouts are explicit). */
   readonly fetch: typeof fetch;
   readonly fetchTimeoutMs?: number;
+  /** Stores `overridden` feedback as AuditEvents (src/review/cdsFeedback.ts); feedback is only logged when absent. */
+  readonly feedback?: CdsFeedbackRecorder | undefined;
 }
 
 /**
@@ -33,9 +36,12 @@ export function cdsRoutes(deps: CdsDeps): Router {
       res.status(412).json({ error: 'No prefetch was sent and the FHIR server could not be queried (fhirServer and fhirAuthorization are needed).' });
       return;
     }
-    res.json({ cards: triageCards({ hookInstance: request.hookInstance, launchUrl: deps.launchUrl, lastTriage }) });
+    const cards = triageCards({ hookInstance: request.hookInstance, launchUrl: deps.launchUrl, lastTriage });
+    deps.feedback?.rememberCards(cards, lastTriage);
+    // A card about a triage offers our review reasons, so an EHR's override comes back coded.
+    res.json({ cards: deps.feedback && lastTriage ? cards.map((card) => ({ ...card, overrideReasons: CARD_OVERRIDE_REASONS })) : cards });
   });
-  router.post(`/cds-services/${CDS_SERVICE_ID}/feedback`, (req: Request, res: Response) => {
+  router.post(`/cds-services/${CDS_SERVICE_ID}/feedback`, async (req: Request, res: Response) => {
     const feedback = (req.body as { feedback?: { card?: unknown; outcome?: unknown; overrideReasons?: unknown[] }[] } | undefined)?.feedback;
     if (!Array.isArray(feedback)) {
       res.status(400).json({ error: 'Expected {"feedback": [...]}.' });
@@ -45,6 +51,7 @@ export function cdsRoutes(deps: CdsDeps): Router {
     for (const item of feedback) {
       deps.logger.info({ card: String(item.card ?? ''), outcome: String(item.outcome ?? ''), overrideReasons: item.overrideReasons?.length ?? 0 }, 'CDS Hooks feedback');
     }
+    await deps.feedback?.record(feedback as FeedbackItem[]);
     res.status(200).json({});
   });
   return router;
