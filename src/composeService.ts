@@ -25,11 +25,13 @@ import { parseRoutingTable } from './routing/parseRoutingTable';
 import { composeIntake, type Intake } from './intake/composeIntake';
 import { createTriageHandler, type TriageServiceDeps } from './service/createTriageHandler';
 import { queueRoutesFromConfig } from './queue/queueRoutes';
+import { dashboardRoutes } from './dashboard/dashboardRoutes';
+import { staffGateFromConfig } from './dashboard/staffGate';
 import { CdsFeedbackRecorder } from './review/cdsFeedback';
 import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
 import { smartFeatures } from './smart/smartFeatures';
-import type { TriageContent } from './triage/triageContent';
+import { RED_FLAG_DISPOSITIONS, type TriageContent } from './triage/triageContent';
 import { verifyRuleset } from './triage/verifyRuleset';
 
 export const SOFTWARE_VERSION = '1.0.0';
@@ -94,6 +96,15 @@ export async function composeService(
     features: [
       cdsRoutes({ logger, launchUrl: `${config.publicBaseUrl}/smart/launch`, fetch, feedback: new CdsFeedbackRecorder(store, clock) }),
       queueRoutesFromConfig(config, { store, clock, logger }),
+      dashboardRoutes({
+        store,
+        clock,
+        timeZone: config.timeZone,
+        logger,
+        dispositions: content.ruleset.dispositions.map((d) => ({ code: d.code, display: d.display, rank: d.rank })),
+        redFlags: RED_FLAG_DISPOSITIONS,
+        staff: staffGateFromConfig(config),
+      }),
       intake.router,
       ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth) }),
     ],
