@@ -146,23 +146,24 @@ interface Bar {
   readonly text: string;
 }
 
-/** Horizontal bars, each labelled in words with its value: readable without colour. */
+/** Horizontal bars, each with its label on the line above and its value in words after it: readable without colour. */
 function barChart(o: { id: string; title: string; bars: readonly Bar[]; max?: number }): Html {
-  const labelWidth = 260;
-  const barArea = 320;
-  const rowHeight = 28;
-  const height = Math.max(1, o.bars.length) * rowHeight + 8;
+  const barArea = 360;
+  const rowHeight = 44;
+  const width = barArea + 320;
+  const height = Math.max(1, o.bars.length) * rowHeight + 4;
   const max = o.max ?? Math.max(1, ...o.bars.map((b) => b.value));
   const description = o.bars.length === 0 ? 'No data in this range.' : o.bars.map((b) => `${b.label}: ${b.text}`).join('; ');
-  return html`<svg role="img" aria-labelledby="${o.id}-title ${o.id}-desc" viewBox="0 0 ${labelWidth + barArea + 260} ${height}" width="${labelWidth + barArea + 260}" height="${height}" xmlns="http://www.w3.org/2000/svg">
+  return html`<svg role="img" aria-labelledby="${o.id}-title ${o.id}-desc" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">
 <title id="${o.id}-title">${o.title}</title>
 <desc id="${o.id}-desc">${description}</desc>
 ${o.bars.map((b, i) => {
-  const y = 4 + i * rowHeight;
-  const width = Math.round((b.value / max) * barArea);
-  return html`<text x="${labelWidth - 8}" y="${y + 18}" text-anchor="end" font-size="14" fill="#1b1b1b">${b.label}</text>
-<rect x="${labelWidth}" y="${y + 4}" width="${width}" height="${rowHeight - 8}" fill="#1d4ed8"></rect>
-<text x="${labelWidth + width + 6}" y="${y + 18}" font-size="14" fill="#1b1b1b">${b.text}</text>`;
+  const y = i * rowHeight;
+  const barWidth = Math.round((b.value / max) * barArea);
+  return html`<text x="0" y="${y + 15}" font-size="14" fill="#1b1b1b">${b.label}</text>
+<rect x="0" y="${y + 21}" width="${barArea}" height="16" fill="#f3f2f1"></rect>
+<rect x="0" y="${y + 21}" width="${barWidth}" height="16" fill="#1d4ed8"></rect>
+<text x="${barArea + 8}" y="${y + 34}" font-size="14" fill="#1b1b1b">${b.text}</text>`;
 })}
 </svg>`;
 }
