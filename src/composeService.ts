@@ -28,6 +28,7 @@ import { queueRoutesFromConfig } from './queue/queueRoutes';
 import { dashboardRoutes } from './dashboard/dashboardRoutes';
 import { staffGateFromConfig } from './dashboard/staffGate';
 import { CdsFeedbackRecorder } from './review/cdsFeedback';
+import { QueueReviewCsrf, queueReviewRoutes } from './review/queueReviewRoutes';
 import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
 import { smartFeatures } from './smart/smartFeatures';
@@ -82,6 +83,8 @@ export async function composeService(
   const metrics = createServiceMetrics({ storeStats: embeddedStoreStats(store) });
   const triageDeps: TriageServiceDeps = { content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger, observer: metrics.triageObserver };
   const intake = composeIntake({ triage: triageDeps, embedded, webhook: { secret: config.webhookSecret, allowInsecure: config.allowInsecure } });
+  // The seam for /queue's Confirm and Override row forms (src/review/queueReviewForm.ts renders them with this CSRF key).
+  const queueReviewCsrf = new QueueReviewCsrf(config.sessionSecret);
   const app = createApp({
     logger,
     store,
@@ -105,6 +108,10 @@ export async function composeService(
         redFlags: RED_FLAG_DISPOSITIONS,
         staff: staffGateFromConfig(config),
       }),
+      queueReviewRoutes(
+        { store, content, routing, clock, timeZone: config.timeZone, logger, staff: staffGateFromConfig(config), sessionSecret: config.sessionSecret, issuer: config.auth?.issuer },
+        queueReviewCsrf
+      ),
       intake.router,
       ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth) }),
     ],
