@@ -5,11 +5,11 @@ import type { AuditEvent, AuditEventEntityDetail, Bundle, BundleEntry, CodeableC
 export type Reviewer = Reference<Practitioner | PractitionerRole>;
 import type { EarlierResult } from '../intake/earlierResults';
 import { isOpenTask } from '../intake/earlierResults';
-import { buildReviewTask, reviewTaskEntry } from '../intake/reviewTask';
+import { buildReviewTask } from '../intake/reviewTask';
 import { statusUpdate, REVIEW_INPUT_NEW_ASSESSMENT, REVIEW_INPUT_OPEN_TASK } from '../intake/statusChanges';
 import { describeDueRule } from '../routing/dueTime';
 import { priorityRank, type RequestPriority, type Route, type TaskOwner } from '../routing/routingTable';
-import { IDEMPOTENCY_TAG_SYSTEM, idempotencyCode, resultIdentifier, type ResultRole, resultUuid } from '../triage/results/idempotencyKey';
+import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM, type ResultRole, resultUuid } from '../triage/results/idempotencyKey';
 import { HIP_PAIN, PATIENT_REFERRAL, TASK_FULFILL } from '../triage/results/terminology';
 import type { Disposition } from '../triage/ruleset';
 import {
@@ -46,8 +46,31 @@ export interface NewReferral {
   readonly safetyNetDue: Date | undefined;
 }
 
+/**
+ * A review's resources carry the reviewed triage's own key in their tag
+ * (`<triage key>:rv-<review>-<role>`), so intake treats them as results of the same content
+ * (a redelivered response leaves them alone; an amended one supersedes them with the rest),
+ * and the review's own key (`<review>`) keeps each review's resources apart.
+ */
+export interface ReviewKeys {
+  /** reviewKey(…): this review. */
+  readonly review: string;
+  /** The reviewed assessment's triage key (its idempotency tag before `:`). */
+  readonly triage: string;
+}
+
+export function reviewRoleCode(keys: ReviewKeys, role: string): string {
+  return `${keys.triage}:rv-${keys.review.slice(0, 16)}-${role}`;
+}
+
+/** Whether an idempotency role is one a review wrote for `role` (`rv-<review>-referral`). */
+export function isReviewRole(role: string | undefined, roles: readonly string[]): boolean {
+  const match = /^rv-[0-9a-f]{16}-(.+)$/.exec(role ?? '');
+  return match !== null && roles.includes(match[1] as string);
+}
+
 export interface ReviewPlanOptions {
-  readonly key: string;
+  readonly key: ReviewKeys;
   readonly decision: ReviewDecision;
   readonly assessment: StoredAssessment;
   readonly reviewer: Reviewer;
@@ -97,7 +120,7 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
   const rules = rulesOfRationale(assessment.prediction?.[0]?.rationale);
 
   if (decision === 'override' && override) {
-    const successorUrl = resultUuid(key, 'risk');
+    const successorUrl = resultUuid(key.review, 'risk');
     successor = entries.length;
     entries.push(create(key, 'risk', successorAssessment({ key, assessment, versioned, response, reviewer, when, from, to: override.to, reason: override.reason })));
     targets.push({ reference: successorUrl });
@@ -114,17 +137,17 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
     const newPriority: RequestPriority | undefined = override.referral?.route.priority;
     const superseded = supersede({ earlier: override.earlier, newPriority, now, reason: `Superseded: a clinician overrode the triage (${from.code} to ${override.to.code}).` });
     keptOpen = superseded.keptOpen;
-    const replaced = override.earlier.filter((e) => e.resource.resourceType === 'ServiceRequest' && e.role === 'referral').map((e): Reference<ServiceRequest> => ({ reference: `ServiceRequest/${e.resource.id}` }));
+    const replaced = override.earlier.filter((e) => e.resource.resourceType === 'ServiceRequest' && (e.role === 'referral' || isReviewRole(e.role, ['referral'])) && ['active', 'on-hold'].includes((e.resource as ServiceRequest).status ?? '')).map((e): Reference<ServiceRequest> => ({ reference: `ServiceRequest/${e.resource.id}` }));
     if (override.referral) {
       const context = { key, assessment, reviewer, when, to: override.to, from, rules, replaced, successorUrl, response };
       const referral = override.referral;
       entries.push(create(key, 'referral', newServiceRequest(context, referral)));
       entries.push(create(key, 'task', newTask(context, referral)));
-      targets.push({ reference: resultUuid(key, 'referral') }, { reference: resultUuid(key, 'task') });
+      targets.push({ reference: resultUuid(key.review, 'referral') }, { reference: resultUuid(key.review, 'task') });
       const safetyNet = newSafetyNetTask(context, referral);
       if (safetyNet) {
         entries.push(create(key, 'task-safety-net', safetyNet));
-        targets.push({ reference: resultUuid(key, 'task-safety-net') });
+        targets.push({ reference: resultUuid(key.review, 'task-safety-net') });
       }
     }
     for (const entry of superseded.entries) {
@@ -136,7 +159,7 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
       const due = keptOpen.map((t) => t.restriction?.period?.end).filter((d): d is string => d !== undefined).sort()[0];
       const task = buildReviewTask({
         kind: 'review-downgrade',
-        key,
+        key: key.review,
         response: { resourceType: 'QuestionnaireResponse', status: 'completed', id: response.reference.slice('QuestionnaireResponse/'.length), subject: assessment.subject },
         priority,
         owner: override.dutyClinician,
@@ -149,8 +172,8 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
         ],
         due: due ? new Date(due) : undefined,
       });
-      entries.push(reviewTaskEntry({ ...task, requester: reviewer as Task['requester'] }, key, 'review-downgrade'));
-      targets.push({ reference: resultUuid(key, 'task-review-downgrade') });
+      entries.push(create(key, 'review-downgrade', { ...task, meta: { tag: [tag(key, 'review-downgrade')] }, identifier: [identifier(key, 'review-downgrade')], requester: reviewer as Task['requester'] }));
+      targets.push({ reference: resultUuid(key.review, 'review-downgrade' as ResultRole) });
     }
   } else {
     // Unversioned, so `Provenance?target=RiskAssessment/{id}` finds it; the version reviewed is the source entity.
@@ -193,8 +216,8 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
     source: { observer: assessment.performer ?? { display: 'hip-pain-triage' } },
     entity: [
       { what: current, detail },
-      ...(successor !== undefined ? [{ what: { reference: resultUuid(key, 'risk') } }] : []),
-      { what: { reference: resultUuid(key, 'provenance') } },
+      ...(successor !== undefined ? [{ what: { reference: resultUuid(key.review, 'risk') } }] : []),
+      { what: { reference: resultUuid(key.review, 'provenance') } },
     ],
   };
   const auditIndex = entries.length;
@@ -202,20 +225,24 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
   return { bundle: { resourceType: 'Bundle', type: 'transaction', entry: entries }, positions: { provenance: provenanceIndex, auditEvent: auditIndex, successor }, keptOpen };
 }
 
-function tag(key: string, role: ResultRole | 'audit') {
-  return { system: IDEMPOTENCY_TAG_SYSTEM, code: idempotencyCode(key, role as ResultRole) };
+function tag(keys: ReviewKeys, role: string) {
+  return { system: IDEMPOTENCY_TAG_SYSTEM, code: reviewRoleCode(keys, role) };
 }
 
-function create(key: string, role: ResultRole | 'audit', resource: BundleEntry['resource'] & { resourceType: string }): BundleEntry {
+function identifier(keys: ReviewKeys, role: string) {
+  return { system: RESULT_IDENTIFIER_SYSTEM, value: reviewRoleCode(keys, role) };
+}
+
+function create(keys: ReviewKeys, role: string, resource: BundleEntry['resource'] & { resourceType: string }): BundleEntry {
   return {
-    fullUrl: resultUuid(key, role as ResultRole),
+    fullUrl: resultUuid(keys.review, role as ResultRole),
     resource,
-    request: { method: 'POST', url: resource.resourceType, ifNoneExist: `_tag=${IDEMPOTENCY_TAG_SYSTEM}|${idempotencyCode(key, role as ResultRole)}` },
+    request: { method: 'POST', url: resource.resourceType, ifNoneExist: `_tag=${IDEMPOTENCY_TAG_SYSTEM}|${reviewRoleCode(keys, role)}` },
   };
 }
 
 interface SuccessorOptions {
-  readonly key: string;
+  readonly key: ReviewKeys;
   readonly assessment: StoredAssessment;
   readonly versioned: Reference<RiskAssessment>;
   readonly response: Reference | undefined;
@@ -232,7 +259,7 @@ function successorAssessment(o: SuccessorOptions): RiskAssessment {
   return {
     resourceType: 'RiskAssessment',
     meta: { tag: [tag(o.key, 'risk')] },
-    identifier: [resultIdentifier(o.key, 'risk')],
+    identifier: [identifier(o.key, 'risk')],
     status: 'final',
     subject: o.assessment.subject,
     ...(o.assessment.encounter ? { encounter: o.assessment.encounter } : {}),
@@ -248,7 +275,7 @@ function successorAssessment(o: SuccessorOptions): RiskAssessment {
 }
 
 interface ReferralContext {
-  readonly key: string;
+  readonly key: ReviewKeys;
   readonly assessment: StoredAssessment;
   readonly reviewer: Reviewer;
   readonly when: string;
@@ -265,7 +292,7 @@ function newServiceRequest(c: ReferralContext, referral: NewReferral): ServiceRe
   return {
     resourceType: 'ServiceRequest',
     meta: { tag: [tag(c.key, 'referral')] },
-    identifier: [resultIdentifier(c.key, 'referral')],
+    identifier: [identifier(c.key, 'referral')],
     ...(c.replaced.length > 0 ? { replaces: [...c.replaced] } : {}),
     status: 'active',
     intent: 'order',
@@ -286,7 +313,7 @@ function newServiceRequest(c: ReferralContext, referral: NewReferral): ServiceRe
 }
 
 function taskBase(c: ReferralContext): Task {
-  const request = { reference: resultUuid(c.key, 'referral') };
+  const request = { reference: resultUuid(c.key.review, 'referral') };
   return {
     resourceType: 'Task',
     basedOn: [request],
@@ -307,7 +334,7 @@ function newTask(c: ReferralContext, referral: NewReferral): Task {
   return {
     ...taskBase(c),
     meta: { tag: [tag(c.key, 'task')] },
-    identifier: [resultIdentifier(c.key, 'task')],
+    identifier: [identifier(c.key, 'task')],
     priority: route.priority,
     // Codes and rule ids only: Task descriptions show in work queues.
     description: `Hip pain triage: ${c.to.code} (clinician override of ${c.from.code}, rules ${c.rules.join(', ')}). ${what}, ${describeDueRule(route.due)}.`,
@@ -324,8 +351,8 @@ function newSafetyNetTask(c: ReferralContext, referral: NewReferral): Task | und
   return {
     ...taskBase(c),
     meta: { tag: [tag(c.key, 'task-safety-net')] },
-    identifier: [resultIdentifier(c.key, 'task-safety-net')],
-    partOf: [{ reference: resultUuid(c.key, 'task') }],
+    identifier: [identifier(c.key, 'task-safety-net')],
+    partOf: [{ reference: resultUuid(c.key.review, 'task') }],
     priority: referral.route.priority,
     description: `Safety net: hip pain triage ${c.to.code} (clinician override of ${c.from.code}). The patient was told to act on this themselves; review it ${describeDueRule(safetyNet.due)}.`,
     owner: safetyNet.owner,
@@ -340,7 +367,7 @@ function newSafetyNetTask(c: ReferralContext, referral: NewReferral): Task | und
  * never cancels more urgent work by itself; the duty clinician decides (review-downgrade).
  */
 export function supersede(options: { earlier: readonly EarlierResult[]; newPriority: RequestPriority | undefined; now: Date; reason: string }): { entries: BundleEntry[]; keptOpen: Task[] } {
-  const own = options.earlier.filter((e) => OWN_REFERRAL_ROLES.has(e.role ?? ''));
+  const own = options.earlier.filter((e) => OWN_REFERRAL_ROLES.has(e.role ?? '') || isReviewRole(e.role, [...OWN_REFERRAL_ROLES]));
   const newRank = options.newPriority === undefined ? -1 : priorityRank(options.newPriority);
   const keptOpen = own.map((e) => e.resource).filter((r): r is Task & { id: string } => isOpenTask(r) && priorityRank(r.priority ?? 'routine') > newRank);
   const keptRequests = new Set(keptOpen.flatMap((t) => [...(t.basedOn ?? []), ...(t.focus ? [t.focus] : [])]).map((r) => r.reference));

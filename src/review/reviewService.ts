@@ -13,7 +13,7 @@ import { ageOnDate, dateInZone } from '../triage/age';
 import { TRIAGE_METHOD_SYSTEM } from '../triage/results/buildRiskAssessment';
 import type { Disposition } from '../triage/ruleset';
 import type { TriageContent } from '../triage/triageContent';
-import { type NewReferral, planReview, type Reviewer, reviewKey, type StoredAssessment } from './planReview';
+import { isReviewRole, type NewReferral, planReview, type Reviewer, reviewKey, type StoredAssessment } from './planReview';
 import { parseReviewRequest, type ReviewRequest } from './reviewRequest';
 import { DETAIL, type ReviewDecision, TRIAGE_REVIEW_EVENT } from './reviewTerms';
 
@@ -76,7 +76,10 @@ export async function reviewTriage(deps: ReviewDeps, call: ReviewCall): Promise<
     throw unprocessableError([errorIssue('not-supported', 'The RiskAssessment names no disposition of the ruleset.', 'RiskAssessment.prediction[0].outcome')]);
   }
   const now = deps.clock();
-  const key = reviewKey({ assessmentId: stored.id, version: stored.meta.versionId, decision: request.decision, disposition: request.disposition, reviewer: reviewer.reference ?? '' });
+  const key = {
+    review: reviewKey({ assessmentId: stored.id, version: stored.meta.versionId, decision: request.decision, disposition: request.disposition, reviewer: reviewer.reference ?? '' }),
+    triage: keyAndRole(stored).key as string,
+  };
   let override;
   if (request.decision === 'override') {
     const to = dispositions.get(request.disposition ?? '') as Disposition;
@@ -138,7 +141,8 @@ function reviewerOf(request: ReviewRequest, call: ReviewCall): Reviewer {
 }
 
 function isTriageAssessment(assessment: RiskAssessment): boolean {
-  return assessment.method?.coding?.some((c) => c.system === TRIAGE_METHOD_SYSTEM) === true && keyAndRole(assessment).role === 'risk';
+  const { key, role } = keyAndRole(assessment);
+  return assessment.method?.coding?.some((c) => c.system === TRIAGE_METHOD_SYSTEM) === true && key !== undefined && (role === 'risk' || isReviewRole(role, ['risk']));
 }
 
 function dispositionOf(assessment: RiskAssessment, dispositions: ReadonlyMap<string, Disposition>): Disposition | undefined {
