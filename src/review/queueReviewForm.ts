@@ -4,6 +4,19 @@ import { type Html, html } from '../queue/html';
 import { successorOf } from './reviewService';
 import { DETAIL, REVIEW_REASON_CODES, TRIAGE_REVIEW_EVENT } from './reviewTerms';
 
+/**
+ * Styles for the row controls, for the queue's stylesheet to append (the page allows
+ * 'self' styles only): 44 px targets, visible labels, the focus ring of the queue.
+ */
+export const REVIEW_FORM_CSS = `
+.review form { display: flex; flex-wrap: wrap; gap: .35rem .75rem; align-items: flex-end; margin: .25rem 0; }
+.review label { display: block; font-weight: 600; font-size: .95rem; }
+.review select, .review textarea, .review input:not([type="hidden"]) { font: inherit; min-height: 44px; border: 2px solid #1b1b1b; border-radius: 4px; padding: .25rem .4rem; }
+.review summary { min-height: 44px; padding: .6rem 0; cursor: pointer; font-weight: 600; }
+.review summary:focus-visible, .review select:focus-visible, .review textarea:focus-visible { outline: 3px solid #1b1b1b; box-shadow: 0 0 0 6px #ffdd00; }
+.review-mark { margin: .25rem 0; }
+`;
+
 /** Where the row forms post (under /queue, so the staff session cookie comes with them). */
 export const QUEUE_REVIEW_PATH = '/queue/review';
 
