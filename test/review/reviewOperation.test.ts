@@ -167,6 +167,27 @@ describe('POST /fhir/RiskAssessment/{id}/$review (embedded store, auth off)', ()
     expect(await search<AuditEvent>(service.app, `AuditEvent?entity=RiskAssessment/${risk.id}`)).toHaveLength(0);
   });
 
+  it('422 for a RiskAssessment this service did not write; nothing written', async () => {
+    await request(service.app)
+      .put('/fhir/RiskAssessment/someone-elses')
+      .set('Content-Type', 'application/fhir+json')
+      .send({ resourceType: 'RiskAssessment', id: 'someone-elses', status: 'final', subject: { reference: 'Patient/p-other' } })
+      .expect(200);
+    const res = await review(service.app, 'someone-elses', confirmBody(REVIEWER));
+    expect(res.status).toBe(422);
+    expect(await search<AuditEvent>(service.app, 'AuditEvent?entity=RiskAssessment/someone-elses')).toHaveLength(0);
+  });
+
+  it('the CapabilityStatement lists $review on RiskAssessment, and its OperationDefinition is served', async () => {
+    const metadata = (await request(service.app).get('/fhir/metadata').expect(200)).body;
+    const definition = 'https://fhir.hip-triage.example.org/OperationDefinition/RiskAssessment-review';
+    expect(metadata.rest[0].operation).toContainEqual({ name: 'review', definition });
+    expect(metadata.rest[0].resource.find((r: { type: string }) => r.type === 'RiskAssessment').operation).toContainEqual({ name: 'review', definition });
+    const served = (await request(service.app).get('/fhir/OperationDefinition/RiskAssessment-review').expect(200)).body;
+    expect(served).toMatchObject({ url: definition, code: 'review', resource: ['RiskAssessment'], instance: true, type: false });
+    expect(served.parameter.filter((p: { use: string }) => p.use === 'in').map((p: { name: string }) => p.name)).toEqual(['decision', 'disposition', 'reason', 'reviewer']);
+  });
+
   it('404 for an assessment that does not exist', async () => {
     expect((await review(service.app, 'no-such-assessment', confirmBody(REVIEWER))).status).toBe(404);
   });
