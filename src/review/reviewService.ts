@@ -13,7 +13,8 @@ import { ageOnDate, dateInZone } from '../triage/age';
 import { TRIAGE_METHOD_SYSTEM } from '../triage/results/buildRiskAssessment';
 import type { Disposition } from '../triage/ruleset';
 import type { TriageContent } from '../triage/triageContent';
-import { isReviewRole, type NewReferral, planReview, type Reviewer, reviewKey, type StoredAssessment } from './planReview';
+import { type NewReferral, planReview, type Reviewer, type StoredAssessment } from './planReview';
+import { isReviewRole, reviewKey } from './reviewKeys';
 import { parseReviewRequest, type ReviewRequest } from './reviewRequest';
 import { DETAIL, type ReviewDecision, TRIAGE_REVIEW_EVENT } from './reviewTerms';
 
