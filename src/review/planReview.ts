@@ -5,7 +5,7 @@ import { REVIEW_INPUT_NEW_ASSESSMENT, REVIEW_INPUT_OPEN_TASK, statusUpdate } fro
 import { priorityRank, type RequestPriority, type TaskOwner } from '../routing/routingTable';
 import { type ResultRole, resultUuid } from '../triage/results/idempotencyKey';
 import type { Disposition } from '../triage/ruleset';
-import { create, identifier, isReviewRole, type ReviewKeys, tag } from './reviewKeys';
+import { create, identifier, type ReviewKeys, tag } from './reviewKeys';
 import { type NewReferral, newSafetyNetTask, newServiceRequest, newTask, type Reviewer, type StoredAssessment, successorAssessment } from './reviewResources';
 import { supersede } from './reviewSupersession';
 import {
@@ -92,7 +92,11 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
     const newPriority: RequestPriority | undefined = override.referral?.route.priority;
     const superseded = supersede({ earlier: override.earlier, newPriority, now, reason: `Superseded: a clinician overrode the triage (${from.code} to ${override.to.code}).` });
     keptOpen = superseded.keptOpen;
-    const replaced = override.earlier.filter((e) => e.resource.resourceType === 'ServiceRequest' && (e.role === 'referral' || isReviewRole(e.role, ['referral'])) && ['active', 'on-hold'].includes((e.resource as ServiceRequest).status ?? '')).map((e): Reference<ServiceRequest> => ({ reference: `ServiceRequest/${e.resource.id}` }));
+    // The new request replaces the ones it revokes (not those left open beside a review-downgrade).
+    const replaced = superseded.entries
+      .map((e) => e.request?.url ?? '')
+      .filter((url) => url.startsWith('ServiceRequest/'))
+      .map((reference): Reference<ServiceRequest> => ({ reference }));
     if (override.referral) {
       const context = { key, assessment, reviewer, when, to: override.to, from, rules, replaced, successorUrl, response };
       const referral = override.referral;
