@@ -1,8 +1,7 @@
-import { OperationOutcomeError } from '@medplum/core';
+import { getStatus, OperationOutcomeError } from '@medplum/core';
 import type { AuditEvent, Bundle, Parameters, Patient, QuestionnaireResponse, QuestionnaireResponseItem, Reference, RiskAssessment } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import type { FhirStore } from '../fhir/fhirStore';
-import { statusOf } from '../http/sendOutcome';
 import { findEarlierResults, keyAndRole } from '../intake/earlierResults';
 import { dutyClinician } from '../intake/reviewTask';
 import { errorIssue, unprocessableError } from '../outcomes';
@@ -100,7 +99,8 @@ export async function reviewTriage(deps: ReviewDeps, call: ReviewCall): Promise<
   try {
     answer = await deps.store.executeTransaction(plan.bundle);
   } catch (err) {
-    if (err instanceof OperationOutcomeError && [409, 412].includes(statusOf(err.outcome))) {
+    // A version changed between our reads and the write (the ifMatch PUT failed): the reviewer must reload.
+    if (err instanceof OperationOutcomeError && [409, 412].includes(getStatus(err.outcome))) {
       throw conflict('This triage or its referral changed while the review was being recorded. Load it again before reviewing.');
     }
     throw err;
