@@ -42,10 +42,21 @@ export async function loadReviewStates(store: FhirStore, assessmentIds: readonly
     return states;
   }
   const ids = [...new Set(assessmentIds)];
-  const [assessments, audits] = await Promise.all([
-    store.searchResources<RiskAssessment>('RiskAssessment', { _id: ids.join(','), _count: String(ids.length) }),
-    store.searchResources<AuditEvent>('AuditEvent', { entity: ids.map((id) => `RiskAssessment/${id}`).join(','), _count: String(ids.length * 5) }),
-  ]);
+  // 50 ids per search keeps each URL short enough for any server (a queue page has up to 500 rows).
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += 50) {
+    chunks.push(ids.slice(i, i + 50));
+  }
+  const found = await Promise.all(
+    chunks.map((chunk) =>
+      Promise.all([
+        store.searchResources<RiskAssessment>('RiskAssessment', { _id: chunk.join(','), _count: String(chunk.length) }),
+        store.searchResources<AuditEvent>('AuditEvent', { entity: chunk.map((id) => `RiskAssessment/${id}`).join(','), _count: String(chunk.length * 5) }),
+      ])
+    )
+  );
+  const assessments = found.flatMap(([risks]) => risks);
+  const audits = found.flatMap(([, events]) => events);
   for (const assessment of assessments) {
     if (!assessment.id || !assessment.meta?.versionId) {
       continue;
