@@ -27,9 +27,15 @@ import { parseRoutingTable } from './routing/parseRoutingTable';
 import { composeIntake, type Intake } from './intake/composeIntake';
 import { createTriageHandler, type TriageServiceDeps } from './service/createTriageHandler';
 import { queueRoutesFromConfig } from './queue/queueRoutes';
+import { RevokedSessions } from './queue/staffSession';
+import { dashboardRoutes } from './dashboard/dashboardRoutes';
+import { staffGateFromConfig } from './dashboard/staffGate';
+import { CdsFeedbackRecorder } from './review/cdsFeedback';
+import { QueueReviewCsrf, queueReviewRoutes } from './review/queueReviewRoutes';
+import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
 import { smartFeatures } from './smart/smartFeatures';
-import type { TriageContent } from './triage/triageContent';
+import { RED_FLAG_DISPOSITIONS, type TriageContent } from './triage/triageContent';
 import { verifyRuleset } from './triage/verifyRuleset';
 
 export const SOFTWARE_VERSION = '1.0.0';
@@ -81,6 +87,10 @@ export async function composeService(
   const triageDeps: TriageServiceDeps = { content, checkStructure, store, routing, clock, timeZone: config.timeZone, logger, observer: metrics.triageObserver };
   const intake = composeIntake({ triage: triageDeps, embedded, webhook: { secret: config.webhookSecret, allowInsecure: config.allowInsecure } });
   metrics.watchIntakeBacklog(() => intake.backlog);
+  // The seam for /queue's Confirm and Override row forms (src/review/queueReviewForm.ts renders them with this CSRF key).
+  const queueReviewCsrf = new QueueReviewCsrf(config.sessionSecret);
+  // One set of signed-out staff sessions for /queue and the pages beside it.
+  const staffRevocations = new RevokedSessions();
   const app = createApp({
     logger,
     store,
@@ -91,6 +101,7 @@ export async function composeService(
     metrics,
     metricsToken: config.metricsToken,
     security: requestSecurityFromConfig(config, keySetPolicy),
+    fhirOperations: [reviewOperationRoutes({ store, content, routing, clock, timeZone: config.timeZone, logger, authOn: config.auth !== undefined })],
     features: [
       cdsRoutes({
         logger,
@@ -100,9 +111,23 @@ export async function composeService(
         content,
         timeZone: config.timeZone,
         clock,
+        feedback: new CdsFeedbackRecorder(store, clock),
       }),
       responseLimits(config.responseLimits),
-      queueRoutesFromConfig(config, { store, clock, logger }),
+      queueRoutesFromConfig(config, { store, clock, logger, revoked: staffRevocations }),
+      dashboardRoutes({
+        store,
+        clock,
+        timeZone: config.timeZone,
+        logger,
+        dispositions: content.ruleset.dispositions.map((d) => ({ code: d.code, display: d.display, rank: d.rank })),
+        redFlags: RED_FLAG_DISPOSITIONS,
+        staff: staffGateFromConfig(config, { revoked: staffRevocations }),
+      }),
+      queueReviewRoutes(
+        { store, content, routing, clock, timeZone: config.timeZone, logger, staff: staffGateFromConfig(config, { revoked: staffRevocations }), sessionSecret: config.sessionSecret, issuer: config.auth?.issuer },
+        queueReviewCsrf
+      ),
       intake.router,
       ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth) }),
     ],

@@ -13,6 +13,8 @@ export interface Caller {
   readonly grants: readonly ScopeGrant[];
   /** The SMART launch context `patient` claim (a Patient id), when the token has one. */
   readonly patient: string | undefined;
+  /** The SMART `fhirUser` claim (`Practitioner/123` or an absolute URL), when the token has one: who a clinician's review is recorded as. */
+  readonly fhirUser?: string | undefined;
 }
 
 const callers = new WeakMap<Request, Caller>();

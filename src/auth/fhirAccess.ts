@@ -114,10 +114,19 @@ export function needsOf(interaction: FhirInteraction, contentTypes: ReadonlySet<
       return interaction.persist
         ? TRIAGE_CLINICAL_TYPES.map((resourceType) => ({ resourceType, anyOf: ['c'] as Permission[] }))
         : [{ resourceType: 'QuestionnaireResponse', anyOf: ['r', 'c'] }];
+    case 'review':
+      // A clinician's judgement about a triage, for anyone's patient: never a patient/ grant.
+      return REVIEW_NEEDS;
     case 'other':
       return EVERYTHING;
   }
 }
+
+/** What `$review` reads and writes; user/ or system/ grants only (a patient does not review their own triage). */
+const REVIEW_NEEDS: readonly Need[] = [
+  { resourceType: 'RiskAssessment', anyOf: ['u'], unrestrictedOnly: true },
+  ...(['RiskAssessment', 'Provenance', 'AuditEvent', 'ServiceRequest', 'Task'] as const).map((resourceType): Need => ({ resourceType, anyOf: ['c'], unrestrictedOnly: true })),
+];
 
 function systemSearchNeeds(query: Query): Need[] {
   const types = typeof query._type === 'string' ? query._type.split(',').filter((t) => t !== '') : [];
@@ -253,6 +262,7 @@ export async function compartmentViolation(interaction: FhirInteraction, patient
     case 'triage':
       return (await triageIsTheirs(interaction, patient, lookup)) ? undefined : NOT_THEIRS;
     case 'search-system':
+    case 'review':
     case 'other':
       return 'A patient-limited token may not make this request.';
   }

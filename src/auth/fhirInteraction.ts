@@ -19,6 +19,8 @@ export type FhirInteraction =
   | { readonly kind: 'conditional-update' | 'conditional-patch' | 'conditional-delete'; readonly resourceType: string }
   | { readonly kind: 'bundle'; readonly entries: readonly FhirInteraction[] }
   | { readonly kind: 'triage'; readonly persist: boolean; readonly body: unknown; readonly storedId: string | undefined }
+  /** `RiskAssessment/{id}/$review`: a clinician confirms or overrides a triage (src/review/). */
+  | { readonly kind: 'review'; readonly id: string }
   /** `$graphql`, any other operation, a nested Bundle, a shape no route has. */
   | { readonly kind: 'other' };
 
@@ -34,6 +36,7 @@ export interface FhirCall {
 
 const OTHER: FhirInteraction = { kind: 'other' };
 const TRIAGE = '$triage';
+const REVIEW = '$review';
 
 export function classifyFhirCall(call: FhirCall, depth = 0): FhirInteraction {
   const segments = call.path.split('/').filter((s) => s !== '');
@@ -46,6 +49,9 @@ export function classifyFhirCall(call: FhirCall, depth = 0): FhirInteraction {
     if (segments.length === 3 && third === TRIAGE && second !== undefined) {
       return triage(call, second);
     }
+  }
+  if (type === 'RiskAssessment' && method === 'POST' && depth === 0 && segments.length === 3 && third === REVIEW && second !== undefined) {
+    return { kind: 'review', id: second };
   }
   if (segments.some((s) => s.startsWith('$'))) {
     return OTHER;

@@ -15,7 +15,8 @@ export type RouteCredential =
   | 'cds'
   | 'bearer';
 
-const OPEN_GET = new Set(['/healthz', '/readyz', '/openapi.json', '/fhir/metadata', '/fhir/.well-known/smart-configuration', '/cds-services']);
+// '/dashboard' only redirects to /queue/dashboard, which checks the staff session itself.
+const OPEN_GET = new Set(['/healthz', '/readyz', '/openapi.json', '/fhir/metadata', '/fhir/.well-known/smart-configuration', '/cds-services', '/dashboard']);
 
 /** Families whose routers check a session cookie of their own (the SMART app, the staff queue). */
 const SESSION_PREFIXES = ['/smart', '/queue'];

@@ -111,7 +111,8 @@ export function bearerTokenVerifier(settings: BearerSettings, policy: KeySetPoli
       return INVALID;
     }
     const patient = typeof payload.patient === 'string' && PATIENT_ID.test(payload.patient) ? payload.patient : undefined;
-    return { ok: true, caller: { kind: 'bearer', subject, grants: parseScopes(scopesOf(payload)), patient } };
+    const fhirUser = typeof payload.fhirUser === 'string' && payload.fhirUser.length <= 512 ? payload.fhirUser : undefined;
+    return { ok: true, caller: { kind: 'bearer', subject, grants: parseScopes(scopesOf(payload)), patient, fhirUser } };
   };
 }
 

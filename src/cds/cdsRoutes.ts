@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { callerOf } from '../auth/caller';
 import type { CdsFhirServers } from '../config';
 import { isUnderBase, OutboundRefusedError, type OutboundFetchPolicy } from '../http/outboundFetchPolicy';
+import { CARD_OVERRIDE_REASONS, type CdsFeedbackRecorder, type FeedbackItem } from '../review/cdsFeedback';
 import type { CdsRequest } from './cdsTypes';
 import type { TriageContent } from '../triage/triageContent';
 import { CDS_SERVICE_ID, LAST_RESPONSES_QUERY, LAST_TRIAGE_QUERY, prefetchedResources, TRIAGE_CDS_SERVICE, triageCards } from './triageCards';
@@ -22,6 +23,8 @@ export interface CdsDeps {
   readonly content: TriageContent;
   readonly timeZone: string;
   readonly clock?: () => Date;
+  /** Stores `overridden` feedback as AuditEvents (src/review/cdsFeedback.ts); feedback is only logged when absent. */
+  readonly feedback?: CdsFeedbackRecorder | undefined;
 }
 
 type LastTriage = RiskAssessment | undefined | { readonly refused: string };
@@ -49,20 +52,21 @@ export function cdsRoutes(deps: CdsDeps): Router {
     }
     const lastResponses = await findLastResponses(deps, request as CdsRequest, bases);
     const patient = prefetchedResources<Patient>(request.prefetch?.patient, 'Patient')[0];
-    res.json({
-      cards: triageCards({
-        hookInstance: request.hookInstance,
-        launchUrl: deps.launchUrl,
+    const cards = triageCards({
+      hookInstance: request.hookInstance,
+      launchUrl: deps.launchUrl,
         lastTriage,
         lastResponses,
         patient,
         content: deps.content,
         timeZone: deps.timeZone,
         now: (deps.clock ?? (() => new Date()))(),
-      }),
     });
+    deps.feedback?.rememberCards(cards, lastTriage);
+    // A card about a triage offers our review reasons, so an EHR's override comes back coded.
+    res.json({ cards: deps.feedback && lastTriage ? cards.map((card) => ({ ...card, overrideReasons: CARD_OVERRIDE_REASONS })) : cards });
   });
-  router.post(`/cds-services/${CDS_SERVICE_ID}/feedback`, (req: Request, res: Response) => {
+  router.post(`/cds-services/${CDS_SERVICE_ID}/feedback`, async (req: Request, res: Response) => {
     const feedback = (req.body as { feedback?: { card?: unknown; outcome?: unknown; overrideReasons?: unknown[] }[] } | undefined)?.feedback;
     if (!Array.isArray(feedback)) {
       res.status(400).json({ error: 'Expected {"feedback": [...]}.' });
@@ -72,6 +76,7 @@ export function cdsRoutes(deps: CdsDeps): Router {
     for (const item of feedback) {
       deps.logger.info({ card: String(item.card ?? ''), outcome: String(item.outcome ?? ''), overrideReasons: item.overrideReasons?.length ?? 0 }, 'CDS Hooks feedback');
     }
+    await deps.feedback?.record(feedback as FeedbackItem[]);
     res.status(200).json({});
   });
   return router;

@@ -13,6 +13,7 @@ export interface CapabilityOptions {
 }
 
 const TRIAGE_OPERATION = { name: 'triage', definition: `${TRIAGE_BASE}/OperationDefinition/QuestionnaireResponse-triage` };
+const REVIEW_OPERATION = { name: 'review', definition: `${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review` };
 
 /** The CapabilityStatement at `/fhir/metadata`: what this server really does, nothing more. */
 export function buildCapabilityStatement(options: CapabilityOptions): CapabilityStatement {
@@ -26,9 +27,13 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     versioning: embedded ? 'versioned' : 'no-version',
     conditionalCreate: embedded,
     ...(type === 'QuestionnaireResponse' ? { operation: [TRIAGE_OPERATION] } : {}),
+    ...(type === 'RiskAssessment' ? { operation: [REVIEW_OPERATION] } : {}),
   }));
   if (!types.includes('QuestionnaireResponse')) {
     resource.push({ type: 'QuestionnaireResponse', operation: [TRIAGE_OPERATION] });
+  }
+  if (!types.includes('RiskAssessment')) {
+    resource.push({ type: 'RiskAssessment', operation: [REVIEW_OPERATION] });
   }
   return {
     resourceType: 'CapabilityStatement',
@@ -61,7 +66,7 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
           : {}),
         resource,
         interaction: embedded ? [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }] : [],
-        operation: [TRIAGE_OPERATION],
+        operation: [TRIAGE_OPERATION, REVIEW_OPERATION],
       },
     ],
   };

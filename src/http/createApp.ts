@@ -38,6 +38,8 @@ export interface AppDeps {
    * queue): each a router of its own, mounted at the root before `/fhir`.
    */
   readonly features?: readonly Router[];
+  /** FHIR operations of other features (`RiskAssessment/$review`): mounted on `/fhir` after authorisation, before REST. */
+  readonly fhirOperations?: readonly Router[];
   /** Authentication, rate limit, CORS, timeouts (src/http/securityLayer.ts); none of them when absent. */
   readonly security?: RequestSecurity;
 }
@@ -71,6 +73,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/fhir', fhirRequestParsing(security.searchLimits, deps.bodyLimit));
   app.use('/fhir', fhirAuthorization({ store: deps.store, contentTypes: new Set(deps.contentResources.map((r) => r.resourceType)), restServed: deps.rest !== undefined }));
   app.use('/fhir', triageRoutes(deps.triage));
+  for (const operations of deps.fhirOperations ?? []) {
+    app.use('/fhir', operations);
+  }
   app.use('/fhir', fhirRoutes(deps));
   app.use((req, res) => {
     sendFhir(res, 404, {

@@ -87,6 +87,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
       '503': outcome('The FHIR server could not be reached; the server should redeliver.', retryAfter),
     },
   });
+  const dashboardRange = [
+    { name: 'from', in: 'query', required: false, description: 'First day of the range (YYYY-MM-DD, clinical time zone).', schema: { type: 'string', format: 'date' } },
+    { name: 'to', in: 'query', required: false, description: 'Last day of the range, included.', schema: { type: 'string', format: 'date' } },
+  ];
   const idParameter = { name: 'id', in: 'path', required: true, description: 'The logical id of a stored QuestionnaireResponse.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } };
 
   return {
@@ -135,6 +139,29 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           parameters: [idParameter, persistParameter],
           requestBody: { required: false, description: 'Optional: a Parameters with `persist`.', content: fhirBody(ref('TriageParameters')) },
           responses: triageResponses(true),
+        },
+      },
+      '/fhir/RiskAssessment/{id}/$review': {
+        post: {
+          tags: ['triage'],
+          operationId: 'reviewTriage',
+          summary: 'A clinician confirms or overrides a triage',
+          description: `[${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review](${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review). Confirm: a Provenance (verify). Override: a new RiskAssessment, the old one amended, the referral replaced per the routing table (more urgent open work is left open beside a review-downgrade Task), a Provenance (update). Always an AuditEvent. The same review sent again records nothing new.${options.auth ? ' The reviewer is the token\'s fhirUser; user/ or system/ scopes only.' : ' With auth off, the `reviewer` parameter names the Practitioner.'}`,
+          security: triageSecurity,
+          parameters: [
+            { name: 'id', in: 'path', required: true, description: 'The logical id of a RiskAssessment this service wrote.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } },
+            { name: 'If-Match', in: 'header', required: false, description: 'W/"<versionId>" of the RiskAssessment as the reviewer loaded it: 409 if it changed since.', schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: fhirBody(ref('ReviewParameters')) },
+          responses: {
+            '200': { description: 'Recorded (or already recorded: `replayed` true). A Parameters: outcome, replayed, assessment, provenance, auditEvent.', headers: requestId, content: { [FHIR_JSON]: { schema: ref('Resource') } } },
+            '400': outcome('Not a Parameters resource, or a malformed If-Match.'),
+            ...(options.auth ? { '401': outcome('No valid bearer token.'), '403': outcome('A patient-scoped token, scopes short of user/ or system/, or no Practitioner fhirUser.') } : {}),
+            '404': outcome('No RiskAssessment with this id.'),
+            '409': outcome('The triage changed since it was loaded (another review overrode it), or it is no longer current.'),
+            '422': outcome('The Parameters break the OperationDefinition; each issue names the parameter.'),
+            '503': outcome('The FHIR server could not be reached; nothing was saved.', retryAfter),
+          },
         },
       },
       '/subscriptions/questionnaire-response': {
@@ -217,6 +244,59 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           summary: 'The SMART app: the questionnaire and the triage result for the launched patient',
           description: 'Needs the session cookie that `/smart/callback` sets (signed with SESSION_SECRET).',
           responses: { '200': { description: 'The app.', content: { 'text/html': { schema: { type: 'string' } } } }, '302': { description: 'No session: back to the launch.' } },
+        },
+      },
+      '/queue/dashboard': {
+        get: {
+          tags: ['staff'],
+          operationId: 'staffDashboard',
+          summary: 'Staff dashboard: dispositions per week, time to first staff action, review and override rates per rule and disposition, red-flag rate',
+          description: `Server-rendered HTML with SVG charts and a table under each. \`from\` and \`to\` (YYYY-MM-DD, both included) choose the range; the last 12 weeks by default. ${options.auth ? 'Needs the /queue staff session.' : 'Open to this machine only: no AUTH_* is set on this instance.'}`,
+          parameters: dashboardRange,
+          responses: {
+            '200': { description: 'The dashboard page.', content: { 'text/html': { schema: { type: 'string' } } } },
+            '303': { description: 'Not signed in: to /queue, which starts the sign-in.' },
+            '400': { description: 'A range that is not two dates, runs backwards or is longer than 366 days.' },
+            '403': { description: 'Not staff, or (auth off) not this machine.' },
+          },
+        },
+      },
+      '/queue/dashboard.csv': {
+        get: {
+          tags: ['staff'],
+          operationId: 'staffDashboardCsv',
+          summary: 'Every figure of the dashboard as CSV (section, key, measure, value)',
+          parameters: dashboardRange,
+          responses: { '200': { description: 'The figures.', content: { 'text/csv': { schema: { type: 'string' } } } }, '303': { description: 'Not signed in: to /queue.' }, '403': { description: 'Not staff.' } },
+        },
+      },
+      '/dashboard': {
+        get: { tags: ['staff'], operationId: 'dashboardAlias', summary: 'Redirects to /queue/dashboard (where the staff session cookie reaches)', responses: { '302': { description: 'To /queue/dashboard, the query kept.' } } },
+      },
+      '/queue/review/{id}': {
+        post: {
+          tags: ['staff'],
+          operationId: 'staffReview',
+          summary: "A queue row's Confirm or Override form: RiskAssessment/$review for the signed-in staff member",
+          parameters: [{ name: 'id', in: 'path', required: true, description: 'The RiskAssessment id.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': {
+                schema: {
+                  type: 'object',
+                  required: ['csrf', 'version', 'decision'],
+                  properties: { csrf: { type: 'string' }, version: { type: 'string' }, decision: { enum: ['confirm', 'override'] }, disposition: { type: 'string' }, reason: { type: 'string' }, reasonText: { type: 'string' }, reviewer: { type: 'string' } },
+                },
+              },
+            },
+          },
+          responses: {
+            '303': { description: 'Recorded: back to the row (/queue#review-{id}).' },
+            '403': { description: 'Not staff, a missing or wrong CSRF token, another Origin, or no Practitioner record for the sign-in.' },
+            '409': { description: 'The triage changed since the queue was loaded.' },
+            '422': { description: 'The form breaks the review operation (no reason for an override, say).' },
+          },
         },
       },
       '/queue': {
@@ -349,6 +429,27 @@ const SCHEMAS: Json = {
       },
     },
     externalDocs: { url: `${FHIR_SPEC}/parameters.html` },
+  },
+  ReviewParameters: {
+    type: 'object',
+    required: ['resourceType', 'parameter'],
+    properties: {
+      resourceType: { const: 'Parameters' },
+      parameter: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name'],
+          properties: {
+            name: { enum: ['decision', 'disposition', 'reason', 'reviewer'] },
+            valueCode: { type: 'string' },
+            valueCodeableConcept: { type: 'object' },
+            valueReference: { type: 'object', properties: { reference: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    externalDocs: { url: `${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review` },
   },
   Bundle: {
     type: 'object',

@@ -140,7 +140,9 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
     const earlier = await findEarlierResults(deps.store, response.id, wait(context));
     const current = earlier.filter((e) => e.key === key);
     const others = earlier.filter((e) => e.key !== key && isActive(e) && isAutomaticallyClosable(e));
-    const currentRisk = current.find((e): e is EarlierResult & { resource: RiskAssessment } => e.resource.resourceType === 'RiskAssessment');
+    // After a clinician's override (src/review/) this content has two: the automated one, `amended`, and the clinician's, `final`: the current one counts.
+    const risks = current.filter((e): e is EarlierResult & { resource: RiskAssessment } => e.resource.resourceType === 'RiskAssessment');
+    const currentRisk = risks.find((e) => e.resource.status === 'final') ?? risks[0];
     if (currentRisk && (currentRisk.resource.status === 'final' || current.some((e) => e.role === 'review-retriage')) && !supersessionPending(current, others, deps.clock())) {
       return { action: 'ignored', reason: 'already-triaged' };
     }

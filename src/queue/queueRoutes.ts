@@ -39,6 +39,8 @@ export interface QueueRoutesOptions {
   readonly signIn: QueueSignInSettings | undefined;
   /** Real time in ms for session expiry; a parameter so tests can move it. */
   readonly sessionClock?: () => number;
+  /** Signed-out sessions, shared with the other staff pages (the dashboard) so a sign-out ends them there too. */
+  readonly revoked?: RevokedSessions | undefined;
 }
 
 export interface QueueSignInSettings {
@@ -52,7 +54,10 @@ export interface QueueSignInSettings {
 }
 
 /** The queue feature as the configuration asks for it: the composition root's one line. */
-export function queueRoutesFromConfig(config: Config, deps: { readonly store: FhirStore; readonly clock: () => Date; readonly logger: Logger }): Router {
+export function queueRoutesFromConfig(
+  config: Config,
+  deps: { readonly store: FhirStore; readonly clock: () => Date; readonly logger: Logger; readonly revoked?: RevokedSessions | undefined }
+): Router {
   const fhirBase = config.fhirBaseUrl ?? '/fhir';
   return queueRoutes({
     ...deps,
@@ -76,7 +81,7 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
   const nowMs = options.sessionClock ?? Date.now;
   const settings = options.signIn;
   const signer = new CookieSigner(settings?.sessionSecret ?? randomBytes(32));
-  const revoked = new RevokedSessions();
+  const revoked = options.revoked ?? new RevokedSessions();
   /** The signed-in staff member: a cookie that verifies, not expired, not signed out. */
   const sessionOf = (cookieHeader: string | undefined): StaffSession | undefined => {
     const session = signer.verify(readCookie(cookieHeader, SESSION_COOKIE), 'session', nowMs());

@@ -94,6 +94,7 @@ describe('/openapi.json', () => {
       [
         'POST /fhir/QuestionnaireResponse/$triage',
         'POST /fhir/QuestionnaireResponse/{id}/$triage',
+        'POST /fhir/RiskAssessment/{id}/$review',
         'POST /subscriptions/questionnaire-response',
         'PUT /subscriptions/questionnaire-response',
         'POST /subscriptions/questionnaire-response/QuestionnaireResponse/{id}',
@@ -105,6 +106,10 @@ describe('/openapi.json', () => {
         'GET /smart/callback',
         'GET /smart/app',
         'GET /queue',
+        'GET /queue/dashboard',
+        'GET /queue/dashboard.csv',
+        'GET /dashboard',
+        'POST /queue/review/{id}',
         'GET /healthz',
         'GET /readyz',
         'GET /metrics',
