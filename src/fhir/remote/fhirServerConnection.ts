@@ -60,12 +60,18 @@ export class FhirServerConnection {
   }
 
   search<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>, wait?: WaitOptions): Promise<Bundle<T>> {
-    return this.send(`search ${resourceType}`, (signal) => this.medplum.get<Bundle<T>>(this.medplum.fhirSearchUrl(resourceType, query), { signal }), wait);
+    // no-cache: HAPI answers a repeated search from its result cache for a minute by default;
+    // a work queue or a look-up just after a write must see that write.
+    return this.send(
+      `search ${resourceType}`,
+      (signal) => this.medplum.get<Bundle<T>>(this.medplum.fhirSearchUrl(resourceType, query), { signal, headers: { 'Cache-Control': 'no-cache' } }),
+      wait
+    );
   }
 
   /** Posts a `transaction` or `batch` Bundle, asking for the stored resources back. */
   bundle(bundle: Bundle, wait?: WaitOptions): Promise<Bundle> {
-    return this.send(bundle.type ?? 'bundle', (signal) => this.medplum.executeBatch(bundle, { signal, headers: { Prefer: 'return=representation' } }), wait);
+    return this.send(bundle.type ?? 'bundle', (signal) => this.medplum.executeBatch(bundle, { signal, headers: { Prefer: 'return=representation', 'Cache-Control': 'no-cache' } }), wait);
   }
 
   create<T extends Resource>(resource: T): Promise<T> {

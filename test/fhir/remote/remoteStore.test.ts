@@ -42,7 +42,8 @@ describe('remote store failure behaviour', () => {
 
   async function storeAnswering(script: Script): Promise<{ store: FhirStore; server: ScriptedServer }> {
     server = await startScriptedServer(script);
-    return { store: openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials: { method: 'none' }, logger, retry: RETRY }), server };
+    // The failure behaviour of one request; the write strategies have their own tests (clientIdWrite.test.ts).
+    return { store: openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials: { method: 'none' }, logger, retry: RETRY, writeStrategy: 'conditional-create' }), server };
   }
 
   it('retries a 5xx with backoff, then lands the transaction in the request that succeeded', async () => {
