@@ -18,6 +18,9 @@ export interface RemoteStoreOptions extends FhirServerConnectionOptions {
 /** /readyz must answer within a probe's timeout (often 1 s): one short look at the server. */
 const READY_WAIT_MS = 800;
 
+/** Pages followed for one search at most: a bound on a server whose links loop. */
+const MAX_PAGES = 50;
+
 /** A FHIR id, excluding `.` and `..`, which a URL would read as path steps. */
 const FHIR_ID = /^(?!\.{1,2}$)[A-Za-z0-9\-.]{1,64}$/;
 
@@ -49,11 +52,27 @@ class RemoteStore implements FhirStore {
     return this.connection.read<T>(resourceType, id, options);
   }
 
+  /**
+   * Servers cap `_count` at their own page size (HAPI: 50 by default) and link the rest. When
+   * the caller asked for more than the first page holds, the `next` links are followed until
+   * the count is reached, so a work queue is complete (or knows it was cut at its own limit).
+   * Only links on this server's base are followed.
+   */
   async searchResources<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>, options?: WaitOptions): Promise<T[]> {
-    const bundle = await this.connection.search<T>(resourceType, query, options);
-    return (bundle.entry ?? [])
-      .filter((e) => e.search?.mode !== 'include' && e.resource?.resourceType === resourceType)
-      .map((e) => e.resource as T);
+    const wanted = Number(query._count ?? '0');
+    const matches = (bundle: Bundle<T>): T[] =>
+      (bundle.entry ?? []).filter((e) => e.search?.mode !== 'include' && e.resource?.resourceType === resourceType).map((e) => e.resource as T);
+    let bundle = await this.connection.search<T>(resourceType, query, options);
+    const found = matches(bundle);
+    for (let pages = 1; found.length < wanted && pages < MAX_PAGES; pages++) {
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      if (!next || !next.startsWith(`${this.connection.baseUrl}`)) {
+        break;
+      }
+      bundle = await this.connection.page<T>(next, options);
+      found.push(...matches(bundle));
+    }
+    return found;
   }
 
   async executeTransaction(bundle: Bundle, options?: WaitOptions): Promise<Bundle> {

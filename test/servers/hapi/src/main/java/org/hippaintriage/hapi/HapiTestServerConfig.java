@@ -59,10 +59,6 @@ import org.springframework.transaction.annotation.EnableTransactionManagement;
   SubscriptionChannelConfig.class
 })
 public class HapiTestServerConfig {
-  /** HAPI's stock default page size; kept so that the service's paging is exercised. */
-  static final int DEFAULT_PAGE_SIZE = 20;
-  static final int MAXIMUM_PAGE_SIZE = 200;
-
   @Bean
   public DataSource dataSource() {
     BasicDataSource dataSource = new BasicDataSource();
@@ -157,8 +153,7 @@ public class HapiTestServerConfig {
     server.registerProvider(systemProvider);
     server.registerProvider(reindexProvider);
     server.setServerConformanceProvider(new JpaCapabilityStatementProvider(server, systemDao, storageSettings, searchParamRegistry, validationSupport));
-    pagingProvider.setDefaultPageSize(DEFAULT_PAGE_SIZE);
-    pagingProvider.setMaximumPageSize(MAXIMUM_PAGE_SIZE);
+    // HAPI's own paging defaults (10 a page, at most 50 whatever `_count` asks): the service must page.
     server.setPagingProvider(pagingProvider);
     server.setDefaultResponseEncoding(EncodingEnum.JSON);
     return server;
