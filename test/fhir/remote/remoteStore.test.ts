@@ -139,6 +139,27 @@ describe('remote store failure behaviour', () => {
     expect(JSON.parse(server.requests[1]?.body ?? '{}')).toMatchObject({ type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient/id-0' } }, {}, {}] });
   });
 
+  it('follows next links on its own base up to the _count asked (HAPI caps pages), never a link elsewhere', async () => {
+    const { store, server } = await storeAnswering((req, res) => {
+      const page = Number(new URL(req.url ?? '', 'http://x').searchParams.get('page') ?? '0');
+      const base = `http://${req.headers.host ?? ''}/fhir`;
+      const next = page === 0 ? `${base}/Task?page=1` : page === 1 ? 'http://elsewhere.invalid/fhir/Task?page=2' : undefined;
+      sendJson(res, 200, {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: [0, 1].map((i) => ({ resource: { resourceType: 'Task', id: `t${page}-${i}` }, search: { mode: 'match' } })),
+        link: next ? [{ relation: 'next', url: next }] : [],
+      });
+    });
+    const tasks = await store.searchResources('Task', { status: 'requested', _count: '10' });
+    expect(tasks.map((t) => t.id)).toEqual(['t0-0', 't0-1', 't1-0', 't1-1']);
+    expect(server.requests.map((r) => r.url)).toEqual(['/fhir/Task?status=requested&_count=10', '/fhir/Task?page=1']);
+    expect(server.requests[0]?.headers['cache-control']).toBe('no-cache');
+    server.requests.length = 0;
+    expect(await store.searchResources('Task', { _count: '2' })).toHaveLength(2); // the first page had enough
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('is not ready when the server is not FHIR R4', async () => {
     const { store } = await storeAnswering((_req, res) => sendJson(res, 200, { resourceType: 'CapabilityStatement', fhirVersion: '5.0.0' }));
     const err = await rejection(store.checkReady());
