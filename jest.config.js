@@ -11,7 +11,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: full ? ['/node_modules/'] : ['/node_modules/', '\\.slow\\.test\\.ts$', 'Browser\\.test\\.ts$'],
+  // Suites against real FHIR servers run on their own (test/integration/jest.config.js, test/integration/run-hapi).
+  testPathIgnorePatterns: full ? ['/node_modules/', '<rootDir>/test/integration/'] : ['/node_modules/', '<rootDir>/test/integration/', '\\.slow\\.test\\.ts$', 'Browser\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   // Both cores: the suites boot their own servers on port 0 and their own data folders.
   maxWorkers: 2,

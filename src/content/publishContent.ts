@@ -62,6 +62,7 @@ export async function publishContent(connection: FhirServerConnection, content: 
     resources.push(published);
     onProgress(`${published.action.padEnd(9)} ${resource.resourceType} ${published.key} -> ${published.stored}`);
   }
+  await reindexForNewSearchParameters(connection, ordered, resources, onProgress);
   const counts: Record<PublishAction, number> = { created: 0, updated: 0, unchanged: 0 };
   for (const r of resources) {
     counts[r.action]++;
@@ -189,4 +190,34 @@ function idWarning(resource: Resource, stored: string): string {
     `the routing table (config/routing.json) names the shipped id, so referrals will not point at it. ` +
     `Set the routing table's references to the ids above, or use a server that accepts client-assigned ids.`
   );
+}
+
+/**
+ * A server indexes a new SearchParameter (Task `due`) for resources written after it, not for
+ * those it already holds: HAPI FHIR needs a `$reindex` for those (its work queues would miss
+ * older Tasks). Asked for only where the CapabilityStatement offers the system operation
+ * `reindex`, and only when a SearchParameter was created or changed; the job runs in the
+ * background on the server.
+ */
+async function reindexForNewSearchParameters(
+  connection: FhirServerConnection,
+  ordered: readonly Resource[],
+  published: readonly PublishedResource[],
+  onProgress: (line: string) => void
+): Promise<void> {
+  const changedBases = new Set(
+    ordered.flatMap((resource, i) => (resource.resourceType === 'SearchParameter' && published[i]?.action !== 'unchanged' ? resource.base : []))
+  );
+  if (changedBases.size === 0) {
+    return;
+  }
+  const statement = await connection.capabilities();
+  const offersReindex = (statement.rest ?? []).some((rest) => (rest.operation ?? []).some((op) => op.name === 'reindex'));
+  if (!offersReindex) {
+    return;
+  }
+  for (const base of changedBases) {
+    await connection.systemOperation('reindex', { resourceType: 'Parameters', parameter: [{ name: 'url', valueString: `${base}?` }] });
+    onProgress(`reindex   ${base} (the server's $reindex, for the new search parameter)`);
+  }
 }

@@ -1,8 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Subscription } from '@medplum/fhirtypes';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config';
 import { hipTriage } from '../cli/runCommand';
+import { startBareFhirServer } from '../support/bareFhirServer';
 import { ROOT } from '../support/responses';
 
 /**
@@ -17,12 +19,22 @@ interface ComposeService {
   command?: string[];
   environment?: Record<string, string>;
   ports?: string[];
+  volumes?: string[];
+  restart?: string;
+  healthcheck?: { test?: string[] };
   depends_on?: Record<string, { condition: string }>;
 }
 
-const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+// `merge`: the file shares the demo secrets between services with a YAML merge key (<<).
+const compose = parse(composeText, { merge: true }) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
 const readme = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+
+/** A service's environment as compose hands it over: `${NAME:-default}` with NAME unset is the default. */
+function resolvedEnvironment(name: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{\w+:-([^}]*)\}/g, '$1')]));
+}
 
 /** Dockerfile instructions of the final stage, continuation lines joined. */
 function finalStage(): { instruction: string; args: string }[] {
@@ -47,25 +59,71 @@ function service(name: string): ComposeService {
 }
 
 describe('docker-compose.yml', () => {
-  it('runs the official HAPI FHIR image, a one-shot push-content, and the service pointed at HAPI', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['hapi', 'push-content', 'triage']);
-    expect(service('hapi').image).toMatch(/^hapiproject\/hapi:/);
+  it('runs HAPI FHIR pinned to the version CI builds and runs for real, a one-shot push-content, and the service pointed at HAPI', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['hapi', 'hapi-healthcheck', 'push-content', 'triage']);
+    const pom = readFileSync(join(ROOT, 'test/servers/hapi/pom.xml'), 'utf8');
+    const hapiVersion = /<hapi\.version>([^<]+)<\/hapi\.version>/.exec(pom)?.[1];
+    expect(service('hapi').image).toBe(`hapiproject/hapi:v${hapiVersion ?? '?'}-1`);
+    expect(service('hapi').environment?.['hapi.fhir.subscription.resthook_enabled']).toBe('true');
+    expect(service('hapi').environment?.['hapi.fhir.client_id_strategy']).toBe('ALPHANUMERIC');
     expect(service('triage').environment?.FHIR_BASE_URL).toBe('http://hapi:8080/fhir');
     expect(service('push-content').command).toEqual(['node', 'dist/src/cli/main.js', 'push-content', '--server', 'http://hapi:8080/fhir', '--wait', '180']);
-    expect(service('push-content').depends_on?.hapi?.condition).toBe('service_started');
+    expect(service('push-content').depends_on?.hapi?.condition).toBe('service_healthy');
+    expect(service('triage').depends_on?.hapi?.condition).toBe('service_healthy');
     expect(service('triage').depends_on?.['push-content']?.condition).toBe('service_completed_successfully');
     for (const name of ['push-content', 'triage']) {
       expect([name, service(name).build]).toEqual([name, '.']);
     }
   });
 
+  it('lets HAPI reach the service by its compose service name: push-content registers the Subscription there, with the secret the service checks', async () => {
+    const triage = resolvedEnvironment('triage');
+    const push = resolvedEnvironment('push-content');
+    const endpoint = new URL(triage.PUBLIC_BASE_URL ?? '');
+    expect(Object.keys(compose.services)).toContain(endpoint.hostname);
+    expect(endpoint.hostname).toBe('triage');
+    expect(endpoint.port).toBe(triage.PORT);
+    expect(push.PUBLIC_BASE_URL).toBe(triage.PUBLIC_BASE_URL);
+    expect(push.WEBHOOK_SECRET).toBe(triage.WEBHOOK_SECRET);
+    expect(loadConfig({ ...triage }, ROOT).webhookSecret).toBe(triage.WEBHOOK_SECRET);
+
+    // The real push-content with that environment, against a bare FHIR server: the Subscription is registered.
+    const server = await startBareFhirServer();
+    try {
+      const run = await hipTriage(['push-content', '--server', server.fhirBaseUrl], { PUBLIC_BASE_URL: push.PUBLIC_BASE_URL, WEBHOOK_SECRET: push.WEBHOOK_SECRET });
+      expect([run.exitCode, run.stderr]).toEqual([0, '']);
+      const subscriptions = await server.store.searchResources<Subscription>('Subscription', {});
+      expect(subscriptions.map((s) => [s.channel.endpoint, s.channel.header])).toEqual([
+        ['http://triage:8080/subscriptions/questionnaire-response', [`Authorization: Bearer ${triage.WEBHOOK_SECRET ?? ''}`]],
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('has a health check for each long-running service, and one-shot jobs judged by their exit', () => {
+    expect(service('triage').healthcheck?.test?.join(' ')).toContain(`http://127.0.0.1:${resolvedEnvironment('triage').PORT ?? ''}/readyz`);
+    const hapiCheck = service('hapi').healthcheck?.test ?? [];
+    expect(hapiCheck).toEqual(['CMD', 'java', '-cp', '/healthcheck', 'MetadataCheck', 'http://localhost:8080/fhir/metadata']);
+    // The class it runs is compiled by the one-shot hapi-healthcheck into the volume HAPI mounts.
+    expect(service('hapi-healthcheck').command).toEqual(['javac', '--release', '17', '-d', '/out', '/src/MetadataCheck.java']);
+    expect(service('hapi-healthcheck').volumes).toEqual(['./test/servers/hapi/healthcheck:/src:ro', 'hapi-healthcheck:/out']);
+    expect(existsSync(join(ROOT, 'test/servers/hapi/healthcheck/MetadataCheck.java'))).toBe(true);
+    expect(service('hapi').volumes).toEqual(['hapi-healthcheck:/healthcheck:ro']);
+    expect(service('hapi').depends_on?.['hapi-healthcheck']?.condition).toBe('service_completed_successfully');
+    expect(Object.keys(compose.volumes ?? {})).toEqual(['hapi-healthcheck']);
+    for (const oneShot of ['hapi-healthcheck', 'push-content']) {
+      expect([oneShot, service(oneShot).restart, service(oneShot).healthcheck]).toEqual([oneShot, 'no', undefined]);
+    }
+  });
+
   it('gives the service only documented settings, and ones it accepts (HOST=0.0.0.0 with ALLOW_INSECURE, said so)', () => {
-    const environment = service('triage').environment ?? {};
+    const environment = resolvedEnvironment('triage');
     for (const name of Object.keys(environment)) {
       expect([name, readme.includes(`\`${name}\``)]).toEqual([name, true]);
     }
     expect(environment.ALLOW_INSECURE).toBe('true');
-    expect(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')).toMatch(/# Local demo only: listening on all interfaces without AUTH_\* is refused unless this is/);
+    expect(composeText).toMatch(/# Local demo only: listening on all interfaces without AUTH_\* is refused unless this is/);
     const config = loadConfig({ ...environment }, ROOT);
     expect([config.host, config.port, config.fhirBaseUrl]).toEqual(['0.0.0.0', Number(environment.PORT), 'http://hapi:8080/fhir']);
     expect(service('triage').ports).toEqual([`8080:${environment.PORT ?? ''}`]);

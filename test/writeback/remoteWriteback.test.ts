@@ -27,15 +27,32 @@ describe('write-back to an external FHIR server', () => {
   const triage = (body: QuestionnaireResponse) =>
     request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
 
-  it('lands every result on the server in ONE request (plus the read of the birth date)', async () => {
+  it('lands every result on the server in ONE transaction, after one look-up batch (plus the read of the birth date)', async () => {
     instance.received.length = 0;
     const res = await triage(gpResponse('Patient/remote-one-request'));
     expect(res.status).toBe(200);
-    const writes = instance.received.filter((r) => r.method !== 'GET');
-    expect(writes).toEqual([{ method: 'POST', path: '/fhir/' }]);
-    expect(instance.received).toEqual([{ method: 'GET', path: '/fhir/Patient/remote-one-request' }, ...writes]);
-    console.log(`round trips for one triage in remote mode: ${instance.received.length} (${instance.received.map((r) => `${r.method} ${r.path}`).join(', ')})`);
+    // The server's CapabilityStatement, read once per process, chooses the client-ids strategy (src/fhir/remote/writeStrategy.ts).
+    const perTriage = instance.received.filter((r) => r.path !== '/fhir/metadata');
+    expect(perTriage).toEqual([
+      { method: 'GET', path: '/fhir/Patient/remote-one-request' },
+      { method: 'POST', path: '/fhir/' }, // batch: what an earlier delivery stored
+      { method: 'POST', path: '/fhir/' }, // transaction: everything else, all or nothing
+    ]);
+    console.log(`round trips for one triage in remote mode: ${perTriage.length} (${perTriage.map((r) => `${r.method} ${r.path}`).join(', ')})`);
     expect(counts(await resultsForSubject(instance.service.store, 'Patient/remote-one-request'))).toEqual(ONE_OF_EACH);
+  });
+
+  it('writes nothing new when the same response is delivered again: every result type counted back', async () => {
+    const response = gpResponse('Patient/remote-redelivery');
+    const first = await triage(response);
+    expect(first.status).toBe(200);
+    instance.received.length = 0;
+    const again = await triage(response);
+    expect(again.status).toBe(200);
+    expect(storedReferences(again.body as Bundle)).toEqual(storedReferences(first.body as Bundle));
+    // The look-up found every result: no transaction was sent.
+    expect(instance.received.filter((r) => r.method === 'POST')).toHaveLength(1);
+    expect(counts(await resultsForSubject(instance.service.store, 'Patient/remote-redelivery'))).toEqual(ONE_OF_EACH);
   });
 
   it('answers 503 + Retry-After with the advice while the server is down, and the same request succeeds once it is back, with no duplicate', async () => {

@@ -1,5 +1,5 @@
 import { ClientStorage, MedplumClient, MemoryStorage, OperationOutcomeError } from '@medplum/core';
-import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, Parameters, Resource } from '@medplum/fhirtypes';
 import { refusedByServerError, serviceUnavailableError } from '../../outcomes';
 import type { StoreLogger } from '../embedded/embeddedStore';
 import type { WaitOptions } from '../fhirStore';
@@ -60,12 +60,23 @@ export class FhirServerConnection {
   }
 
   search<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>, wait?: WaitOptions): Promise<Bundle<T>> {
-    return this.send(`search ${resourceType}`, (signal) => this.medplum.get<Bundle<T>>(this.medplum.fhirSearchUrl(resourceType, query), { signal }), wait);
+    // no-cache: HAPI answers a repeated search from its result cache for a minute by default;
+    // a work queue or a look-up just after a write must see that write.
+    return this.send(
+      `search ${resourceType}`,
+      (signal) => this.medplum.get<Bundle<T>>(this.medplum.fhirSearchUrl(resourceType, query), { signal, headers: { 'Cache-Control': 'no-cache' } }),
+      wait
+    );
+  }
+
+  /** A search's next page, by the absolute URL the server gave in `link[next]`. */
+  page<T extends Resource>(url: string, wait?: WaitOptions): Promise<Bundle<T>> {
+    return this.send('search page', (signal) => this.medplum.get<Bundle<T>>(url, { signal, headers: { 'Cache-Control': 'no-cache' } }), wait);
   }
 
   /** Posts a `transaction` or `batch` Bundle, asking for the stored resources back. */
   bundle(bundle: Bundle, wait?: WaitOptions): Promise<Bundle> {
-    return this.send(bundle.type ?? 'bundle', (signal) => this.medplum.executeBatch(bundle, { signal, headers: { Prefer: 'return=representation' } }), wait);
+    return this.send(bundle.type ?? 'bundle', (signal) => this.medplum.executeBatch(bundle, { signal, headers: { Prefer: 'return=representation', 'Cache-Control': 'no-cache' } }), wait);
   }
 
   create<T extends Resource>(resource: T): Promise<T> {
@@ -79,6 +90,11 @@ export class FhirServerConnection {
     return this.send(`update ${resource.resourceType}`, (signal) =>
       this.medplum.updateResource(resource, { signal, headers: { Prefer: 'return=representation' } }) as Promise<T>
     );
+  }
+
+  /** A system-level operation (`POST [base]/$name`) with a Parameters body. */
+  systemOperation(name: string, parameters: Parameters, wait?: WaitOptions): Promise<Resource> {
+    return this.send(`$${name}`, (signal) => this.medplum.post<Resource>(this.medplum.fhirUrl(`$${name}`), parameters, 'application/fhir+json', { signal }), wait);
   }
 
   capabilities(wait?: WaitOptions): Promise<CapabilityStatement> {

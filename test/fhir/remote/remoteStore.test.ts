@@ -42,7 +42,8 @@ describe('remote store failure behaviour', () => {
 
   async function storeAnswering(script: Script): Promise<{ store: FhirStore; server: ScriptedServer }> {
     server = await startScriptedServer(script);
-    return { store: openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials: { method: 'none' }, logger, retry: RETRY }), server };
+    // The failure behaviour of one request; the write strategies have their own tests (clientIdWrite.test.ts).
+    return { store: openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials: { method: 'none' }, logger, retry: RETRY, writeStrategy: 'conditional-create' }), server };
   }
 
   it('retries a 5xx with backoff, then lands the transaction in the request that succeeded', async () => {
@@ -136,6 +137,27 @@ describe('remote store failure behaviour', () => {
     expect(answer.entry?.map((e) => `${e.resource?.resourceType ?? ''}/${e.resource?.id ?? ''}`)).toEqual(['Patient/id-0', 'Observation/id-1', 'Observation/id-2']);
     expect(server.requests).toHaveLength(2);
     expect(JSON.parse(server.requests[1]?.body ?? '{}')).toMatchObject({ type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient/id-0' } }, {}, {}] });
+  });
+
+  it('follows next links on its own base up to the _count asked (HAPI caps pages), never a link elsewhere', async () => {
+    const { store, server } = await storeAnswering((req, res) => {
+      const page = Number(new URL(req.url ?? '', 'http://x').searchParams.get('page') ?? '0');
+      const base = `http://${req.headers.host ?? ''}/fhir`;
+      const next = page === 0 ? `${base}/Task?page=1` : page === 1 ? 'http://elsewhere.invalid/fhir/Task?page=2' : undefined;
+      sendJson(res, 200, {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: [0, 1].map((i) => ({ resource: { resourceType: 'Task', id: `t${page}-${i}` }, search: { mode: 'match' } })),
+        link: next ? [{ relation: 'next', url: next }] : [],
+      });
+    });
+    const tasks = await store.searchResources('Task', { status: 'requested', _count: '10' });
+    expect(tasks.map((t) => t.id)).toEqual(['t0-0', 't0-1', 't1-0', 't1-1']);
+    expect(server.requests.map((r) => r.url)).toEqual(['/fhir/Task?status=requested&_count=10', '/fhir/Task?page=1']);
+    expect(server.requests[0]?.headers['cache-control']).toBe('no-cache');
+    server.requests.length = 0;
+    expect(await store.searchResources('Task', { _count: '2' })).toHaveLength(2); // the first page had enough
+    expect(server.requests).toHaveLength(1);
   });
 
   it('is not ready when the server is not FHIR R4', async () => {
