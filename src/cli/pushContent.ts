@@ -6,7 +6,7 @@ import { PUBLISHED_TYPES, publishContent } from '../content/publishContent';
 import type { StoreLogger } from '../fhir/embedded/embeddedStore';
 import { backendCredentials } from '../fhir/remote/backendLogin';
 import { FhirServerConnection } from '../fhir/remote/fhirServerConnection';
-import { statusOf } from '../http/sendOutcome';
+import { statusOf } from '../outcomes';
 import { findContentRoot } from '../contentRoot';
 import { registerShippedSubscriptions } from '../intake/subscriptionRegistration';
 import type { CliCommand, CliIo } from './cliCommand';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { OperationOutcomeError } from '@medplum/core';
-import type { OperationOutcome, OperationOutcomeIssue, QuestionnaireResponse } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { buildTriageContent } from '../content/buildTriageContent';
 import { indexFhirDefinitions } from '../fhir/fhirDefinitions';
 import { createStructureCheck } from '../fhir/structure';

@@ -1,7 +1,7 @@
 import { OperationOutcomeError } from '@medplum/core';
 import type { Identifier, Resource } from '@medplum/fhirtypes';
 import type { FhirServerConnection } from '../fhir/remote/fhirServerConnection';
-import { statusOf } from '../http/sendOutcome';
+import { statusOf } from '../outcomes';
 import { canonicalJson } from '../triage/results/idempotencyKey';
 
 /** The content types `push-content` loads, in the order that lets references resolve as they arrive. */

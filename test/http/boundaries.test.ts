@@ -137,7 +137,7 @@ describe('age checked against the birth date', () => {
   });
 
   it('scores with both ages and keeps the more urgent: answered 20, birth date says 17 with reduced movement', async () => {
-    const { status, body } = await withPatient('2009-06-01', { age: 20, 'reduced-movement': true });
+    const { status } = await withPatient('2009-06-01', { age: 20, 'reduced-movement': true });
     expect(status).toBe(422); // 17 enables child-limp, which was skipped
     const ok = await withPatient('2009-06-01', { age: 17, 'child-limp': false, 'reduced-movement': true });
     expect(ok.status).toBe(200);

@@ -1,5 +1,5 @@
 import type { WithId } from '@medplum/core';
-import { allOk, badRequest, deepClone, isOk, normalizeOperationOutcome, OperationOutcomeError, parseSearchRequest, stringify } from '@medplum/core';
+import { allOk, badRequest, deepClone, normalizeOperationOutcome, OperationOutcomeError, parseSearchRequest, stringify } from '@medplum/core';
 import type { FhirRequest } from '@medplum/fhir-router';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';

@@ -10,7 +10,7 @@ import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
 import { JOURNAL_FILE } from '../../../src/fhir/embedded/journal';
 import { decodeRecord, encodeRecord } from '../../../src/fhir/embedded/journalRecord';
 import type { StoredChange } from '../../../src/fhir/embedded/storedChange';
-import { idsByTag, observation, openTestStore, patient, recordingLogger, tempDataDir, triageTransaction } from './fixtures';
+import { idsByTag, observation, patient, recordingLogger, tempDataDir, triageTransaction } from './fixtures';
 
 let dataDir: { readonly dir: string; readonly cleanup: () => void };
 const open: EmbeddedStore[] = [];

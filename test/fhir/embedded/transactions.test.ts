@@ -3,7 +3,6 @@ import { getStatus, isOk, OperationOutcomeError } from '@medplum/core';
 import type { FhirRequest } from '@medplum/fhir-router';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
-import type { EmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
 import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
 import { JournaledRepository } from '../../../src/fhir/embedded/journaledRepository';
 import { idsByTag, observation, openTestStore, patient, recordingLogger, TAG_SYSTEM, tempDataDir, triageTransaction } from './fixtures';
