@@ -35,6 +35,7 @@ import { QueueReviewCsrf, queueReviewRoutes } from './review/queueReviewRoutes';
 import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
 import { smartFeatures } from './smart/smartFeatures';
+import { redFlagAdviceIssue } from './service/redFlagAdvice';
 import { RED_FLAG_DISPOSITIONS, type TriageContent } from './triage/triageContent';
 import { verifyRuleset } from './triage/verifyRuleset';
 
@@ -113,7 +114,7 @@ export async function composeService(
         clock,
         feedback: new CdsFeedbackRecorder(store, clock),
       }),
-      responseLimits(config.responseLimits),
+      responseLimits(config.responseLimits, { redFlagAdvice: (body) => redFlagAdviceIssue(content, body) }),
       queueRoutesFromConfig(config, { store, clock, logger, revoked: staffRevocations }),
       dashboardRoutes({
         store,

@@ -1,5 +1,5 @@
 import { OperationOutcomeError } from '@medplum/core';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { type Request, type RequestHandler, Router } from 'express';
 import { rateLimitKey } from './requestRateLimit';
 
@@ -39,7 +39,21 @@ interface Budget {
  * in a `POST /fhir` Bundle every entry that writes a QuestionnaireResponse or calls one of
  * its operations.
  */
-export function responseLimits(settings: ResponseLimitSettings, nowMs: () => number = Date.now): Router {
+export interface ResponseLimitOptions {
+  readonly nowMs?: () => number;
+  /**
+   * The red-flag advice a refused body shows (src/service/redFlagAdvice.ts): a refusal writes
+   * nothing, but it still leads with the advice, so a red-flag patient is never sent away without it.
+   */
+  readonly redFlagAdvice?: (body: unknown) => OperationOutcomeIssue | undefined;
+}
+
+export function responseLimits(settings: ResponseLimitSettings, options: ResponseLimitOptions = {}): Router {
+  const nowMs = options.nowMs ?? Date.now;
+  const adviceFirst = (body: unknown): OperationOutcomeIssue[] => {
+    const issue = options.redFlagAdvice?.(body);
+    return issue ? [issue] : [];
+  };
   const router = Router();
   const budgets = new Map<string, Budget>();
   const refillPerMs = settings.perMinute / 60_000;
@@ -74,6 +88,7 @@ export function responseLimits(settings: ResponseLimitSettings, nowMs: () => num
           resourceType: 'OperationOutcome',
           id: 'content-too-large',
           issue: [
+            ...adviceFirst(req.body),
             {
               severity: 'error',
               code: 'too-costly',
@@ -97,6 +112,7 @@ export function responseLimits(settings: ResponseLimitSettings, nowMs: () => num
           resourceType: 'OperationOutcome',
           id: 'too-many-requests',
           issue: [
+            ...adviceFirst(req.body),
             {
               severity: 'error',
               code: 'throttled',

@@ -45,7 +45,7 @@ describe('the per-minute budget refills continuously', () => {
   let now = 1_000_000;
   const app = express()
     .use(express.json({ type: () => true }))
-    .use(responseLimits({ perMinute: 6, perTransaction: 3 }, () => now))
+    .use(responseLimits({ perMinute: 6, perTransaction: 3 }, { nowMs: () => now }))
     .post('/fhir/QuestionnaireResponse', (_req, res) => {
       res.status(201).json({});
     })
