@@ -128,7 +128,11 @@ describe('CDS Hooks fhirServer: the outbound fetch policy (auth on)', () => {
     const before = ehrFhir.seen.length;
     const res = await call(ehr, `${ehrFhir.url}/fhir`, 200);
     expect(res.body.cards[0].indicator).toBe('critical');
-    expect(ehrFhir.seen.slice(before)).toEqual([expect.stringMatching(/^GET \/fhir\/RiskAssessment\?subject=Patient\/p-1&/)]);
+    // The latest triage and the latest responses (an unscored red flag shows too), both under the signer's base.
+    expect(ehrFhir.seen.slice(before)).toEqual([
+      expect.stringMatching(/^GET \/fhir\/RiskAssessment\?subject=Patient\/p-1&/),
+      expect.stringMatching(/^GET \/fhir\/QuestionnaireResponse\?subject=Patient\/p-1&/),
+    ]);
   });
 
   const refusals: [name: string, issuer: () => TokenIssuer, fhirServer: () => string, listener: () => Listener][] = [

@@ -28,10 +28,16 @@ export const requiredElementsCodeKeyword: CodeKeywordDefinition = {
   schemaType: 'array',
   code(cxt) {
     const { gen, data } = cxt;
+    const valid = gen.let('valid', true);
     for (const rule of cxt.schema as RequiredElement[]) {
       const present = or(...rule.properties.map((key) => _`${HAS_OWN}(${data}, ${key})`));
-      gen.if(not(present), () => addError(cxt, _`{element: ${rule.element}}`));
+      gen.if(not(present), () => {
+        addError(cxt, _`{element: ${rule.element}}`);
+        gen.assign(valid, false);
+      });
     }
+    // When ajv stops at the first error, a failing keyword ends the object's checks, as a `compile` keyword's failure does.
+    cxt.ok(valid);
   },
 };
 
@@ -41,13 +47,18 @@ export const choiceElementsCodeKeyword: CodeKeywordDefinition = {
   schemaType: 'array',
   code(cxt) {
     const { gen, data } = cxt;
+    const valid = gen.let('valid', true);
     for (const rule of cxt.schema as ChoiceElement[]) {
       // `_valueString` (extensions only) chooses the string type just as `valueString` does.
       const present = gen.const('present', _`[]`);
       for (const key of rule.properties) {
         gen.if(or(_`${HAS_OWN}(${data}, ${key})`, _`${HAS_OWN}(${data}, ${'_' + key})`), () => gen.code(_`${present}.push(${key})`));
       }
-      gen.if(_`${present}.length > 1`, () => addError(cxt, _`{element: ${rule.element}, present: ${present}}`));
+      gen.if(_`${present}.length > 1`, () => {
+        addError(cxt, _`{element: ${rule.element}, present: ${present}}`);
+        gen.assign(valid, false);
+      });
     }
+    cxt.ok(valid);
   },
 };
