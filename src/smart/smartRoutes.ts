@@ -118,6 +118,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       const context = await completeLaunch({ settings: deps.settings, pending, callbackUrl: req.originalUrl, nowMs: now });
       session.context = context;
       const signedIn = sessions.renew(session);
+      // The form instance of this launch: the response's `authored`, fixed once per sign-in so that
+      // reloads, back, resubmits and retries of the same answers carry the same idempotency key.
+      signedIn.formAuthored = new Date(now).toISOString();
       setSession(res, signedIn);
       loggerOf(req).info({ launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined }, 'SMART sign-in completed');
       res.redirect(303, '/smart/app');
@@ -133,7 +136,8 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       // Only a full birth date gives the age: then it is shown read-only; otherwise the form asks it.
       const age = ageFromBirthDate(patient.birthDate, now, deps.triage.timeZone);
       const questionnaire = deps.triage.content.questionnaire.questionnaire;
-      session.formAuthored = now.toISOString();
+      // Not reset here: a reload or the back button shows the same form instance (see the callback).
+      session.formAuthored ??= now.toISOString();
       session.patient = rememberedPatient(patient);
       session.formAge = age;
       session.banner = context.needPatientBanner ? session.patient : undefined;

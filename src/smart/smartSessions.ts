@@ -43,7 +43,11 @@ export interface SmartSession {
   lastSeenAt: number;
   pending: PendingLaunch | undefined;
   context: LaunchContext | undefined;
-  /** When the form now on screen was issued: the response's `authored`, so a resubmission is the same response. */
+  /**
+   * The response's `authored`: when this launch's form was first shown (set at sign-in, never
+   * reset by showing the form again), so the same answers sent again in this launch (after a
+   * reload, the back button or a retry) are the same response, with one idempotency key.
+   */
   formAuthored: string | undefined;
   result: ResultView | undefined;
   /** Name and birth date for the banner, when the EHR asked for one (need_patient_banner). */

@@ -133,6 +133,8 @@ describe('EHR launch', () => {
     expect((stored as QuestionnaireResponse).author?.reference).toBe('Practitioner/dr-1');
     // The same answers again (a double click, a retry): found, not written again.
     expect((await submitResponse(browser, together.base, { response }, csrfToken)).status).toBe(200);
+    // Found (every result type searched by its compartment parameter), so still saved: not refused and held.
+    expect(await (await browser.request(`${together.base}/smart/result`)).text()).toContain('are saved in your health record');
     expect(await resultsFor(together.service, 'RiskAssessment', 'pat-1')).toHaveLength(1);
     expect(await resultsFor(together.service, 'GuidanceResponse', 'pat-1')).toHaveLength(1);
   });
