@@ -44,6 +44,11 @@ export interface Config {
      * `/smart/jwks.json`); neither: a public client (PKCE only).
      */
     readonly clientAuth: { readonly method: 'client-secret'; readonly secret: string } | { readonly method: 'private-key-jwt'; readonly keyFile: string } | undefined;
+    /**
+     * SMART_OFFLINE_ACCESS: ask for `offline_access` (a refresh token that outlives the
+     * person's EHR session) instead of `online_access`; either way the app refreshes its token.
+     */
+    readonly offlineAccess: boolean;
   };
   readonly rulesetFile: string | undefined;
   readonly routingFile: string;
@@ -256,6 +261,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
       scopes: text('SMART_SCOPES') ?? DEFAULT_SMART_SCOPES,
       allowedIss: smartAllowedIss,
       clientAuth: smartClientAuth,
+      offlineAccess: flag('SMART_OFFLINE_ACCESS'),
     },
     rulesetFile: text('RULESET_FILE') === undefined ? undefined : fromRoot(text('RULESET_FILE') ?? ''),
     routingFile: fromRoot(text('ROUTING_FILE') ?? resolve(contentRoot, 'config/routing.json')),

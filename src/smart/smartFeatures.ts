@@ -24,6 +24,7 @@ export function smartFeatures(
       scopes: config.smart.scopes,
       redirectUri: `${config.publicBaseUrl}/smart/callback`,
       clientAuth: services.clientCredentials?.clientAuth,
+      offlineAccess: config.smart.offlineAccess,
     },
     publicBaseUrl: config.publicBaseUrl,
     sessionSecret: config.sessionSecret,

@@ -13,10 +13,10 @@ import type { TriageServiceDeps } from '../service/createTriageHandler';
 import { transactionSupportLookup } from './capabilityLookup';
 import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionnaireForLaunch, withAgeFromRecord } from './formPrefill';
 import { HeldAnswersStore } from './heldAnswers';
-import { beginLaunch, completeLaunch, type SmartClientSettings } from './smartAuthorization';
+import { beginLaunch, completeLaunch, refreshLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
 import { errorPage, FORM_PAGE_POLICY, formPage, RESULT_PAGE_POLICY, resultPage } from './smartPages';
-import { type LaunchContext, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, tokenUsable } from './smartSessions';
+import { type LaunchContext, refreshDue, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, tokenUsable } from './smartSessions';
 import { saveWithSignIn, scoreAfterSignInEnded, scoreUnattached, type SubmissionDeps } from './smartSubmission';
 
 export const SESSION_COOKIE = 'hip_triage_smart';
@@ -67,7 +67,46 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   const loggerOf = (req: Request): Logger => requestLogger(req) ?? deps.triage.logger;
   // The socket's address, never a forwarded header (anyone can write one); IPv6 by /56, as the rate limit groups it.
   const clientKeyOf = (req: Request): string => ipKeyGenerator(req.socket.remoteAddress ?? 'unknown');
+  const refreshing = new WeakMap<SmartSession, Promise<LaunchContext | undefined>>();
+  /**
+   * A new access token from the session's refresh token, one refresh at a time per session
+   * (a rotated refresh token is good once). Undefined when it cannot be had: a refusal
+   * (the refresh token is then dropped, the sign-in has ended), or an EHR that did not answer.
+   */
+  const refreshNow = (session: SmartSession, logger: Logger): Promise<LaunchContext | undefined> => {
+    const running = refreshing.get(session);
+    if (running) {
+      return running;
+    }
+    const work = (async (): Promise<LaunchContext | undefined> => {
+      const context = session.context;
+      if (!context?.refreshToken) {
+        return undefined;
+      }
+      try {
+        session.context = await refreshLaunch({ settings: deps.settings, context, nowMs: nowMs() });
+        logger.info({ scopes: session.context.grantedScope.split(' ').length }, 'SMART token refreshed');
+        return session.context;
+      } catch (err) {
+        const refused = err instanceof OperationOutcomeError && statusOf(err.outcome) === 400;
+        logger.warn({ refused }, 'SMART token refresh failed');
+        if (refused && session.context === context) {
+          session.context = { ...context, refreshToken: undefined };
+        }
+        return undefined;
+      }
+    })().finally(() => refreshing.delete(session));
+    refreshing.set(session, work);
+    return work;
+  };
+  /** Before the token is used: refreshed when it has expired or is about to (REFRESH_BEFORE_EXPIRY_MS). */
+  const freshen = async (session: SmartSession | undefined, req: Request): Promise<void> => {
+    if (session && refreshDue(session.context, nowMs())) {
+      await refreshNow(session, loggerOf(req));
+    }
+  };
   const submission: SubmissionDeps = {
+    refresh: (session, logger) => refreshNow(session, logger),
     triage: deps.triage,
     held,
     userStore,
@@ -130,7 +169,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.get(
     '/smart/app',
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), nowMs());
+      const current = sessionOf(req);
+      await freshen(current, req);
+      const { session, context } = signedIn(current, nowMs());
       const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
       const now = deps.triage.clock();
       // Only a full birth date gives the age: then it is shown read-only; otherwise the form asks it.
@@ -167,6 +208,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     const logger = loggerOf(req);
     try {
       const session = sessionOf(req);
+      if (session && sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
+        await freshen(session, req);
+      }
       const context = session?.context;
       if (!session || !context || !sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
         // Not tied to a launch any more (the app restarted, or a newer launch replaced this page's):
@@ -199,7 +243,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     '/smart/retry',
     express.urlencoded({ extended: false, limit: '2kb' }),
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), nowMs());
+      const current = sessionOf(req);
+      await freshen(current, req);
+      const { session, context } = signedIn(current, nowMs());
       const body = (req.body ?? {}) as { csrf?: unknown };
       if (!sameToken(session.csrfToken, body.csrf)) {
         throw forbiddenError('This form has expired or did not come from this app. Please go back and try again.');

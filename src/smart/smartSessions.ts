@@ -24,6 +24,8 @@ export interface LaunchContext {
   readonly fhirUser: string | undefined;
   readonly needPatientBanner: boolean;
   readonly accessToken: string;
+  /** The refresh token (`online_access` / `offline_access`), when the EHR gave one: server-side only. */
+  readonly refreshToken?: string | undefined;
   /** The scopes granted (the token response's `scope`), which may be fewer than asked for. */
   readonly grantedScope: string;
   readonly tokenExpiresAt: number;
@@ -223,10 +225,18 @@ export function tokenUsable(context: LaunchContext | undefined, nowMs: number): 
   return context !== undefined && context.accessToken !== '' && context.tokenExpiresAt > nowMs;
 }
 
+/** Refreshed this long before the access token expires, so no request leaves with a token about to run out. */
+export const REFRESH_BEFORE_EXPIRY_MS = 60 * 1000;
+
+/** Whether the session's token should be refreshed now: it has a refresh token and is expired or about to be. */
+export function refreshDue(context: LaunchContext | undefined, nowMs: number): context is LaunchContext {
+  return context !== undefined && context.refreshToken !== undefined && context.tokenExpiresAt - nowMs < REFRESH_BEFORE_EXPIRY_MS;
+}
+
 /** Drops the session's token (idle, expired or refused): what it knows of the launch stays. */
 export function signOut(session: SmartSession): void {
   if (session.context && session.context.accessToken !== '') {
-    session.context = { ...session.context, accessToken: '', tokenExpiresAt: 0 };
+    session.context = { ...session.context, accessToken: '', refreshToken: undefined, tokenExpiresAt: 0 };
   }
 }
 

@@ -28,6 +28,8 @@ export interface SubmissionDeps {
   readonly transactionSupport: (iss: string) => Promise<boolean | undefined>;
   /** The service's own credentials for this FHIR server, when it has them. */
   readonly serviceFor: (iss: string) => { readonly store: FhirStore; readonly writer: ServiceWriter } | undefined;
+  /** A new access token from the session's refresh token (it becomes the session's), or undefined when there is none to be had. */
+  readonly refresh?: ((session: SmartSession, logger: Logger) => Promise<LaunchContext | undefined>) | undefined;
 }
 
 export interface Submission {
@@ -35,6 +37,8 @@ export interface Submission {
   readonly context: LaunchContext;
   readonly response: QuestionnaireResponse;
   readonly logger: Logger;
+  /** Set on the one retry after a 401 and a token refresh: a second 401 ends the sign-in. */
+  readonly refreshed?: boolean;
 }
 
 /** Scores the response, decides how its results can reach the EHR, writes them, and keeps the page's content in the session. */
@@ -71,6 +75,13 @@ export async function saveWithSignIn(deps: SubmissionDeps, submission: Submissio
         throw err;
       }
       const status = failure ?? statusOf(err.outcome);
+      // A 401 before the token's stated expiry (the EHR revoked or shortened it): one refresh and
+      // one more try; the write is idempotent (same key), so what the first try stored is found.
+      const fresh = status === 401 && !submission.refreshed ? await deps.refresh?.(session, logger) : undefined;
+      if (fresh) {
+        await saveWithSignIn(deps, { ...submission, context: fresh, refreshed: true });
+        return;
+      }
       if (status === 401 || status === 403) {
         // The EHR no longer takes this sign-in: keep the answers for the next one.
         signOut(session);
