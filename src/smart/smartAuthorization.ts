@@ -135,6 +135,7 @@ export async function completeLaunch(options: {
     refreshToken: typeof tokens.refresh_token === 'string' && tokens.refresh_token !== '' ? tokens.refresh_token : undefined,
     grantedScope: typeof tokens.scope === 'string' ? tokens.scope : '',
     tokenExpiresAt: options.nowMs + expiresIn * 1000,
+    tokenLifetimeMs: expiresIn * 1000,
   };
 }
 
@@ -168,6 +169,7 @@ export async function refreshLaunch(options: { readonly settings: SmartClientSet
     refreshToken: typeof tokens.refresh_token === 'string' && tokens.refresh_token !== '' ? tokens.refresh_token : context.refreshToken,
     grantedScope: typeof tokens.scope === 'string' && tokens.scope !== '' ? tokens.scope : context.grantedScope,
     tokenExpiresAt: options.nowMs + expiresIn * 1000,
+    tokenLifetimeMs: expiresIn * 1000,
   };
 }
 

@@ -29,6 +29,8 @@ export interface LaunchContext {
   /** The scopes granted (the token response's `scope`), which may be fewer than asked for. */
   readonly grantedScope: string;
   readonly tokenExpiresAt: number;
+  /** The access token's lifetime as given (`expires_in`): a short-lived token is refreshed nearer its end. */
+  readonly tokenLifetimeMs?: number | undefined;
 }
 
 /** Who the launch patient is, as read at /smart/app: for the form's identity lines and for scoring once the sign-in has ended. */
@@ -225,12 +227,20 @@ export function tokenUsable(context: LaunchContext | undefined, nowMs: number): 
   return context !== undefined && context.accessToken !== '' && context.tokenExpiresAt > nowMs;
 }
 
-/** Refreshed this long before the access token expires, so no request leaves with a token about to run out. */
+/**
+ * Refreshed this long before the access token expires (at most a quarter of its lifetime, so
+ * a token of a few minutes is not refreshed at every request), so no request leaves with a
+ * token about to run out.
+ */
 export const REFRESH_BEFORE_EXPIRY_MS = 60 * 1000;
 
 /** Whether the session's token should be refreshed now: it has a refresh token and is expired or about to be. */
 export function refreshDue(context: LaunchContext | undefined, nowMs: number): context is LaunchContext {
-  return context !== undefined && context.refreshToken !== undefined && context.tokenExpiresAt - nowMs < REFRESH_BEFORE_EXPIRY_MS;
+  if (context?.refreshToken === undefined) {
+    return false;
+  }
+  const margin = Math.min(REFRESH_BEFORE_EXPIRY_MS, (context.tokenLifetimeMs ?? Number.POSITIVE_INFINITY) / 4);
+  return context.tokenExpiresAt - nowMs < margin;
 }
 
 /** Drops the session's token (idle, expired or refused): what it knows of the launch stays. */
