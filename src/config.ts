@@ -49,6 +49,8 @@ export interface Config {
      * person's EHR session) instead of `online_access`; either way the app refreshes its token.
      */
     readonly offlineAccess: boolean;
+    /** SMART_FRAME_ANCESTORS: the EHR origins allowed to frame the app (CSP `frame-ancestors`); empty = none. */
+    readonly frameAncestors: readonly string[];
   };
   readonly rulesetFile: string | undefined;
   readonly routingFile: string;
@@ -212,6 +214,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
       problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs (got '${iss}')`);
     }
   }
+  const smartFrameAncestors = (text('SMART_FRAME_ANCESTORS') ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  for (const origin of smartFrameAncestors) {
+    // Origins only: a path, query, wildcard or keyword would widen (or break) the CSP directive they go into.
+    if (!/^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?$/.test(origin)) {
+      problems.push(`SMART_FRAME_ANCESTORS must be comma-separated origins such as https://ehr.example.org (got '${origin}')`);
+    }
+  }
   const smartClientSecret = text('SMART_CLIENT_SECRET');
   const smartClientKey = text('SMART_CLIENT_KEY');
   if (smartClientSecret !== undefined && smartClientKey !== undefined) {
@@ -262,6 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
       allowedIss: smartAllowedIss,
       clientAuth: smartClientAuth,
       offlineAccess: flag('SMART_OFFLINE_ACCESS'),
+      frameAncestors: smartFrameAncestors.map((origin) => origin.toLowerCase()),
     },
     rulesetFile: text('RULESET_FILE') === undefined ? undefined : fromRoot(text('RULESET_FILE') ?? ''),
     routingFile: fromRoot(text('ROUTING_FILE') ?? resolve(contentRoot, 'config/routing.json')),

@@ -29,6 +29,7 @@ export function smartFeatures(
     publicBaseUrl: config.publicBaseUrl,
     sessionSecret: config.sessionSecret,
     allowedIss: config.smart.allowedIss,
+    frameAncestors: config.smart.frameAncestors,
     // The service's own store is its access to one FHIR server: FHIR_BASE_URL, or its own embedded /fhir.
     backend: { fhirBaseUrl: config.fhirBaseUrl ?? `${config.publicBaseUrl}/fhir`, store: services.store },
     assetsDir: join(config.contentRoot, 'public', 'smart'),

@@ -5,12 +5,20 @@ import type { ResultView } from './resultView';
  * this origin only. The form page also allows inline styles, because LHC-Forms (Angular)
  * injects its components' styles as `<style>` elements at run time; it needs no `eval`
  * (checked in headless Chromium: no violation is reported with `script-src 'self'`).
- * Framing is refused: the session cookie is SameSite=Lax, so the app runs in its own
- * window or tab, never inside an EHR's frame.
+ * `frame-ancestors`: the EHR origins allowed to frame the app (SMART_FRAME_ANCESTORS), else
+ * `'none'` (the app runs in its own window or tab).
  */
-export const FORM_PAGE_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-export const RESULT_PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export function formPagePolicy(frameAncestors: readonly string[]): string {
+  return `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; ${frameAncestorsDirective(frameAncestors)}`;
+}
+
+export function resultPagePolicy(frameAncestors: readonly string[]): string {
+  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; ${frameAncestorsDirective(frameAncestors)}`;
+}
+
+function frameAncestorsDirective(origins: readonly string[]): string {
+  return `frame-ancestors ${origins.length > 0 ? origins.join(' ') : "'none'"}`;
+}
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);

@@ -15,7 +15,7 @@ import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionn
 import { HeldAnswersStore } from './heldAnswers';
 import { beginLaunch, completeLaunch, refreshLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
-import { errorPage, FORM_PAGE_POLICY, formPage, RESULT_PAGE_POLICY, resultPage } from './smartPages';
+import { errorPage, formPage, formPagePolicy, resultPage, resultPagePolicy } from './smartPages';
 import { type LaunchContext, refreshDue, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, tokenUsable } from './smartSessions';
 import { saveWithSignIn, scoreAfterSignInEnded, scoreUnattached, type SubmissionDeps } from './smartSubmission';
 
@@ -39,6 +39,12 @@ export interface SmartAppDeps {
   /** `public/smart`: the page script, styles and LHC-Forms. */
   readonly assetsDir: string;
   readonly fetch?: FetchFunction | undefined;
+  /**
+   * SMART_FRAME_ANCESTORS: the EHR origins allowed to frame the app's pages (CSP
+   * `frame-ancestors`); empty = framing refused. When set, the session cookie is
+   * `SameSite=None; Secure; Partitioned`, so it is sent inside the EHR's frame.
+   */
+  readonly frameAncestors?: readonly string[] | undefined;
   /** Session bounds (tests make them small); default DEFAULT_SESSION_LIMITS. */
   readonly sessionLimits?: SessionLimits | undefined;
 }
@@ -56,7 +62,25 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), nowMs, deps.sessionLimits);
   const held = new HeldAnswersStore(nowMs);
   const fetchImpl = deps.fetch ?? globalThis.fetch;
-  const cookie: CookieOptions = { httpOnly: true, sameSite: 'lax', path: '/smart', secure: deps.publicBaseUrl.startsWith('https:') };
+  const frameAncestors = deps.frameAncestors ?? [];
+  const framed = frameAncestors.length > 0;
+  // In an EHR's frame the app is a third party: only a SameSite=None (hence Secure) cookie is sent there,
+  // Partitioned (CHIPS) so browsers that block third-party cookies keep it, in the EHR's partition only.
+  const cookie: CookieOptions = framed
+    ? { httpOnly: true, sameSite: 'none', secure: true, partitioned: true, path: '/smart' }
+    : { httpOnly: true, sameSite: 'lax', path: '/smart', secure: deps.publicBaseUrl.startsWith('https:') };
+  const formPolicy = formPagePolicy(frameAncestors);
+  const resultPolicy = resultPagePolicy(frameAncestors);
+
+  // Every /smart answer (redirects of the launch included) carries the pages' frame policy; with
+  // framing configured, helmet's X-Frame-Options (SAMEORIGIN) goes, since it would refuse the EHR's frame.
+  router.use('/smart', (_req, res, next) => {
+    res.setHeader('Content-Security-Policy', resultPolicy);
+    if (framed) {
+      res.removeHeader('X-Frame-Options');
+    }
+    next();
+  });
 
   router.use('/smart/assets', express.static(deps.assetsDir, { index: false, fallthrough: false, maxAge: '1h' }));
 
@@ -137,7 +161,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       setSession(res, session);
       loggerOf(req).info({ launch: pending.kind }, 'SMART launch started');
       res.redirect(303, url);
-    }, deps.triage.logger)
+    }, deps.triage.logger, resultPolicy)
   );
 
   router.get(
@@ -163,7 +187,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       setSession(res, signedIn);
       loggerOf(req).info({ launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined }, 'SMART sign-in completed');
       res.redirect(303, '/smart/app');
-    }, deps.triage.logger)
+    }, deps.triage.logger, resultPolicy)
   );
 
   router.get(
@@ -183,7 +207,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       session.formAge = age;
       session.banner = context.needPatientBanner ? session.patient : undefined;
       const earlier = heldFor(session);
-      res.setHeader('Content-Security-Policy', FORM_PAGE_POLICY);
+      res.setHeader('Content-Security-Policy', formPolicy);
       res.setHeader('Cache-Control', 'no-store');
       res.type('html').send(
         formPage({
@@ -201,7 +225,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           },
         })
       );
-    }, deps.triage.logger)
+    }, deps.triage.logger, resultPolicy)
   );
 
   router.post('/smart/submit', async (req, res) => {
@@ -257,7 +281,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       }
       await serialised(session, () => saveWithSignIn(submission, { session, context, response: earlier.response, logger: loggerOf(req) }));
       res.redirect(303, '/smart/result');
-    }, deps.triage.logger)
+    }, deps.triage.logger, resultPolicy)
   );
 
   router.get(
@@ -272,7 +296,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       }
       const earlier = heldFor(session);
       const usable = tokenUsable(session.context, nowMs());
-      res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
+      res.setHeader('Content-Security-Policy', resultPolicy);
       res.setHeader('Cache-Control', 'no-store');
       res.type('html').send(
         resultPage({
@@ -283,7 +307,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           signInAgain: earlier !== undefined && !usable && session.context ? `/smart/launch?${new URLSearchParams({ iss: session.context.iss }).toString()}` : undefined,
         })
       );
-    }, deps.triage.logger)
+    }, deps.triage.logger, resultPolicy)
   );
 
   /** Answers that cannot be tied to a launch: scored, and their advice sent back with the one message. */
@@ -418,12 +442,12 @@ function plainProblem(text: string): string {
  * A page route: an OperationOutcomeError becomes a page with its sentences and status;
  * anything else a 500 page (logged, never shown).
  */
-function page(handler: (req: Request, res: Response) => Promise<void>, logger: Logger): RequestHandler {
+function page(handler: (req: Request, res: Response) => Promise<void>, logger: Logger, policy: string): RequestHandler {
   return async (req, res) => {
     try {
       await handler(req, res);
     } catch (err) {
-      res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
+      res.setHeader('Content-Security-Policy', policy);
       res.setHeader('Cache-Control', 'no-store');
       if (err instanceof OperationOutcomeError) {
         const status = statusOf(err.outcome);
