@@ -49,6 +49,7 @@ export function beginLaunch(options: {
 }): { readonly url: string; readonly pending: PendingLaunch } {
   const { settings, iss, launch, endpoints } = options;
   const kind = launch === undefined ? 'standalone' : 'ehr';
+  const scope = launchScopes(settings.scopes, kind, settings.offlineAccess);
   const pending: PendingLaunch = {
     state: oidc.randomState(),
     nonce: oidc.randomNonce(),
@@ -56,9 +57,9 @@ export function beginLaunch(options: {
     iss,
     endpoints,
     kind,
+    scope,
     expiresAt: options.nowMs + LAUNCH_WINDOW_MS,
   };
-  const scope = launchScopes(settings.scopes, kind, settings.offlineAccess);
   const url = oidc.buildAuthorizationUrl(clientFor(settings, endpoints), {
     response_type: 'code',
     redirect_uri: settings.redirectUri,
@@ -134,6 +135,7 @@ export async function completeLaunch(options: {
     accessToken: tokens.access_token,
     refreshToken: typeof tokens.refresh_token === 'string' && tokens.refresh_token !== '' ? tokens.refresh_token : undefined,
     grantedScope: typeof tokens.scope === 'string' ? tokens.scope : '',
+    askedScope: pending.scope,
     tokenExpiresAt: options.nowMs + expiresIn * 1000,
     tokenLifetimeMs: expiresIn * 1000,
   };

@@ -12,6 +12,8 @@ export interface PendingLaunch {
   readonly iss: string;
   readonly endpoints: SmartEndpoints;
   readonly kind: 'ehr' | 'standalone';
+  /** The scopes the authorization request asked for. */
+  readonly scope?: string | undefined;
   readonly expiresAt: number;
 }
 
@@ -28,6 +30,8 @@ export interface LaunchContext {
   readonly refreshToken?: string | undefined;
   /** The scopes granted (the token response's `scope`), which may be fewer than asked for. */
   readonly grantedScope: string;
+  /** The scopes the app asked for: what was not saved is told apart as never asked for, or not granted. */
+  readonly askedScope?: string | undefined;
   readonly tokenExpiresAt: number;
   /** The access token's lifetime as given (`expires_in`): a short-lived token is refreshed nearer its end. */
   readonly tokenLifetimeMs?: number | undefined;

@@ -11,7 +11,7 @@ import { patientTokenStore, RECORD_TYPES } from './patientTokenWriteBack';
 import { rememberedPatientStore } from './rememberedPatientStore';
 import { ACT_NOW_DISPOSITIONS, buildResultView, heldView, notSavedView, type SavingView, savedView } from './resultView';
 import { type LaunchContext, type SmartSession, signOut } from './smartSessions';
-import { planWrite, type WritePlan } from './writePlan';
+import { planWrite, type WritePlan, writeReach } from './writePlan';
 
 /**
  * What happens to a SMART submission once the routes have checked where it comes from: it is
@@ -68,7 +68,14 @@ export async function saveWithSignIn(deps: SubmissionDeps, submission: Submissio
   } else {
     try {
       run = await createTriageRunner({ ...deps.triage, store })({ response, persist: true, responseAlreadyStored: false, logger });
-      const leftOut = plan.kind === 'patient-token' ? RECORD_TYPES.filter((t) => t !== 'Device' && !(run.stored ?? []).some((r) => r.resourceType === t)) : [];
+      const leftOut =
+        plan.kind === 'patient-token'
+          ? RECORD_TYPES.filter((t) => t !== 'Device' && !(run.stored ?? []).some((r) => r.resourceType === t)).map((type) => ({
+              type,
+              // Never asked for (the default scopes do not: these records are outside the patient's compartment), or asked and not granted.
+              asked: context.askedScope === undefined || writeReach(context.askedScope, type) !== 'denied',
+            }))
+          : [];
       saving = savedView({ stored: visible(run.stored ?? []), by: plan.kind === 'backend' ? 'the triage service' : 'your sign-in', because: plan.kind === 'backend' ? plan.because : undefined, leftOut });
     } catch (err) {
       if (!(err instanceof OperationOutcomeError)) {

@@ -147,6 +147,9 @@ describe('EHR launch', () => {
     const result = await (await browser.request(`${app.base}/smart/result`)).text();
     expect(result).toContain('You can look after this at home');
     expect(result).toContain('saved in your health record');
+    // Never asked for (outside the patient's compartment), so not "your record system does not let this app".
+    expect(result).toContain('Not saved: the record of how the result was worked out (GuidanceResponse), the record of who made the result (Provenance). This app does not ask');
+    expect(result).not.toContain('did not let this app save them');
     expect(await resultsFor(ehr.service, 'RiskAssessment', 'pat-1')).toHaveLength(1);
     expect(await resultsFor(ehr.service, 'CarePlan', 'pat-1')).toHaveLength(1);
     expect(await resultsFor(ehr.service, 'GuidanceResponse', 'pat-1')).toHaveLength(0);
