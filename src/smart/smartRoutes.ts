@@ -11,6 +11,7 @@ import { statusOf } from '../http/sendOutcome';
 import { badRequestError, errorIssue } from '../outcomes';
 import type { TriageServiceDeps } from '../service/createTriageHandler';
 import { transactionSupportLookup } from './capabilityLookup';
+import { smartAssets } from './smartAssets';
 import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionnaireForLaunch, withAgeFromRecord } from './formPrefill';
 import { HeldAnswersStore } from './heldAnswers';
 import { beginLaunch, completeLaunch, refreshLaunch, type SmartClientSettings } from './smartAuthorization';
@@ -82,7 +83,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     next();
   });
 
-  router.use('/smart/assets', express.static(deps.assetsDir, { index: false, fallthrough: false, maxAge: '1h' }));
+  const assets = smartAssets({ dir: deps.assetsDir, logger: deps.triage.logger });
+  router.use(assets.router);
+  const asset = (path: string): string => assets.assetUrl(path);
 
   const sessionOf = (req: Request): SmartSession | undefined => sessions.find(readCookie(req.headers.cookie, SESSION_COOKIE));
   const setSession = (res: Response, session: SmartSession): void => {
@@ -161,7 +164,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       setSession(res, session);
       loggerOf(req).info({ launch: pending.kind }, 'SMART launch started');
       res.redirect(303, url);
-    }, deps.triage.logger, resultPolicy)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   router.get(
@@ -187,7 +190,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       setSession(res, signedIn);
       loggerOf(req).info({ launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined }, 'SMART sign-in completed');
       res.redirect(303, '/smart/app');
-    }, deps.triage.logger, resultPolicy)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   router.get(
@@ -216,6 +219,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           ageFromRecord: age,
           heldSince: earlier ? new Date(earlier.heldAt).toISOString() : undefined,
           csrfToken: session.csrfToken,
+          asset,
           data: {
             questionnaire: presentationQuestionnaire(questionnaireForLaunch(questionnaire, { ageFromRecord: age })),
             initialResponse: initialResponse(questionnaire, age),
@@ -225,7 +229,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           },
         })
       );
-    }, deps.triage.logger, resultPolicy)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   router.post('/smart/submit', async (req, res) => {
@@ -281,7 +285,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       }
       await serialised(session, () => saveWithSignIn(submission, { session, context, response: earlier.response, logger: loggerOf(req) }));
       res.redirect(303, '/smart/result');
-    }, deps.triage.logger, resultPolicy)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   router.get(
@@ -305,9 +309,10 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           csrfToken: session.csrfToken,
           retry: earlier !== undefined && usable,
           signInAgain: earlier !== undefined && !usable && session.context ? `/smart/launch?${new URLSearchParams({ iss: session.context.iss }).toString()}` : undefined,
+          asset,
         })
       );
-    }, deps.triage.logger, resultPolicy)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   /** Answers that cannot be tied to a launch: scored, and their advice sent back with the one message. */
@@ -442,7 +447,8 @@ function plainProblem(text: string): string {
  * A page route: an OperationOutcomeError becomes a page with its sentences and status;
  * anything else a 500 page (logged, never shown).
  */
-function page(handler: (req: Request, res: Response) => Promise<void>, logger: Logger, policy: string): RequestHandler {
+function page(handler: (req: Request, res: Response) => Promise<void>, pageOptions: { readonly logger: Logger; readonly policy: string; readonly asset: (path: string) => string }): RequestHandler {
+  const { logger, policy, asset } = pageOptions;
   return async (req, res) => {
     try {
       await handler(req, res);
@@ -452,11 +458,11 @@ function page(handler: (req: Request, res: Response) => Promise<void>, logger: L
       if (err instanceof OperationOutcomeError) {
         const status = statusOf(err.outcome);
         const messages = (err.outcome.issue ?? []).filter((i) => i.severity !== 'information').map((i) => i.details?.text ?? '').filter((t) => t !== '');
-        res.status(status).type('html').send(errorPage({ heading: headingFor(status), messages: messages.length > 0 ? messages : ['Please start again from your record system.'] }));
+        res.status(status).type('html').send(errorPage({ heading: headingFor(status), messages: messages.length > 0 ? messages : ['Please start again from your record system.'], asset }));
         return;
       }
       (requestLogger(req) ?? logger).error({ err: err instanceof Error ? err.message.slice(0, 200) : 'unknown' }, 'SMART page failed');
-      res.status(500).type('html').send(errorPage({ heading: 'Something went wrong', messages: ['Something went wrong on our side. Please try again from your record system.'] }));
+      res.status(500).type('html').send(errorPage({ heading: 'Something went wrong', messages: ['Something went wrong on our side. Please try again from your record system.'], asset }));
     }
   };
 }
