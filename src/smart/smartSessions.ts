@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ResultView } from './resultView';
 import type { SmartEndpoints } from './smartDiscovery';
 import type { PatientBanner } from './smartPages';
@@ -99,7 +99,9 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 10_000, maxP
 /**
  * Server-side sessions of the SMART app, in memory (one instance: sessions end with the
  * process, and a launch must come back to the instance that started it). The cookie carries
- * only a random id and its HMAC under a key derived from SESSION_SECRET for this purpose.
+ * only the session's random id, encrypted and authenticated (AES-256-GCM) under a key derived
+ * from SESSION_SECRET for this purpose: it names a session and says nothing else, and one not
+ * made with the key (forged, changed, or from another deployment) is refused.
  */
 export class SmartSessions {
   private readonly sessions = new Map<string, SmartSession>();
@@ -110,7 +112,7 @@ export class SmartSessions {
     private readonly nowMs: () => number = Date.now,
     private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS
   ) {
-    this.key = createHmac('sha256', sessionSecret).update('hip-pain-triage SMART app session v1').digest();
+    this.key = createHmac('sha256', sessionSecret).update('hip-pain-triage SMART app session cookie v2 (AES-256-GCM)').digest();
   }
 
   create(clientKey: string): SmartSession {
@@ -170,26 +172,31 @@ export class SmartSessions {
     this.sessions.delete(session.id);
   }
 
+  /** base64url(12-byte IV ‖ ciphertext ‖ 16-byte GCM tag) of the session id; a fresh IV each time. */
   cookieValue(session: SmartSession): string {
-    return `${session.id}.${this.mac(session.id)}`;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const sealed = Buffer.concat([iv, cipher.update(session.id, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    return sealed.toString('base64url');
   }
 
   get size(): number {
     return this.sessions.size;
   }
 
+  /** The session id a cookie value seals, or undefined when it does not open under this key. */
   private verify(value: string | undefined): string | undefined {
-    const [id, mac, extra] = (value ?? '').split('.');
-    if (!id || !mac || extra !== undefined) {
+    if (value === undefined || !/^[A-Za-z0-9_-]{40,200}$/.test(value)) {
       return undefined;
     }
-    const expected = Buffer.from(this.mac(id));
-    const presented = Buffer.from(mac);
-    return expected.length === presented.length && timingSafeEqual(expected, presented) ? id : undefined;
-  }
-
-  private mac(id: string): string {
-    return createHmac('sha256', this.key).update(id).digest('base64url');
+    const sealed = Buffer.from(value, 'base64url');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
+      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+      return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
+    } catch {
+      return undefined;
+    }
   }
 
   private sweep(): void {
