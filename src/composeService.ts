@@ -28,6 +28,7 @@ import { composeIntake, type Intake } from './intake/composeIntake';
 import { createTriageHandler, type TriageServiceDeps } from './service/createTriageHandler';
 import { queueRoutesFromConfig } from './queue/queueRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
+import type { SmartSessionStore } from './smart/smartSessions';
 import { smartFeatures } from './smart/smartFeatures';
 import type { TriageContent } from './triage/triageContent';
 import { verifyRuleset } from './triage/verifyRuleset';
@@ -54,9 +55,14 @@ export async function composeService(
   config: Config,
   logger: Logger,
   clock: () => Date = () => new Date(),
-  /** How the JWKS of AUTH_JWKS_URI and CDS_TRUSTED_ISSUERS are cached; tests shorten the refetch cooldown. */
-  keySetPolicy?: KeySetPolicy
+  seams: {
+    /** How the JWKS of AUTH_JWKS_URI and CDS_TRUSTED_ISSUERS are cached; tests shorten the refetch cooldown. */
+    readonly keySetPolicy?: KeySetPolicy | undefined;
+    /** Where the SMART app keeps its sessions; replicas share one (default: this process's memory). */
+    readonly smartSessionStore?: SmartSessionStore | undefined;
+  } = {}
 ): Promise<Service> {
+  const { keySetPolicy } = seams;
   const phases = startupPhases();
   indexFhirDefinitions();
   phases.mark('definitions');
@@ -96,7 +102,7 @@ export async function composeService(
       responseLimits(config.responseLimits),
       queueRoutesFromConfig(config, { store, clock, logger }),
       intake.router,
-      ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth) }),
+      ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth), sessionStore: seams.smartSessionStore }),
     ],
   });
   return {

@@ -17,7 +17,7 @@ import { HeldAnswersStore } from './heldAnswers';
 import { beginLaunch, completeLaunch, refreshLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
 import { errorPage, formPage, formPagePolicy, resultPage, resultPagePolicy } from './smartPages';
-import { type LaunchContext, refreshDue, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, tokenUsable } from './smartSessions';
+import { type LaunchContext, refreshDue, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, type SmartSessionStore, tokenUsable } from './smartSessions';
 import { saveWithSignIn, scoreAfterSignInEnded, scoreUnattached, type SubmissionDeps } from './smartSubmission';
 
 export const SESSION_COOKIE = 'hip_triage_smart';
@@ -46,7 +46,9 @@ export interface SmartAppDeps {
    * `SameSite=None; Secure; Partitioned`, so it is sent inside the EHR's frame.
    */
   readonly frameAncestors?: readonly string[] | undefined;
-  /** Session bounds (tests make them small); default DEFAULT_SESSION_LIMITS. */
+  /** Where sessions are kept; default a MemorySmartSessionStore (this process only). Replicas share one. */
+  readonly sessionStore?: SmartSessionStore | undefined;
+  /** Session bounds of the default store (tests make them small); default DEFAULT_SESSION_LIMITS. */
   readonly sessionLimits?: SessionLimits | undefined;
 }
 
@@ -60,7 +62,7 @@ export interface SmartAppDeps {
 export function smartRoutes(deps: SmartAppDeps): Router {
   const router = Router();
   const nowMs = (): number => deps.triage.clock().getTime();
-  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), nowMs, deps.sessionLimits);
+  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), { nowMs, limits: deps.sessionLimits, store: deps.sessionStore });
   const held = new HeldAnswersStore(nowMs);
   const fetchImpl = deps.fetch ?? globalThis.fetch;
   const frameAncestors = deps.frameAncestors ?? [];
@@ -87,23 +89,29 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.use(assets.router);
   const asset = (path: string): string => assets.assetUrl(path);
 
-  const sessionOf = (req: Request): SmartSession | undefined => sessions.find(readCookie(req.headers.cookie, SESSION_COOKIE));
+  const sessionOf = (req: Request): Promise<SmartSession | undefined> => sessions.find(readCookie(req.headers.cookie, SESSION_COOKIE));
   const setSession = (res: Response, session: SmartSession): void => {
     res.cookie(SESSION_COOKIE, sessions.cookieValue(session), cookie);
   };
   const loggerOf = (req: Request): Logger => requestLogger(req) ?? deps.triage.logger;
   // The socket's address, never a forwarded header (anyone can write one); IPv6 by /56, as the rate limit groups it.
   const clientKeyOf = (req: Request): string => ipKeyGenerator(req.socket.remoteAddress ?? 'unknown');
-  const refreshing = new WeakMap<SmartSession, Promise<LaunchContext | undefined>>();
+  // By session id: each request has its own copy of the session (the store hands out copies).
+  const refreshing = new Map<string, Promise<LaunchContext | undefined>>();
   /**
    * A new access token from the session's refresh token, one refresh at a time per session
    * (a rotated refresh token is good once). Undefined when it cannot be had: a refusal
    * (the refresh token is then dropped, the sign-in has ended), or an EHR that did not answer.
    */
   const refreshNow = (session: SmartSession, logger: Logger): Promise<LaunchContext | undefined> => {
-    const running = refreshing.get(session);
+    const running = refreshing.get(session.id);
     if (running) {
-      return running;
+      return running.then((context) => {
+        if (context) {
+          session.context = context;
+        }
+        return context;
+      });
     }
     const work = (async (): Promise<LaunchContext | undefined> => {
       const context = session.context;
@@ -112,6 +120,8 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       }
       try {
         session.context = await refreshLaunch({ settings: deps.settings, context, nowMs: nowMs() });
+        // Written back at once: a rotated refresh token must not be lost if the request fails later.
+        await sessions.save(session);
         logger.info({ scopes: session.context.grantedScope.split(' ').length }, 'SMART token refreshed');
         return session.context;
       } catch (err) {
@@ -119,11 +129,12 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         logger.warn({ refused }, 'SMART token refresh failed');
         if (refused && session.context === context) {
           session.context = { ...context, refreshToken: undefined };
+          await sessions.save(session);
         }
         return undefined;
       }
-    })().finally(() => refreshing.delete(session));
-    refreshing.set(session, work);
+    })().finally(() => refreshing.delete(session.id));
+    refreshing.set(session.id, work);
     return work;
   };
   /** Before the token is used: refreshed when it has expired or is about to (REFRESH_BEFORE_EXPIRY_MS). */
@@ -152,15 +163,16 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       const iss = readIss(req.query.iss, deps.allowedIss);
       const launch = typeof req.query.launch === 'string' && req.query.launch !== '' ? req.query.launch.slice(0, 2000) : undefined;
       const endpoints = await discoverSmartEndpoints(iss, fetchImpl);
-      const earlier = sessionOf(req);
+      const earlier = await sessionOf(req);
       if (earlier) {
-        sessions.end(earlier);
+        await sessions.end(earlier);
       }
-      const session = sessions.create(clientKeyOf(req));
+      const session = await sessions.create(clientKeyOf(req));
       // Answers kept from an ended sign-in stay offered to the next sign-in in this browser (for the same patient only).
       session.heldAnswersIds = earlier?.heldAnswersIds ?? [];
       const { url, pending } = beginLaunch({ settings: deps.settings, iss, launch, endpoints, nowMs: deps.triage.clock().getTime() });
       session.pending = pending;
+      await sessions.save(session);
       setSession(res, session);
       loggerOf(req).info({ launch: pending.kind }, 'SMART launch started');
       res.redirect(303, url);
@@ -170,12 +182,13 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.get(
     '/smart/callback',
     page(async (req, res) => {
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
       const pending = session?.pending;
       const now = deps.triage.clock().getTime();
       // Single use: whatever happens next, this state is spent.
       if (session) {
         session.pending = undefined;
+        await sessions.save(session);
       }
       if (!session || !pending || pending.expiresAt <= now || !sameToken(pending.state, req.query.state)) {
         loggerOf(req).warn({ reason: !pending ? 'no launch in progress' : pending.expiresAt <= now ? 'expired' : 'state mismatch' }, 'SMART callback refused');
@@ -183,10 +196,11 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       }
       const context = await completeLaunch({ settings: deps.settings, pending, callbackUrl: req.originalUrl, nowMs: now });
       session.context = context;
-      const signedIn = sessions.renew(session);
+      const signedIn = await sessions.renew(session);
       // The form instance of this launch: the response's `authored`, fixed once per sign-in so that
       // reloads, back, resubmits and retries of the same answers carry the same idempotency key.
       signedIn.formAuthored = new Date(now).toISOString();
+      await sessions.save(signedIn);
       setSession(res, signedIn);
       loggerOf(req).info({ launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined }, 'SMART sign-in completed');
       res.redirect(303, '/smart/app');
@@ -196,7 +210,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.get(
     '/smart/app',
     page(async (req, res) => {
-      const current = sessionOf(req);
+      const current = await sessionOf(req);
       await freshen(current, req);
       const { session, context } = signedIn(current, nowMs());
       const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
@@ -209,6 +223,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       session.patient = rememberedPatient(patient);
       session.formAge = age;
       session.banner = context.needPatientBanner ? session.patient : undefined;
+      await sessions.save(session);
       const earlier = heldFor(session);
       res.setHeader('Content-Security-Policy', formPolicy);
       res.setHeader('Cache-Control', 'no-store');
@@ -235,7 +250,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.post('/smart/submit', async (req, res) => {
     const logger = loggerOf(req);
     try {
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
       if (session && sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
         await freshen(session, req);
       }
@@ -258,6 +273,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       } else {
         await serialised(session, () => scoreAfterSignInEnded(submission, { session, context, response, logger }));
       }
+      await sessions.save(session);
       res.setHeader('Cache-Control', 'no-store');
       res.status(200).json({ next: '/smart/result' });
     } catch (err) {
@@ -271,7 +287,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     '/smart/retry',
     express.urlencoded({ extended: false, limit: '2kb' }),
     page(async (req, res) => {
-      const current = sessionOf(req);
+      const current = await sessionOf(req);
       await freshen(current, req);
       const { session, context } = signedIn(current, nowMs());
       const body = (req.body ?? {}) as { csrf?: unknown };
@@ -284,6 +300,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         return;
       }
       await serialised(session, () => saveWithSignIn(submission, { session, context, response: earlier.response, logger: loggerOf(req) }));
+      await sessions.save(session);
       res.redirect(303, '/smart/result');
     }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
@@ -292,7 +309,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     '/smart/result',
     page(async (req, res) => {
       // The result page needs the session, not the sign-in: answers sent after it ended have their advice here too.
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
       if (!session?.result) {
         signedIn(session, nowMs());
         res.redirect(303, '/smart/app');
@@ -384,10 +401,23 @@ function forbiddenError(text: string): OperationOutcomeError {
   return new OperationOutcomeError({ resourceType: 'OperationOutcome', id: 'forbidden', issue: [errorIssue('forbidden', text)] });
 }
 
-/** One submission at a time per session: the patient-token write searches before it creates. */
+/**
+ * One submission at a time per session in this process: the patient-token write searches
+ * before it creates. Across replicas this does not hold: two submissions of one session sent
+ * at the same moment to two replicas could both find nothing and, with a patient token, both
+ * write (the user-token and backend writes are conditional creates and stay single). A page
+ * sends one submission at a time, so this takes a double submission split across replicas.
+ */
+const queues = new Map<string, Promise<unknown>>();
 async function serialised<T>(session: SmartSession, work: () => Promise<T>): Promise<T> {
-  const next = session.queue.then(work, work);
-  session.queue = next.catch(() => undefined);
+  const next = (queues.get(session.id) ?? Promise.resolve()).then(work, work);
+  const settled = next.catch(() => undefined);
+  queues.set(session.id, settled);
+  void settled.then(() => {
+    if (queues.get(session.id) === settled) {
+      queues.delete(session.id);
+    }
+  });
   return next;
 }
 

@@ -44,7 +44,7 @@ export interface RememberedPatient {
 }
 
 export interface SmartSession {
-  id: string;
+  readonly id: string;
   readonly csrfToken: string;
   /** The client (its network address, IPv6 by /56) that created it: sessions are bounded per client. */
   readonly clientKey: string;
@@ -69,8 +69,6 @@ export interface SmartSession {
    * most one per EHR and patient, newest last); they pass to the next launch in the same browser.
    */
   heldAnswersIds: readonly string[];
-  /** Submissions of one session run one at a time (the duplicate check, then the write). */
-  queue: Promise<unknown>;
 }
 
 /**
@@ -97,106 +95,54 @@ export interface SessionLimits {
 export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 10_000, maxPerClient: 200, maxUnsignedPerClient: 20 };
 
 /**
- * Server-side sessions of the SMART app, in memory (one instance: sessions end with the
- * process, and a launch must come back to the instance that started it). The cookie carries
- * only the session's random id, encrypted and authenticated (AES-256-GCM) under a key derived
- * from SESSION_SECRET for this purpose: it names a session and says nothing else, and one not
- * made with the key (forged, changed, or from another deployment) is refused.
+ * Where sessions are kept: the in-memory MemorySmartSessionStore by default (one instance:
+ * sessions end with the process), or any store that replicas share. A store keeps plain,
+ * JSON-safe SmartSession values (ids, tokens, the launch context, the result page's content)
+ * and hands back copies: the app writes a session back with `set` after every change.
+ * A shared store must be private to the service (it holds access and refresh tokens), should
+ * expire a session SESSION_KEEP_MS after its `lastSeenAt`, and may bound what it keeps (the
+ * memory store bounds per client, see SessionLimits).
  */
-export class SmartSessions {
+export interface SmartSessionStore {
+  get(id: string): Promise<SmartSession | undefined>;
+  /** Creates or replaces the session under its id. */
+  set(session: SmartSession): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
+/**
+ * The default store: this process's memory, bounded (SessionLimits), copies in and out so
+ * that it behaves as a shared store would (a change not written back with `set` is lost).
+ */
+export class MemorySmartSessionStore implements SmartSessionStore {
   private readonly sessions = new Map<string, SmartSession>();
-  private readonly key: Buffer;
 
   constructor(
-    sessionSecret: string | Buffer,
     private readonly nowMs: () => number = Date.now,
     private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS
-  ) {
-    this.key = createHmac('sha256', sessionSecret).update('hip-pain-triage SMART app session cookie v2 (AES-256-GCM)').digest();
+  ) {}
+
+  get(id: string): Promise<SmartSession | undefined> {
+    const session = this.sessions.get(id);
+    return Promise.resolve(session ? structuredClone(session) : undefined);
   }
 
-  create(clientKey: string): SmartSession {
-    this.sweep();
-    this.makeRoomFor(clientKey);
-    const session: SmartSession = {
-      id: randomBytes(32).toString('base64url'),
-      csrfToken: randomBytes(32).toString('base64url'),
-      clientKey,
-      lastSeenAt: this.nowMs(),
-      pending: undefined,
-      context: undefined,
-      formAuthored: undefined,
-      result: undefined,
-      banner: undefined,
-      patient: undefined,
-      formAge: undefined,
-      heldAnswersIds: [],
-      queue: Promise.resolve(),
-    };
-    this.sessions.set(session.id, session);
-    return session;
-  }
-
-  /** The session a signed cookie value names, if it is live; touching it keeps it alive. */
-  find(cookieValue: string | undefined): SmartSession | undefined {
-    const id = this.verify(cookieValue);
-    const session = id === undefined ? undefined : this.sessions.get(id);
-    if (!session) {
-      return undefined;
+  set(session: SmartSession): Promise<void> {
+    if (!this.sessions.has(session.id)) {
+      this.sweep();
+      this.makeRoomFor(session.clientKey);
     }
-    const idle = this.nowMs() - session.lastSeenAt;
-    if (idle > SESSION_KEEP_MS) {
-      this.sessions.delete(session.id);
-      return undefined;
-    }
-    if (idle > SESSION_IDLE_MS) {
-      signOut(session);
-    }
-    session.lastSeenAt = this.nowMs();
-    return session;
+    this.sessions.set(session.id, structuredClone(session));
+    return Promise.resolve();
   }
 
-  /**
-   * A new id (and CSRF token) for the session's content, the old id forgotten: done at
-   * sign-in, so an id planted before it (session fixation) never reaches a token.
-   */
-  renew(session: SmartSession): SmartSession {
-    this.sessions.delete(session.id);
-    const fresh = this.create(session.clientKey);
-    fresh.context = session.context;
-    fresh.heldAnswersIds = session.heldAnswersIds;
-    return fresh;
-  }
-
-  end(session: SmartSession): void {
-    this.sessions.delete(session.id);
-  }
-
-  /** base64url(12-byte IV ‖ ciphertext ‖ 16-byte GCM tag) of the session id; a fresh IV each time. */
-  cookieValue(session: SmartSession): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    const sealed = Buffer.concat([iv, cipher.update(session.id, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    return sealed.toString('base64url');
+  delete(id: string): Promise<void> {
+    this.sessions.delete(id);
+    return Promise.resolve();
   }
 
   get size(): number {
     return this.sessions.size;
-  }
-
-  /** The session id a cookie value seals, or undefined when it does not open under this key. */
-  private verify(value: string | undefined): string | undefined {
-    if (value === undefined || !/^[A-Za-z0-9_-]{40,200}$/.test(value)) {
-      return undefined;
-    }
-    const sealed = Buffer.from(value, 'base64url');
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
-      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-      return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
-    } catch {
-      return undefined;
-    }
   }
 
   private sweep(): void {
@@ -229,6 +175,109 @@ export class SmartSessions {
   private evict(oldestFirst: readonly SmartSession[], count: number): void {
     for (const session of oldestFirst.slice(0, Math.max(0, count))) {
       this.sessions.delete(session.id);
+    }
+  }
+}
+
+/**
+ * The SMART app's sessions over a SmartSessionStore. The cookie carries only the session's
+ * random id, encrypted and authenticated (AES-256-GCM) under a key derived from
+ * SESSION_SECRET for this purpose: it names a session and says nothing else, and one not
+ * made with the key (forged, changed, or from another deployment) is refused. Instances
+ * that share the store and SESSION_SECRET serve each other's sessions.
+ */
+export class SmartSessions {
+  private readonly key: Buffer;
+  private readonly nowMs: () => number;
+  readonly store: SmartSessionStore;
+
+  constructor(sessionSecret: string | Buffer, options: { readonly nowMs?: () => number; readonly limits?: SessionLimits; readonly store?: SmartSessionStore | undefined } = {}) {
+    this.key = createHmac('sha256', sessionSecret).update('hip-pain-triage SMART app session cookie v2 (AES-256-GCM)').digest();
+    this.nowMs = options.nowMs ?? Date.now;
+    this.store = options.store ?? new MemorySmartSessionStore(this.nowMs, options.limits);
+  }
+
+  async create(clientKey: string): Promise<SmartSession> {
+    const session: SmartSession = {
+      id: randomBytes(32).toString('base64url'),
+      csrfToken: randomBytes(32).toString('base64url'),
+      clientKey,
+      lastSeenAt: this.nowMs(),
+      pending: undefined,
+      context: undefined,
+      formAuthored: undefined,
+      result: undefined,
+      banner: undefined,
+      patient: undefined,
+      formAge: undefined,
+      heldAnswersIds: [],
+    };
+    await this.store.set(session);
+    return session;
+  }
+
+  /** The session a cookie value names, if it is live; touching it keeps it alive. */
+  async find(cookieValue: string | undefined): Promise<SmartSession | undefined> {
+    const id = this.verify(cookieValue);
+    const session = id === undefined ? undefined : await this.store.get(id);
+    if (!session) {
+      return undefined;
+    }
+    const idle = this.nowMs() - session.lastSeenAt;
+    if (idle > SESSION_KEEP_MS) {
+      await this.store.delete(session.id);
+      return undefined;
+    }
+    if (idle > SESSION_IDLE_MS) {
+      signOut(session);
+    }
+    session.lastSeenAt = this.nowMs();
+    await this.store.set(session);
+    return session;
+  }
+
+  /** Writes a changed session back to the store. */
+  save(session: SmartSession): Promise<void> {
+    return this.store.set(session);
+  }
+
+  /**
+   * A new id (and CSRF token) for the session's content, the old id forgotten: done at
+   * sign-in, so an id planted before it (session fixation) never reaches a token.
+   */
+  async renew(session: SmartSession): Promise<SmartSession> {
+    await this.store.delete(session.id);
+    const fresh = await this.create(session.clientKey);
+    fresh.context = session.context;
+    fresh.heldAnswersIds = session.heldAnswersIds;
+    await this.store.set(fresh);
+    return fresh;
+  }
+
+  end(session: SmartSession): Promise<void> {
+    return this.store.delete(session.id);
+  }
+
+  /** base64url(12-byte IV ‖ ciphertext ‖ 16-byte GCM tag) of the session id; a fresh IV each time. */
+  cookieValue(session: SmartSession): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const sealed = Buffer.concat([iv, cipher.update(session.id, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    return sealed.toString('base64url');
+  }
+
+  /** The session id a cookie value seals, or undefined when it does not open under this key. */
+  private verify(value: string | undefined): string | undefined {
+    if (value === undefined || !/^[A-Za-z0-9_-]{40,200}$/.test(value)) {
+      return undefined;
+    }
+    const sealed = Buffer.from(value, 'base64url');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, 12));
+      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+      return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]).toString('utf8');
+    } catch {
+      return undefined;
     }
   }
 }
