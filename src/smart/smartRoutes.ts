@@ -75,12 +75,15 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   const formPolicy = formPagePolicy(frameAncestors);
   const resultPolicy = resultPagePolicy(frameAncestors);
 
-  // Every /smart answer (redirects of the launch included) carries the pages' frame policy; with
-  // framing configured, helmet's X-Frame-Options (SAMEORIGIN) goes, since it would refuse the EHR's frame.
+  // Every /smart answer (redirects of the launch included) carries the pages' frame policy, and
+  // helmet's X-Frame-Options (SAMEORIGIN) is made to agree with it: gone when EHRs may frame the
+  // app (it would refuse their frame), DENY when none may (as `frame-ancestors 'none'`).
   router.use('/smart', (_req, res, next) => {
     res.setHeader('Content-Security-Policy', resultPolicy);
     if (framed) {
       res.removeHeader('X-Frame-Options');
+    } else {
+      res.setHeader('X-Frame-Options', 'DENY');
     }
     next();
   });

@@ -104,4 +104,12 @@ describe('the SMART app static files', () => {
     const unmatchedAfter = /\} (\d+)/.exec(metrics.split('\n').find((l) => l.startsWith('http_requests_total') && l.includes('route="unmatched"')) ?? '')?.[1] ?? '0';
     expect(unmatchedAfter).toBe(unmatchedBefore);
   });
+
+  it('without SMART_FRAME_ANCESTORS every /smart answer refuses framing, and X-Frame-Options agrees', async () => {
+    for (const path of ['/smart/launch', '/smart/app', '/smart/assets/app.js']) {
+      const answer = await raw(path);
+      expect(answer.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(answer.headers['x-frame-options']).toBe('DENY');
+    }
+  });
 });
