@@ -34,6 +34,7 @@ import { CdsFeedbackRecorder } from './review/cdsFeedback';
 import { QueueReviewCsrf, queueReviewRoutes } from './review/queueReviewRoutes';
 import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
+import type { SmartSessionStore } from './smart/smartSessions';
 import { smartFeatures } from './smart/smartFeatures';
 import { redFlagAdviceIssue } from './service/redFlagAdvice';
 import { RED_FLAG_DISPOSITIONS, type TriageContent } from './triage/triageContent';
@@ -61,9 +62,14 @@ export async function composeService(
   config: Config,
   logger: Logger,
   clock: () => Date = () => new Date(),
-  /** How the JWKS of AUTH_JWKS_URI and CDS_TRUSTED_ISSUERS are cached; tests shorten the refetch cooldown. */
-  keySetPolicy?: KeySetPolicy
+  seams: {
+    /** How the JWKS of AUTH_JWKS_URI and CDS_TRUSTED_ISSUERS are cached; tests shorten the refetch cooldown. */
+    readonly keySetPolicy?: KeySetPolicy | undefined;
+    /** Where the SMART app keeps its sessions; replicas share one (default: this process's memory). */
+    readonly smartSessionStore?: SmartSessionStore | undefined;
+  } = {}
 ): Promise<Service> {
+  const { keySetPolicy } = seams;
   const phases = startupPhases();
   indexFhirDefinitions();
   phases.mark('definitions');
@@ -130,7 +136,7 @@ export async function composeService(
         queueReviewCsrf
       ),
       intake.router,
-      ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth) }),
+      ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth), sessionStore: seams.smartSessionStore }),
     ],
   });
   return {

@@ -44,6 +44,13 @@ export interface Config {
      * `/smart/jwks.json`); neither: a public client (PKCE only).
      */
     readonly clientAuth: { readonly method: 'client-secret'; readonly secret: string } | { readonly method: 'private-key-jwt'; readonly keyFile: string } | undefined;
+    /**
+     * SMART_OFFLINE_ACCESS: ask for `offline_access` (a refresh token that outlives the
+     * person's EHR session) instead of `online_access`; either way the app refreshes its token.
+     */
+    readonly offlineAccess: boolean;
+    /** SMART_FRAME_ANCESTORS: the EHR origins allowed to frame the app (CSP `frame-ancestors`); empty = none. */
+    readonly frameAncestors: readonly string[];
   };
   readonly rulesetFile: string | undefined;
   readonly routingFile: string;
@@ -207,6 +214,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
       problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs (got '${iss}')`);
     }
   }
+  const smartFrameAncestors = (text('SMART_FRAME_ANCESTORS') ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  for (const origin of smartFrameAncestors) {
+    // Origins only: a path, query, wildcard or keyword would widen (or break) the CSP directive they go into.
+    if (!/^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?$/.test(origin)) {
+      problems.push(`SMART_FRAME_ANCESTORS must be comma-separated origins such as https://ehr.example.org (got '${origin}')`);
+    }
+  }
   const smartClientSecret = text('SMART_CLIENT_SECRET');
   const smartClientKey = text('SMART_CLIENT_KEY');
   if (smartClientSecret !== undefined && smartClientKey !== undefined) {
@@ -256,6 +270,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
       scopes: text('SMART_SCOPES') ?? DEFAULT_SMART_SCOPES,
       allowedIss: smartAllowedIss,
       clientAuth: smartClientAuth,
+      offlineAccess: flag('SMART_OFFLINE_ACCESS'),
+      frameAncestors: smartFrameAncestors.map((origin) => origin.toLowerCase()),
     },
     rulesetFile: text('RULESET_FILE') === undefined ? undefined : fromRoot(text('RULESET_FILE') ?? ''),
     routingFile: fromRoot(text('ROUTING_FILE') ?? resolve(contentRoot, 'config/routing.json')),

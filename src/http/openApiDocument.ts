@@ -221,7 +221,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
             { name: 'iss', in: 'query', required: true, description: 'The FHIR server the app is launched against.', schema: { type: 'string', format: 'uri' } },
             { name: 'launch', in: 'query', required: false, description: 'The EHR launch context handle.', schema: { type: 'string' } },
           ],
-          responses: { '302': { description: 'To the authorization server (redirect URI `/smart/callback`).' }, '400': { description: 'No usable `iss`.' } },
+          responses: { '303': { description: 'To the authorization server (redirect URI `/smart/callback`), with a session cookie.' }, '400': { description: 'No usable `iss`.' } },
         },
       },
       '/smart/callback': {
@@ -234,7 +234,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
             { name: 'state', in: 'query', required: true, schema: { type: 'string' } },
             { name: 'error', in: 'query', required: false, description: 'Set by the authorization server when it refused.', schema: { type: 'string' } },
           ],
-          responses: { '302': { description: 'Signed in: to `/smart/app`, with a session cookie.' }, '400': { description: 'Unknown or expired state, or an authorization error.' } },
+          responses: { '303': { description: 'Signed in: to `/smart/app`, with a new session cookie.' }, '400': { description: 'Unknown or expired state, or an authorization error.' } },
         },
       },
       '/smart/app': {
@@ -243,7 +243,61 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           operationId: 'smartApp',
           summary: 'The SMART app: the questionnaire and the triage result for the launched patient',
           description: 'Needs the session cookie that `/smart/callback` sets (signed with SESSION_SECRET).',
-          responses: { '200': { description: 'The app.', content: { 'text/html': { schema: { type: 'string' } } } }, '302': { description: 'No session: back to the launch.' } },
+          responses: { '200': { description: 'The form page.', content: { 'text/html': { schema: { type: 'string' } } } }, '401': { description: 'No signed-in session: a page saying to open the app again from the record system.' } },
+        },
+      },
+      '/smart/submit': {
+        post: {
+          tags: ['smart'],
+          operationId: 'smartSubmit',
+          summary: 'The form page script sends the answers (a QuestionnaireResponse) to be scored and saved',
+          description: 'Needs the session cookie and the page’s CSRF token in `X-CSRF-Token`.',
+          parameters: [{ name: 'X-CSRF-Token', in: 'header', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['response'], properties: { response: { type: 'object' } } } } } },
+          responses: {
+            '200': { description: 'Scored (saved, held or not saved): the result page to show.', content: { 'application/json': { schema: { type: 'object', required: ['next'], properties: { next: { const: '/smart/result' } } } } } },
+            '401': { description: 'Not tied to a launch: scored only, its advice returned.', content: { 'application/json': { schema: ref('SmartProblems') } } },
+            '403': { description: 'From an out-of-date page, or a subject or author that is not the launch’s.', content: { 'application/json': { schema: ref('SmartProblems') } } },
+            '422': { description: 'Answers to fix: problems by linkId, red-flag advice first.', content: { 'application/json': { schema: ref('SmartProblems') } } },
+          },
+        },
+      },
+      '/smart/retry': {
+        post: {
+          tags: ['smart'],
+          operationId: 'smartRetry',
+          summary: '"Try saving again" / "Save the answers you gave earlier": the held answers, unchanged (same idempotency key)',
+          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['csrf'], properties: { csrf: { type: 'string' } } } } } },
+          responses: { '303': { description: 'To `/smart/result` (or `/smart/app` when nothing is held).' }, '401': { description: 'No signed-in session.' }, '403': { description: 'Wrong CSRF token.' } },
+        },
+      },
+      '/smart/result': {
+        get: {
+          tags: ['smart'],
+          operationId: 'smartResult',
+          summary: 'The result page of the last submission in this session',
+          responses: { '200': { description: 'The result page.', content: { 'text/html': { schema: { type: 'string' } } } }, '303': { description: 'No result yet: to `/smart/app`.' } },
+        },
+      },
+      '/smart/assets/{path}': {
+        get: {
+          tags: ['smart'],
+          operationId: 'smartAsset',
+          summary: 'The app’s static files (scripts, styles, LHC-Forms), brotli or gzip by Accept-Encoding',
+          description: 'With `v` = the file’s content hash (as the pages link it): `Cache-Control: public, max-age=31536000, immutable`; otherwise `no-cache` with an ETag.',
+          parameters: [
+            { name: 'path', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'v', in: 'query', required: false, description: 'The file’s content hash.', schema: { type: 'string' } },
+          ],
+          responses: { '200': { description: 'The file.' }, '304': { description: 'Unchanged (If-None-Match).' }, '404': { description: 'No such file.' } },
+        },
+      },
+      '/smart/jwks.json': {
+        get: {
+          tags: ['smart'],
+          operationId: 'smartClientJwks',
+          summary: 'The SMART app’s public key (`private_key_jwt`), to register as its `jwks_uri`; only with SMART_CLIENT_KEY',
+          responses: { '200': { description: 'A JWK Set.', content: { 'application/json': { schema: { type: 'object', required: ['keys'], properties: { keys: { type: 'array' } } } } } }, '404': { description: 'No SMART_CLIENT_KEY.' } },
         },
       },
       '/queue/dashboard': {
@@ -461,6 +515,17 @@ const SCHEMAS: Json = {
       entry: { type: 'array', items: { type: 'object', properties: { fullUrl: { type: 'string' }, resource: ref('Resource') } } },
     },
     externalDocs: { url: `${FHIR_SPEC}/bundle.html` },
+  },
+  SmartProblems: {
+    type: 'object',
+    description: 'What the SMART form page shows when answers were not accepted as they are.',
+    required: ['message', 'problems'],
+    properties: {
+      message: { type: 'string' },
+      problems: { type: 'array', items: { type: 'object', required: ['text'], properties: { linkId: { type: 'string' }, question: { type: 'string' }, text: { type: 'string' } } } },
+      advice: { type: 'string', description: 'Advice the answers already give (a red flag), shown first.' },
+      urgent: { type: 'boolean' },
+    },
   },
   Readiness: {
     type: 'object',

@@ -150,9 +150,16 @@ async function findEarlierResults(options: {
   return results;
 }
 
-/** Task reaches its patient through `patient` (Task.for); the other results through `subject`. */
+/**
+ * The parameter the Patient compartment definition (R4) ties each result type to its patient
+ * with, which is what servers that confine patient tokens accept: `patient` for Task and
+ * CarePlan (CarePlan's `subject` is not a compartment parameter: such a search is refused),
+ * `subject` for the others.
+ */
+const PATIENT_PARAMETER: Readonly<Partial<Record<ResourceType, string>>> = { Task: 'patient', CarePlan: 'patient' };
+
 function byPatientAndTag(resourceType: ResourceType, patientId: string, code: string): Record<string, string> {
-  return { [resourceType === 'Task' ? 'patient' : 'subject']: `Patient/${patientId}`, _tag: `${IDEMPOTENCY_TAG_SYSTEM}|${code}` };
+  return { [PATIENT_PARAMETER[resourceType] ?? 'subject']: `Patient/${patientId}`, _tag: `${IDEMPOTENCY_TAG_SYSTEM}|${code}` };
 }
 
 /** `urn:uuid` of each clinical entry → `Type/id` where the server stored it. */

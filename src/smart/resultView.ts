@@ -93,8 +93,17 @@ export function buildResultView(options: {
 }
 
 /** What was saved, from the resources the server answered with. */
-export function savedView(options: { readonly stored: readonly Resource[]; readonly by: 'your sign-in' | 'the triage service'; readonly because?: string | undefined; readonly leftOut: readonly string[] }): SavingView {
+/** A resource type the app could not write, and whether it asked the EHR for access to write it. */
+export interface LeftOut {
+  readonly type: string;
+  readonly asked: boolean;
+}
+
+export function savedView(options: { readonly stored: readonly Resource[]; readonly by: 'your sign-in' | 'the triage service'; readonly because?: string | undefined; readonly leftOut: readonly LeftOut[] }): SavingView {
   const types = [...new Set(options.stored.map((r) => r.resourceType))];
+  const named = (left: readonly LeftOut[]): string => left.map((l) => describeType(l.type)).join(', ');
+  const notAsked = options.leftOut.filter((l) => !l.asked);
+  const refused = options.leftOut.filter((l) => l.asked);
   return {
     saved: true,
     held: false,
@@ -102,7 +111,12 @@ export function savedView(options: { readonly stored: readonly Resource[]; reado
     details: [
       `Saved: ${types.map((t) => describeType(t, { fhirName: false })).join(', ')}.`,
       ...(options.by === 'the triage service' ? [`They were saved by the triage service’s own connection to your record system. ${options.because ?? ''}`.trim()] : []),
-      ...(options.leftOut.length > 0 ? [`Not saved: ${options.leftOut.map((t) => describeType(t)).join(', ')} (your record system does not let this app save them).`] : []),
+      ...(notAsked.length > 0
+        ? [
+            `Not saved: ${named(notAsked)}. This app does not ask your record system for access to save these (they are the triage service’s own records, kept where it has its own connection to your record system, which it has not here).`,
+          ]
+        : []),
+      ...(refused.length > 0 ? [`Not saved: ${named(refused)} (your record system did not let this app save them).`] : []),
     ],
   };
 }

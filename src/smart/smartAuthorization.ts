@@ -12,6 +12,8 @@ export interface SmartClientSettings {
   readonly scopes: string;
   /** `{PUBLIC_BASE_URL}/smart/callback`, as registered with the EHR. */
   readonly redirectUri: string;
+  /** SMART_OFFLINE_ACCESS: ask for `offline_access` rather than `online_access`. */
+  readonly offlineAccess?: boolean | undefined;
 }
 
 /** The token endpoint gets this long per request (openid-client's default is 30 s). */
@@ -24,11 +26,14 @@ const FHIR_USER = /^(?:https?:\/\/\S+\/)?(?:Practitioner|PractitionerRole|Patien
  * a standalone launch has no launch parameter to redeem, so it asks for `launch/patient`
  * (the authorization server lets the user pick the patient) instead.
  */
-export function launchScopes(configured: string, kind: 'ehr' | 'standalone'): string {
+export function launchScopes(configured: string, kind: 'ehr' | 'standalone', offlineAccess = false): string {
   const words = configured.split(/\s+/).filter((w) => w !== '');
   const kept = kind === 'ehr' ? words : words.filter((w) => w !== 'launch');
   const needed = kind === 'ehr' ? 'launch' : 'launch/patient';
-  return (kept.includes(needed) ? kept : [needed, ...kept]).join(' ');
+  const scopes = kept.includes(needed) ? kept : [needed, ...kept];
+  // A refresh token, so a short-lived access token does not end the session while the person is answering.
+  const refresh = offlineAccess ? 'offline_access' : 'online_access';
+  return (scopes.includes('online_access') || scopes.includes('offline_access') ? scopes : [...scopes, refresh]).join(' ');
 }
 
 /**
@@ -44,6 +49,7 @@ export function beginLaunch(options: {
 }): { readonly url: string; readonly pending: PendingLaunch } {
   const { settings, iss, launch, endpoints } = options;
   const kind = launch === undefined ? 'standalone' : 'ehr';
+  const scope = launchScopes(settings.scopes, kind, settings.offlineAccess);
   const pending: PendingLaunch = {
     state: oidc.randomState(),
     nonce: oidc.randomNonce(),
@@ -51,9 +57,9 @@ export function beginLaunch(options: {
     iss,
     endpoints,
     kind,
+    scope,
     expiresAt: options.nowMs + LAUNCH_WINDOW_MS,
   };
-  const scope = launchScopes(settings.scopes, kind);
   const url = oidc.buildAuthorizationUrl(clientFor(settings, endpoints), {
     response_type: 'code',
     redirect_uri: settings.redirectUri,
@@ -127,8 +133,45 @@ export async function completeLaunch(options: {
     fhirUser,
     needPatientBanner: tokens.need_patient_banner === true || tokens.need_patient_banner === 'true',
     accessToken: tokens.access_token,
+    refreshToken: typeof tokens.refresh_token === 'string' && tokens.refresh_token !== '' ? tokens.refresh_token : undefined,
     grantedScope: typeof tokens.scope === 'string' ? tokens.scope : '',
+    askedScope: pending.scope,
     tokenExpiresAt: options.nowMs + expiresIn * 1000,
+    tokenLifetimeMs: expiresIn * 1000,
+  };
+}
+
+/**
+ * A new access token for a signed-in launch, from its refresh token (openid-client's
+ * refreshTokenGrant, the client authenticating as at sign-in). The launch context (patient,
+ * `fhirUser`) stays the sign-in's; a rotated refresh token replaces the old one; a narrower
+ * `scope` in the answer replaces the granted scopes. An ID token in the answer is verified
+ * when the EHR publishes its keys, and dropped otherwise. Errors are OperationOutcomeErrors
+ * as for completeLaunch; the caller treats any failure as the sign-in having ended.
+ */
+export async function refreshLaunch(options: { readonly settings: SmartClientSettings; readonly context: LaunchContext; readonly nowMs: number }): Promise<LaunchContext> {
+  const { settings, context } = options;
+  if (!context.refreshToken) {
+    throw badRequestError([errorIssue('login', 'Your sign-in cannot be renewed. Please open the app again from your record system.')]);
+  }
+  const config = clientFor(settings, context.endpoints);
+  if (context.endpoints.issuer === undefined || context.endpoints.jwksUri === undefined) {
+    config[oidc.customFetch] = withoutIdToken;
+  }
+  let tokens: oidc.TokenEndpointResponse;
+  try {
+    tokens = await oidc.refreshTokenGrant(config, context.refreshToken);
+  } catch (err) {
+    throw signInError(err);
+  }
+  const expiresIn = typeof tokens.expires_in === 'number' && tokens.expires_in > 0 ? tokens.expires_in : 300;
+  return {
+    ...context,
+    accessToken: tokens.access_token,
+    refreshToken: typeof tokens.refresh_token === 'string' && tokens.refresh_token !== '' ? tokens.refresh_token : context.refreshToken,
+    grantedScope: typeof tokens.scope === 'string' && tokens.scope !== '' ? tokens.scope : context.grantedScope,
+    tokenExpiresAt: options.nowMs + expiresIn * 1000,
+    tokenLifetimeMs: expiresIn * 1000,
   };
 }
 

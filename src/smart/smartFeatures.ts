@@ -7,6 +7,7 @@ import type { SmartClientCredentials } from './smartClientCredentials';
 import { smartClientJwksRoute } from './smartClientJwksRoute';
 import { smartConfigurationRoute } from './smartConfigurationRoute';
 import { smartRoutes } from './smartRoutes';
+import type { SmartSessionStore } from './smartSessions';
 
 /**
  * The SMART app's routers, from the configuration: the app itself, and (with AUTH_* set)
@@ -15,7 +16,13 @@ import { smartRoutes } from './smartRoutes';
  */
 export function smartFeatures(
   config: Config,
-  services: { readonly triage: TriageServiceDeps; readonly store: FhirStore; readonly clientCredentials?: SmartClientCredentials | undefined }
+  services: {
+    readonly triage: TriageServiceDeps;
+    readonly store: FhirStore;
+    readonly clientCredentials?: SmartClientCredentials | undefined;
+    /** Shared by replicas; default: this process's memory. */
+    readonly sessionStore?: SmartSessionStore | undefined;
+  }
 ): Router[] {
   const app = smartRoutes({
     triage: services.triage,
@@ -24,10 +31,13 @@ export function smartFeatures(
       scopes: config.smart.scopes,
       redirectUri: `${config.publicBaseUrl}/smart/callback`,
       clientAuth: services.clientCredentials?.clientAuth,
+      offlineAccess: config.smart.offlineAccess,
     },
     publicBaseUrl: config.publicBaseUrl,
     sessionSecret: config.sessionSecret,
     allowedIss: config.smart.allowedIss,
+    frameAncestors: config.smart.frameAncestors,
+    sessionStore: services.sessionStore,
     // The service's own store is its access to one FHIR server: FHIR_BASE_URL, or its own embedded /fhir.
     backend: { fhirBaseUrl: config.fhirBaseUrl ?? `${config.publicBaseUrl}/fhir`, store: services.store },
     assetsDir: join(config.contentRoot, 'public', 'smart'),

@@ -5,12 +5,20 @@ import type { ResultView } from './resultView';
  * this origin only. The form page also allows inline styles, because LHC-Forms (Angular)
  * injects its components' styles as `<style>` elements at run time; it needs no `eval`
  * (checked in headless Chromium: no violation is reported with `script-src 'self'`).
- * Framing is refused: the session cookie is SameSite=Lax, so the app runs in its own
- * window or tab, never inside an EHR's frame.
+ * `frame-ancestors`: the EHR origins allowed to frame the app (SMART_FRAME_ANCESTORS), else
+ * `'none'` (the app runs in its own window or tab).
  */
-export const FORM_PAGE_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-export const RESULT_PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export function formPagePolicy(frameAncestors: readonly string[]): string {
+  return `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; ${frameAncestorsDirective(frameAncestors)}`;
+}
+
+export function resultPagePolicy(frameAncestors: readonly string[]): string {
+  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; ${frameAncestorsDirective(frameAncestors)}`;
+}
+
+function frameAncestorsDirective(origins: readonly string[]): string {
+  return `frame-ancestors ${origins.length > 0 ? origins.join(' ') : "'none'"}`;
+}
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
@@ -21,7 +29,12 @@ export function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-function layout(options: { readonly title: string; readonly head?: string; readonly body: string }): string {
+/** A static file's URL (content-hashed: smartAssets.assetUrl); the plain one by default. */
+export type AssetUrl = (path: string) => string;
+const plainAssetUrl: AssetUrl = (path) => `/smart/assets/${path}`;
+
+function layout(options: { readonly title: string; readonly head?: string; readonly body: string; readonly asset?: AssetUrl | undefined }): string {
+  const asset = options.asset ?? plainAssetUrl;
   return `<!doctype html>
 <html lang="en-GB">
 <head>
@@ -30,7 +43,7 @@ function layout(options: { readonly title: string; readonly head?: string; reado
 <meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,">
 <title>${escapeHtml(options.title)}</title>
-<link rel="stylesheet" href="/smart/assets/smart.css">
+<link rel="stylesheet" href="${escapeHtml(asset('smart.css'))}">
 ${options.head ?? ''}
 </head>
 <body>
@@ -126,16 +139,19 @@ export function formPage(options: {
   /** When answers from an ended sign-in are held for this patient: when they were kept. */
   readonly heldSince: string | undefined;
   readonly csrfToken: string;
+  readonly asset?: AssetUrl | undefined;
 }): string {
+  const asset = (path: string): string => escapeHtml((options.asset ?? plainAssetUrl)(path));
   return layout({
     title: 'Hip pain: check what to do next',
-    head: `<link rel="stylesheet" href="/smart/assets/lforms/styles.css">
-<script src="/smart/assets/lforms/zone.min.js"></script>
-<script src="/smart/assets/lforms/runtime.js" type="module"></script>
-<script src="/smart/assets/lforms/polyfills.js" type="module"></script>
-<script src="/smart/assets/lforms/main.js" type="module"></script>
-<script src="/smart/assets/lforms/lformsFHIR.min.js" defer></script>
-<script src="/smart/assets/app.js" defer></script>`,
+    asset: options.asset,
+    head: `<link rel="stylesheet" href="${asset('lforms/styles.css')}">
+<script src="${asset('lforms/zone.min.js')}"></script>
+<script src="${asset('lforms/runtime.js')}" type="module"></script>
+<script src="${asset('lforms/polyfills.js')}" type="module"></script>
+<script src="${asset('lforms/main.js')}" type="module"></script>
+<script src="${asset('lforms/lformsFHIR.min.js')}" defer></script>
+<script src="${asset('app.js')}" defer></script>`,
     body: `${bannerHtml(options.banner)}
 <h1>Hip pain: check what to do next</h1>
 <div class="callout callout-emergency">
@@ -164,6 +180,7 @@ export function resultPage(options: {
   readonly retry: boolean;
   /** Answers held and the sign-in has ended: where "Sign in again to save your answers" goes. */
   readonly signInAgain: string | undefined;
+  readonly asset?: AssetUrl | undefined;
 }): string {
   const { view } = options;
   const section = (id: string, heading: string, inner: string): string => `<section aria-labelledby="${id}"><h2 id="${id}">${escapeHtml(heading)}</h2>${inner}</section>`;
@@ -214,8 +231,8 @@ ${view.actNow && !/nobody will contact you/i.test(view.meaning) ? '<p class="nob
 <a class="button button-secondary" href="/smart/app">Start again</a>
 </div>
 <p class="small">This advice comes from your answers. It does not replace a doctor, nurse or physiotherapist: if you are worried, or things get worse, get help.</p>
-<script src="/smart/assets/print.js" defer></script>`);
-  return layout({ title: `${view.headline}: hip pain result`, body: parts.join('\n') });
+<script src="${escapeHtml((options.asset ?? plainAssetUrl)('print.js'))}" defer></script>`);
+  return layout({ title: `${view.headline}: hip pain result`, body: parts.join('\n'), asset: options.asset });
 }
 
 function savingHtml(view: ResultView, options: { readonly csrfToken: string; readonly retry: boolean; readonly signInAgain: string | undefined }): string {
@@ -249,9 +266,10 @@ function paragraphs(text: string): string {
 }
 
 /** A page for what went wrong: the sentence for the person, never a stack trace. */
-export function errorPage(options: { readonly heading: string; readonly messages: readonly string[] }): string {
+export function errorPage(options: { readonly heading: string; readonly messages: readonly string[]; readonly asset?: AssetUrl | undefined }): string {
   return layout({
     title: `${options.heading}: hip pain triage`,
+    asset: options.asset,
     body: `<h1>${escapeHtml(options.heading)}</h1>
 ${options.messages.map((m) => `<p>${escapeHtml(m)}</p>`).join('\n')}
 <div class="callout callout-emergency"><p><strong>If you need help now, call 999, or NHS 111 for urgent advice.</strong></p></div>`,

@@ -11,12 +11,13 @@ import { statusOf } from '../http/sendOutcome';
 import { badRequestError, errorIssue } from '../outcomes';
 import type { TriageServiceDeps } from '../service/createTriageHandler';
 import { transactionSupportLookup } from './capabilityLookup';
+import { smartAssets } from './smartAssets';
 import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionnaireForLaunch, withAgeFromRecord } from './formPrefill';
 import { HeldAnswersStore } from './heldAnswers';
-import { beginLaunch, completeLaunch, type SmartClientSettings } from './smartAuthorization';
+import { beginLaunch, completeLaunch, refreshLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
-import { errorPage, FORM_PAGE_POLICY, formPage, RESULT_PAGE_POLICY, resultPage } from './smartPages';
-import { type LaunchContext, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, tokenUsable } from './smartSessions';
+import { errorPage, formPage, formPagePolicy, resultPage, resultPagePolicy } from './smartPages';
+import { type LaunchContext, refreshDue, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, type SmartSessionStore, tokenUsable } from './smartSessions';
 import { saveWithSignIn, scoreAfterSignInEnded, scoreUnattached, type SubmissionDeps } from './smartSubmission';
 
 export const SESSION_COOKIE = 'hip_triage_smart';
@@ -39,7 +40,15 @@ export interface SmartAppDeps {
   /** `public/smart`: the page script, styles and LHC-Forms. */
   readonly assetsDir: string;
   readonly fetch?: FetchFunction | undefined;
-  /** Session bounds (tests make them small); default DEFAULT_SESSION_LIMITS. */
+  /**
+   * SMART_FRAME_ANCESTORS: the EHR origins allowed to frame the app's pages (CSP
+   * `frame-ancestors`); empty = framing refused. When set, the session cookie is
+   * `SameSite=None; Secure; Partitioned`, so it is sent inside the EHR's frame.
+   */
+  readonly frameAncestors?: readonly string[] | undefined;
+  /** Where sessions are kept; default a MemorySmartSessionStore (this process only). Replicas share one. */
+  readonly sessionStore?: SmartSessionStore | undefined;
+  /** Session bounds of the default store (tests make them small); default DEFAULT_SESSION_LIMITS. */
   readonly sessionLimits?: SessionLimits | undefined;
 }
 
@@ -53,21 +62,92 @@ export interface SmartAppDeps {
 export function smartRoutes(deps: SmartAppDeps): Router {
   const router = Router();
   const nowMs = (): number => deps.triage.clock().getTime();
-  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), nowMs, deps.sessionLimits);
+  const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), { nowMs, limits: deps.sessionLimits, store: deps.sessionStore });
   const held = new HeldAnswersStore(nowMs);
   const fetchImpl = deps.fetch ?? globalThis.fetch;
-  const cookie: CookieOptions = { httpOnly: true, sameSite: 'lax', path: '/smart', secure: deps.publicBaseUrl.startsWith('https:') };
+  const frameAncestors = deps.frameAncestors ?? [];
+  const framed = frameAncestors.length > 0;
+  // In an EHR's frame the app is a third party: only a SameSite=None (hence Secure) cookie is sent there,
+  // Partitioned (CHIPS) so browsers that block third-party cookies keep it, in the EHR's partition only.
+  const cookie: CookieOptions = framed
+    ? { httpOnly: true, sameSite: 'none', secure: true, partitioned: true, path: '/smart' }
+    : { httpOnly: true, sameSite: 'lax', path: '/smart', secure: deps.publicBaseUrl.startsWith('https:') };
+  const formPolicy = formPagePolicy(frameAncestors);
+  const resultPolicy = resultPagePolicy(frameAncestors);
 
-  router.use('/smart/assets', express.static(deps.assetsDir, { index: false, fallthrough: false, maxAge: '1h' }));
+  // Every /smart answer (redirects of the launch included) carries the pages' frame policy, and
+  // helmet's X-Frame-Options (SAMEORIGIN) is made to agree with it: gone when EHRs may frame the
+  // app (it would refuse their frame), DENY when none may (as `frame-ancestors 'none'`).
+  router.use('/smart', (_req, res, next) => {
+    res.setHeader('Content-Security-Policy', resultPolicy);
+    if (framed) {
+      res.removeHeader('X-Frame-Options');
+    } else {
+      res.setHeader('X-Frame-Options', 'DENY');
+    }
+    next();
+  });
 
-  const sessionOf = (req: Request): SmartSession | undefined => sessions.find(readCookie(req.headers.cookie, SESSION_COOKIE));
+  const assets = smartAssets({ dir: deps.assetsDir, logger: deps.triage.logger });
+  router.use(assets.router);
+  const asset = (path: string): string => assets.assetUrl(path);
+
+  const sessionOf = (req: Request): Promise<SmartSession | undefined> => sessions.find(readCookie(req.headers.cookie, SESSION_COOKIE));
   const setSession = (res: Response, session: SmartSession): void => {
     res.cookie(SESSION_COOKIE, sessions.cookieValue(session), cookie);
   };
   const loggerOf = (req: Request): Logger => requestLogger(req) ?? deps.triage.logger;
   // The socket's address, never a forwarded header (anyone can write one); IPv6 by /56, as the rate limit groups it.
   const clientKeyOf = (req: Request): string => ipKeyGenerator(req.socket.remoteAddress ?? 'unknown');
+  // By session id: each request has its own copy of the session (the store hands out copies).
+  const refreshing = new Map<string, Promise<LaunchContext | undefined>>();
+  /**
+   * A new access token from the session's refresh token, one refresh at a time per session
+   * (a rotated refresh token is good once). Undefined when it cannot be had: a refusal
+   * (the refresh token is then dropped, the sign-in has ended), or an EHR that did not answer.
+   */
+  const refreshNow = (session: SmartSession, logger: Logger): Promise<LaunchContext | undefined> => {
+    const running = refreshing.get(session.id);
+    if (running) {
+      return running.then((context) => {
+        if (context) {
+          session.context = context;
+        }
+        return context;
+      });
+    }
+    const work = (async (): Promise<LaunchContext | undefined> => {
+      const context = session.context;
+      if (!context?.refreshToken) {
+        return undefined;
+      }
+      try {
+        session.context = await refreshLaunch({ settings: deps.settings, context, nowMs: nowMs() });
+        // Written back at once: a rotated refresh token must not be lost if the request fails later.
+        await sessions.save(session);
+        logger.info({ scopes: session.context.grantedScope.split(' ').length }, 'SMART token refreshed');
+        return session.context;
+      } catch (err) {
+        const refused = err instanceof OperationOutcomeError && statusOf(err.outcome) === 400;
+        logger.warn({ refused }, 'SMART token refresh failed');
+        if (refused && session.context === context) {
+          session.context = { ...context, refreshToken: undefined };
+          await sessions.save(session);
+        }
+        return undefined;
+      }
+    })().finally(() => refreshing.delete(session.id));
+    refreshing.set(session.id, work);
+    return work;
+  };
+  /** Before the token is used: refreshed when it has expired or is about to (REFRESH_BEFORE_EXPIRY_MS). */
+  const freshen = async (session: SmartSession | undefined, req: Request): Promise<void> => {
+    if (session && refreshDue(session.context, nowMs())) {
+      await refreshNow(session, loggerOf(req));
+    }
+  };
   const submission: SubmissionDeps = {
+    refresh: (session, logger) => refreshNow(session, logger),
     triage: deps.triage,
     held,
     userStore,
@@ -86,30 +166,32 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       const iss = readIss(req.query.iss, deps.allowedIss);
       const launch = typeof req.query.launch === 'string' && req.query.launch !== '' ? req.query.launch.slice(0, 2000) : undefined;
       const endpoints = await discoverSmartEndpoints(iss, fetchImpl);
-      const earlier = sessionOf(req);
+      const earlier = await sessionOf(req);
       if (earlier) {
-        sessions.end(earlier);
+        await sessions.end(earlier);
       }
-      const session = sessions.create(clientKeyOf(req));
+      const session = await sessions.create(clientKeyOf(req));
       // Answers kept from an ended sign-in stay offered to the next sign-in in this browser (for the same patient only).
       session.heldAnswersIds = earlier?.heldAnswersIds ?? [];
       const { url, pending } = beginLaunch({ settings: deps.settings, iss, launch, endpoints, nowMs: deps.triage.clock().getTime() });
       session.pending = pending;
+      await sessions.save(session);
       setSession(res, session);
       loggerOf(req).info({ launch: pending.kind }, 'SMART launch started');
       res.redirect(303, url);
-    }, deps.triage.logger)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   router.get(
     '/smart/callback',
     page(async (req, res) => {
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
       const pending = session?.pending;
       const now = deps.triage.clock().getTime();
       // Single use: whatever happens next, this state is spent.
       if (session) {
         session.pending = undefined;
+        await sessions.save(session);
       }
       if (!session || !pending || pending.expiresAt <= now || !sameToken(pending.state, req.query.state)) {
         loggerOf(req).warn({ reason: !pending ? 'no launch in progress' : pending.expiresAt <= now ? 'expired' : 'state mismatch' }, 'SMART callback refused');
@@ -117,28 +199,36 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       }
       const context = await completeLaunch({ settings: deps.settings, pending, callbackUrl: req.originalUrl, nowMs: now });
       session.context = context;
-      const signedIn = sessions.renew(session);
+      const signedIn = await sessions.renew(session);
+      // The form instance of this launch: the response's `authored`, fixed once per sign-in so that
+      // reloads, back, resubmits and retries of the same answers carry the same idempotency key.
+      signedIn.formAuthored = new Date(now).toISOString();
+      await sessions.save(signedIn);
       setSession(res, signedIn);
       loggerOf(req).info({ launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined }, 'SMART sign-in completed');
       res.redirect(303, '/smart/app');
-    }, deps.triage.logger)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   router.get(
     '/smart/app',
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), nowMs());
+      const current = await sessionOf(req);
+      await freshen(current, req);
+      const { session, context } = signedIn(current, nowMs());
       const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
       const now = deps.triage.clock();
       // Only a full birth date gives the age: then it is shown read-only; otherwise the form asks it.
       const age = ageFromBirthDate(patient.birthDate, now, deps.triage.timeZone);
       const questionnaire = deps.triage.content.questionnaire.questionnaire;
-      session.formAuthored = now.toISOString();
+      // Not reset here: a reload or the back button shows the same form instance (see the callback).
+      session.formAuthored ??= now.toISOString();
       session.patient = rememberedPatient(patient);
       session.formAge = age;
       session.banner = context.needPatientBanner ? session.patient : undefined;
+      await sessions.save(session);
       const earlier = heldFor(session);
-      res.setHeader('Content-Security-Policy', FORM_PAGE_POLICY);
+      res.setHeader('Content-Security-Policy', formPolicy);
       res.setHeader('Cache-Control', 'no-store');
       res.type('html').send(
         formPage({
@@ -147,6 +237,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           ageFromRecord: age,
           heldSince: earlier ? new Date(earlier.heldAt).toISOString() : undefined,
           csrfToken: session.csrfToken,
+          asset,
           data: {
             questionnaire: presentationQuestionnaire(questionnaireForLaunch(questionnaire, { ageFromRecord: age })),
             initialResponse: initialResponse(questionnaire, age),
@@ -156,13 +247,16 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           },
         })
       );
-    }, deps.triage.logger)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   router.post('/smart/submit', async (req, res) => {
     const logger = loggerOf(req);
     try {
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
+      if (session && sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
+        await freshen(session, req);
+      }
       const context = session?.context;
       if (!session || !context || !sameToken(session.csrfToken, req.get('X-CSRF-Token'))) {
         // Not tied to a launch any more (the app restarted, or a newer launch replaced this page's):
@@ -182,6 +276,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       } else {
         await serialised(session, () => scoreAfterSignInEnded(submission, { session, context, response, logger }));
       }
+      await sessions.save(session);
       res.setHeader('Cache-Control', 'no-store');
       res.status(200).json({ next: '/smart/result' });
     } catch (err) {
@@ -195,7 +290,9 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     '/smart/retry',
     express.urlencoded({ extended: false, limit: '2kb' }),
     page(async (req, res) => {
-      const { session, context } = signedIn(sessionOf(req), nowMs());
+      const current = await sessionOf(req);
+      await freshen(current, req);
+      const { session, context } = signedIn(current, nowMs());
       const body = (req.body ?? {}) as { csrf?: unknown };
       if (!sameToken(session.csrfToken, body.csrf)) {
         throw forbiddenError('This form has expired or did not come from this app. Please go back and try again.');
@@ -206,15 +303,16 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         return;
       }
       await serialised(session, () => saveWithSignIn(submission, { session, context, response: earlier.response, logger: loggerOf(req) }));
+      await sessions.save(session);
       res.redirect(303, '/smart/result');
-    }, deps.triage.logger)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   router.get(
     '/smart/result',
     page(async (req, res) => {
       // The result page needs the session, not the sign-in: answers sent after it ended have their advice here too.
-      const session = sessionOf(req);
+      const session = await sessionOf(req);
       if (!session?.result) {
         signedIn(session, nowMs());
         res.redirect(303, '/smart/app');
@@ -222,7 +320,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       }
       const earlier = heldFor(session);
       const usable = tokenUsable(session.context, nowMs());
-      res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
+      res.setHeader('Content-Security-Policy', resultPolicy);
       res.setHeader('Cache-Control', 'no-store');
       res.type('html').send(
         resultPage({
@@ -231,9 +329,10 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           csrfToken: session.csrfToken,
           retry: earlier !== undefined && usable,
           signInAgain: earlier !== undefined && !usable && session.context ? `/smart/launch?${new URLSearchParams({ iss: session.context.iss }).toString()}` : undefined,
+          asset,
         })
       );
-    }, deps.triage.logger)
+    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
   );
 
   /** Answers that cannot be tied to a launch: scored, and their advice sent back with the one message. */
@@ -305,10 +404,23 @@ function forbiddenError(text: string): OperationOutcomeError {
   return new OperationOutcomeError({ resourceType: 'OperationOutcome', id: 'forbidden', issue: [errorIssue('forbidden', text)] });
 }
 
-/** One submission at a time per session: the patient-token write searches before it creates. */
+/**
+ * One submission at a time per session in this process: the patient-token write searches
+ * before it creates. Across replicas this does not hold: two submissions of one session sent
+ * at the same moment to two replicas could both find nothing and, with a patient token, both
+ * write (the user-token and backend writes are conditional creates and stay single). A page
+ * sends one submission at a time, so this takes a double submission split across replicas.
+ */
+const queues = new Map<string, Promise<unknown>>();
 async function serialised<T>(session: SmartSession, work: () => Promise<T>): Promise<T> {
-  const next = session.queue.then(work, work);
-  session.queue = next.catch(() => undefined);
+  const next = (queues.get(session.id) ?? Promise.resolve()).then(work, work);
+  const settled = next.catch(() => undefined);
+  queues.set(session.id, settled);
+  void settled.then(() => {
+    if (queues.get(session.id) === settled) {
+      queues.delete(session.id);
+    }
+  });
   return next;
 }
 
@@ -368,21 +480,22 @@ function plainProblem(text: string): string {
  * A page route: an OperationOutcomeError becomes a page with its sentences and status;
  * anything else a 500 page (logged, never shown).
  */
-function page(handler: (req: Request, res: Response) => Promise<void>, logger: Logger): RequestHandler {
+function page(handler: (req: Request, res: Response) => Promise<void>, pageOptions: { readonly logger: Logger; readonly policy: string; readonly asset: (path: string) => string }): RequestHandler {
+  const { logger, policy, asset } = pageOptions;
   return async (req, res) => {
     try {
       await handler(req, res);
     } catch (err) {
-      res.setHeader('Content-Security-Policy', RESULT_PAGE_POLICY);
+      res.setHeader('Content-Security-Policy', policy);
       res.setHeader('Cache-Control', 'no-store');
       if (err instanceof OperationOutcomeError) {
         const status = statusOf(err.outcome);
         const messages = (err.outcome.issue ?? []).filter((i) => i.severity !== 'information').map((i) => i.details?.text ?? '').filter((t) => t !== '');
-        res.status(status).type('html').send(errorPage({ heading: headingFor(status), messages: messages.length > 0 ? messages : ['Please start again from your record system.'] }));
+        res.status(status).type('html').send(errorPage({ heading: headingFor(status), messages: messages.length > 0 ? messages : ['Please start again from your record system.'], asset }));
         return;
       }
       (requestLogger(req) ?? logger).error({ err: err instanceof Error ? err.message.slice(0, 200) : 'unknown' }, 'SMART page failed');
-      res.status(500).type('html').send(errorPage({ heading: 'Something went wrong', messages: ['Something went wrong on our side. Please try again from your record system.'] }));
+      res.status(500).type('html').send(errorPage({ heading: 'Something went wrong', messages: ['Something went wrong on our side. Please try again from your record system.'], asset }));
     }
   };
 }

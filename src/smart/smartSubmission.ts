@@ -11,7 +11,7 @@ import { patientTokenStore, RECORD_TYPES } from './patientTokenWriteBack';
 import { rememberedPatientStore } from './rememberedPatientStore';
 import { ACT_NOW_DISPOSITIONS, buildResultView, heldView, notSavedView, type SavingView, savedView } from './resultView';
 import { type LaunchContext, type SmartSession, signOut } from './smartSessions';
-import { planWrite, type WritePlan } from './writePlan';
+import { planWrite, type WritePlan, writeReach } from './writePlan';
 
 /**
  * What happens to a SMART submission once the routes have checked where it comes from: it is
@@ -28,6 +28,8 @@ export interface SubmissionDeps {
   readonly transactionSupport: (iss: string) => Promise<boolean | undefined>;
   /** The service's own credentials for this FHIR server, when it has them. */
   readonly serviceFor: (iss: string) => { readonly store: FhirStore; readonly writer: ServiceWriter } | undefined;
+  /** A new access token from the session's refresh token (it becomes the session's), or undefined when there is none to be had. */
+  readonly refresh?: ((session: SmartSession, logger: Logger) => Promise<LaunchContext | undefined>) | undefined;
 }
 
 export interface Submission {
@@ -35,6 +37,8 @@ export interface Submission {
   readonly context: LaunchContext;
   readonly response: QuestionnaireResponse;
   readonly logger: Logger;
+  /** Set on the one retry after a 401 and a token refresh: a second 401 ends the sign-in. */
+  readonly refreshed?: boolean;
 }
 
 /** Scores the response, decides how its results can reach the EHR, writes them, and keeps the page's content in the session. */
@@ -64,13 +68,27 @@ export async function saveWithSignIn(deps: SubmissionDeps, submission: Submissio
   } else {
     try {
       run = await createTriageRunner({ ...deps.triage, store })({ response, persist: true, responseAlreadyStored: false, logger });
-      const leftOut = plan.kind === 'patient-token' ? RECORD_TYPES.filter((t) => t !== 'Device' && !(run.stored ?? []).some((r) => r.resourceType === t)) : [];
+      const leftOut =
+        plan.kind === 'patient-token'
+          ? RECORD_TYPES.filter((t) => t !== 'Device' && !(run.stored ?? []).some((r) => r.resourceType === t)).map((type) => ({
+              type,
+              // Never asked for (the default scopes do not: these records are outside the patient's compartment), or asked and not granted.
+              asked: context.askedScope === undefined || writeReach(context.askedScope, type) !== 'denied',
+            }))
+          : [];
       saving = savedView({ stored: visible(run.stored ?? []), by: plan.kind === 'backend' ? 'the triage service' : 'your sign-in', because: plan.kind === 'backend' ? plan.because : undefined, leftOut });
     } catch (err) {
       if (!(err instanceof OperationOutcomeError)) {
         throw err;
       }
       const status = failure ?? statusOf(err.outcome);
+      // A 401 before the token's stated expiry (the EHR revoked or shortened it): one refresh and
+      // one more try; the write is idempotent (same key), so what the first try stored is found.
+      const fresh = status === 401 && !submission.refreshed ? await deps.refresh?.(session, logger) : undefined;
+      if (fresh) {
+        await saveWithSignIn(deps, { ...submission, context: fresh, refreshed: true });
+        return;
+      }
       if (status === 401 || status === 403) {
         // The EHR no longer takes this sign-in: keep the answers for the next one.
         signOut(session);

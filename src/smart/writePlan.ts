@@ -35,12 +35,15 @@ export interface WritePlanInput {
  */
 const WRITE: readonly Permission[] = ['c', 's'];
 
+/** How far a scope string lets the app write one resource type (create and search). */
+export function writeReach(scope: string, type: string): 'unrestricted' | 'patient' | 'denied' {
+  const grants = parseScopes(scope);
+  const reaches = WRITE.map((permission) => reachOf(grants, { resourceType: type, permission, hasPatientClaim: true }));
+  return reaches.includes('denied') ? 'denied' : reaches.includes('patient') ? 'patient' : 'unrestricted';
+}
+
 export function planWrite(input: WritePlanInput): WritePlan {
-  const grants = parseScopes(input.grantedScope);
-  const reach = (type: string): 'unrestricted' | 'patient' | 'denied' => {
-    const reaches = WRITE.map((permission) => reachOf(grants, { resourceType: type, permission, hasPatientClaim: true }));
-    return reaches.includes('denied') ? 'denied' : reaches.includes('patient') ? 'patient' : 'unrestricted';
-  };
+  const reach = (type: string): 'unrestricted' | 'patient' | 'denied' => writeReach(input.grantedScope, type);
   const fallback = (because: string): WritePlan => (input.backendAvailable ? { kind: 'backend', because } : { kind: 'none', because });
   if (input.transactions === false) {
     return fallback('Your record system does not accept an all-or-nothing save (a FHIR transaction), which this app needs so that nothing is half-saved.');

@@ -13,7 +13,7 @@ import { FIXED_NOW, LogCapture } from '../support/testService';
 export async function startSecuredService(env: NodeJS.ProcessEnv, keySetPolicy?: KeySetPolicy): Promise<Service & { logs: LogCapture }> {
   const config = loadConfig({ DATA_DIR: ':memory:', ...env }, ROOT);
   const logs = new LogCapture();
-  const service = await composeService(config, createLogger(config.logLevel, logs), () => FIXED_NOW, keySetPolicy);
+  const service = await composeService(config, createLogger(config.logLevel, logs), () => FIXED_NOW, { keySetPolicy });
   return { ...service, logs };
 }
 

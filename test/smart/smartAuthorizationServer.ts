@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { startTestAuthorizationServer, type TestAuthorizationServer } from '../support/testAuthorizationServer';
 
@@ -13,6 +14,12 @@ export interface SmartGrant {
   readonly expiresIn?: number;
   /** The access token's own lifetime (`exp` - `iat`, seconds), when it should differ: a token the EHR refuses before the app thinks it expired. */
   readonly accessTokenLifetime?: number;
+  /**
+   * Whether the token response carries a refresh token (`online_access`/`offline_access`
+   * granted); default false, an EHR that gives none. A refresh keeps the launch's `aud`,
+   * scopes and patient, and gives a token of the server's own lifetime (an hour).
+   */
+  readonly refreshTokens?: boolean;
 }
 
 /**
@@ -28,7 +35,7 @@ export interface SmartAuthorizationServer {
   readonly jwksUri: string;
   /** Query parameters of every authorization request, in order. */
   readonly authorizations: URLSearchParams[];
-  /** Form bodies of every token request, in order. */
+  /** Form bodies of every token request, in order (`grant_type=refresh_token` for refreshes). */
   readonly tokenRequests: URLSearchParams[];
   /** Access tokens issued, so tests can check none leaks into a URL or a log. */
   readonly issuedAccessTokens: string[];
@@ -52,6 +59,9 @@ export async function startSmartAuthorizationServer(): Promise<SmartAuthorizatio
   const tokenRequests: URLSearchParams[] = [];
   const issuedAccessTokens: string[] = [];
   const asked = new Map<string, { readonly aud: string; readonly scope: string }>();
+  /** What each refresh token issued was granted for (the authorization request behind it). */
+  const refreshed = new Map<string, { readonly aud: string; readonly scope: string }>();
+  const requestOf = (body: Record<string, string>) => (body.grant_type === 'refresh_token' ? refreshed.get(body.refresh_token ?? '') : asked.get(body.code ?? ''));
   let grant: SmartGrant = { patient: 'example' };
   let refusal: string | undefined;
   let backendClaims: Readonly<Record<string, unknown>> = {};
@@ -77,11 +87,12 @@ export async function startSmartAuthorizationServer(): Promise<SmartAuthorizatio
       Object.assign(token.payload, backendClaims);
       return;
     }
-    const request = asked.get(body.code ?? '');
+    const request = requestOf(body);
     if ('scope' in token.payload) {
       // The access token: what the EHR's FHIR server verifies.
-      Object.assign(token.payload, { aud: request?.aud, scope: grant.scope ?? request?.scope, patient: grant.patient, client_id: body.client_id });
-      const lifetime = grant.accessTokenLifetime ?? grant.expiresIn;
+      // `jti`: two tokens issued in the same second are still different tokens (one can be revoked, not the other).
+      Object.assign(token.payload, { aud: request?.aud, scope: grant.scope ?? request?.scope, patient: grant.patient, client_id: body.client_id, jti: randomUUID() });
+      const lifetime = body.grant_type === 'refresh_token' ? undefined : (grant.accessTokenLifetime ?? grant.expiresIn);
       if (lifetime !== undefined && typeof token.payload.iat === 'number') {
         token.payload.exp = token.payload.iat + lifetime;
       }
@@ -95,10 +106,20 @@ export async function startSmartAuthorizationServer(): Promise<SmartAuthorizatio
     if (typeof response.body.access_token === 'string') {
       issuedAccessTokens.push(response.body.access_token);
     }
-    if (body.grant_type !== 'authorization_code') {
+    if (body.grant_type !== 'authorization_code' && body.grant_type !== 'refresh_token') {
       return;
     }
-    const request = asked.get(body.code ?? '');
+    const request = requestOf(body);
+    if (!grant.refreshTokens || body.grant_type === 'refresh_token') {
+      // No refresh token: none granted, or a refresh that keeps the one it used (no rotation).
+      delete response.body.refresh_token;
+    } else if (typeof response.body.refresh_token === 'string' && request) {
+      refreshed.set(response.body.refresh_token, request);
+    }
+    if (body.grant_type === 'refresh_token') {
+      response.body.scope = grant.scope ?? request?.scope;
+      return;
+    }
     Object.assign(response.body, {
       patient: grant.patient,
       need_patient_banner: grant.needPatientBanner ?? false,

@@ -133,6 +133,8 @@ describe('EHR launch', () => {
     expect((stored as QuestionnaireResponse).author?.reference).toBe('Practitioner/dr-1');
     // The same answers again (a double click, a retry): found, not written again.
     expect((await submitResponse(browser, together.base, { response }, csrfToken)).status).toBe(200);
+    // Found (every result type searched by its compartment parameter), so still saved: not refused and held.
+    expect(await (await browser.request(`${together.base}/smart/result`)).text()).toContain('are saved in your health record');
     expect(await resultsFor(together.service, 'RiskAssessment', 'pat-1')).toHaveLength(1);
     expect(await resultsFor(together.service, 'GuidanceResponse', 'pat-1')).toHaveLength(1);
   });
@@ -145,6 +147,9 @@ describe('EHR launch', () => {
     const result = await (await browser.request(`${app.base}/smart/result`)).text();
     expect(result).toContain('You can look after this at home');
     expect(result).toContain('saved in your health record');
+    // Never asked for (outside the patient's compartment), so not "your record system does not let this app".
+    expect(result).toContain('Not saved: the record of how the result was worked out (GuidanceResponse), the record of who made the result (Provenance). This app does not ask');
+    expect(result).not.toContain('did not let this app save them');
     expect(await resultsFor(ehr.service, 'RiskAssessment', 'pat-1')).toHaveLength(1);
     expect(await resultsFor(ehr.service, 'CarePlan', 'pat-1')).toHaveLength(1);
     expect(await resultsFor(ehr.service, 'GuidanceResponse', 'pat-1')).toHaveLength(0);

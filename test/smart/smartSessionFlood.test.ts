@@ -1,4 +1,4 @@
-import { SESSION_IDLE_MS, SESSION_KEEP_MS, SmartSessions, tokenUsable } from '../../src/smart/smartSessions';
+import { MemorySmartSessionStore, SESSION_IDLE_MS, SESSION_KEEP_MS, type SmartSession, SmartSessions, tokenUsable } from '../../src/smart/smartSessions';
 import type { LaunchContext } from '../../src/smart/smartSessions';
 import { startSmartAuthorizationServer, type SmartAuthorizationServer } from './smartAuthorizationServer';
 import { CookieBrowser, launchOverHttp, putPatient, type RunningService, startService } from './smartTestbed';
@@ -18,69 +18,79 @@ const CONTEXT: LaunchContext = {
 
 describe('SMART sessions under a launch flood', () => {
   const limits = { maxSessions: 50, maxPerClient: 10, maxUnsignedPerClient: 5 };
+  const bounded = (l: typeof limits): { store: MemorySmartSessionStore; sessions: SmartSessions } => {
+    const store = new MemorySmartSessionStore(Date.now, l);
+    return { store, sessions: new SmartSessions('s'.repeat(32), { store }) };
+  };
+  const signIn = async (sessions: SmartSessions, session: SmartSession): Promise<SmartSession> => {
+    session.context = CONTEXT;
+    await sessions.save(session);
+    return session;
+  };
+  const idOf = async (sessions: SmartSessions, session: SmartSession): Promise<string | undefined> => (await sessions.find(sessions.cookieValue(session)))?.id;
 
-  it("one client's flood of launches evicts only its own launches: other clients' sessions, and its own signed-in one, stay", () => {
-    const sessions = new SmartSessions('s'.repeat(32), Date.now, limits);
-    const victimSignedIn = sessions.create('ip:victim');
-    victimSignedIn.context = CONTEXT;
-    const victimLaunch = sessions.create('ip:victim');
-    const attackerSignedIn = sessions.create('ip:attacker');
-    attackerSignedIn.context = CONTEXT;
-    const flood = Array.from({ length: 1_000 }, () => sessions.create('ip:attacker'));
+  it("one client's flood of launches evicts only its own launches: other clients' sessions, and its own signed-in one, stay", async () => {
+    const { store, sessions } = bounded(limits);
+    const victimSignedIn = await signIn(sessions, await sessions.create('ip:victim'));
+    const victimLaunch = await sessions.create('ip:victim');
+    const attackerSignedIn = await signIn(sessions, await sessions.create('ip:attacker'));
+    const flood: SmartSession[] = [];
+    for (let i = 0; i < 1_000; i += 1) {
+      flood.push(await sessions.create('ip:attacker'));
+    }
 
-    expect(sessions.find(sessions.cookieValue(victimSignedIn))).toBe(victimSignedIn);
-    expect(sessions.find(sessions.cookieValue(victimLaunch))).toBe(victimLaunch);
-    expect(sessions.find(sessions.cookieValue(attackerSignedIn))).toBe(attackerSignedIn);
+    expect(await idOf(sessions, victimSignedIn)).toBe(victimSignedIn.id);
+    expect(await idOf(sessions, victimLaunch)).toBe(victimLaunch.id);
+    expect(await idOf(sessions, attackerSignedIn)).toBe(attackerSignedIn.id);
     // Bounded: the attacker keeps only its newest launches.
-    expect(sessions.size).toBe(3 + limits.maxUnsignedPerClient);
-    expect(sessions.find(sessions.cookieValue(flood[0]!))).toBeUndefined();
-    expect(sessions.find(sessions.cookieValue(flood.at(-1)!))).toBeDefined();
+    expect(store.size).toBe(3 + limits.maxUnsignedPerClient);
+    expect(await idOf(sessions, flood[0]!)).toBeUndefined();
+    expect(await idOf(sessions, flood.at(-1)!)).toBeDefined();
   });
 
-  it('a client with many sign-ins is bounded too, its own oldest first', () => {
-    const sessions = new SmartSessions('s'.repeat(32), Date.now, limits);
-    const other = sessions.create('ip:other');
-    other.context = CONTEXT;
-    const own = Array.from({ length: 30 }, () => {
-      const s = sessions.create('ip:ward');
-      s.context = CONTEXT;
-      return s;
-    });
-    expect(sessions.find(sessions.cookieValue(other))).toBe(other);
-    expect(own.filter((s) => sessions.find(sessions.cookieValue(s)) !== undefined)).toHaveLength(limits.maxPerClient);
-    expect(sessions.find(sessions.cookieValue(own.at(-1)!))).toBeDefined();
+  it('a client with many sign-ins is bounded too, its own oldest first', async () => {
+    const { sessions } = bounded(limits);
+    const other = await signIn(sessions, await sessions.create('ip:other'));
+    const own: SmartSession[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      own.push(await signIn(sessions, await sessions.create('ip:ward')));
+    }
+    expect(await idOf(sessions, other)).toBe(other.id);
+    const live = await Promise.all(own.map((s) => idOf(sessions, s)));
+    expect(live.filter((id) => id !== undefined)).toHaveLength(limits.maxPerClient);
+    expect(await idOf(sessions, own.at(-1)!)).toBeDefined();
   });
 
-  it('at the overall limit, launches that have not signed in go before signed-in sessions', () => {
-    const sessions = new SmartSessions('s'.repeat(32), Date.now, { maxSessions: 20, maxPerClient: 10, maxUnsignedPerClient: 5 });
-    const signedIn = Array.from({ length: 10 }, (_v, i) => {
-      const s = sessions.create(`ip:user-${i}`);
-      s.context = CONTEXT;
-      return s;
-    });
+  it('at the overall limit, launches that have not signed in go before signed-in sessions', async () => {
+    const { store, sessions } = bounded({ maxSessions: 20, maxPerClient: 10, maxUnsignedPerClient: 5 });
+    const signedIn: SmartSession[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      signedIn.push(await signIn(sessions, await sessions.create(`ip:user-${i}`)));
+    }
     // Many clients (a distributed flood), each within its own limit.
     for (let i = 0; i < 200; i += 1) {
-      sessions.create(`ip:bot-${i}`);
+      await sessions.create(`ip:bot-${i}`);
     }
-    expect(sessions.size).toBe(20);
-    expect(signedIn.every((s) => sessions.find(sessions.cookieValue(s)) === s)).toBe(true);
+    expect(store.size).toBe(20);
+    expect(await Promise.all(signedIn.map((s) => idOf(sessions, s)))).toEqual(signedIn.map((s) => s.id));
   });
 });
 
 describe('an idle session', () => {
-  it('is signed out after an hour (its token dropped from memory), keeps what it knows of the launch, and is forgotten after eight', () => {
+  it('is signed out after an hour (its token dropped from memory), keeps what it knows of the launch, and is forgotten after eight', async () => {
     let now = 1_000_000;
-    const sessions = new SmartSessions('s'.repeat(32), () => now);
-    const session = sessions.create('ip:a');
+    const sessions = new SmartSessions('s'.repeat(32), { nowMs: () => now });
+    const session = await sessions.create('ip:a');
     session.context = CONTEXT;
+    await sessions.save(session);
     const cookie = sessions.cookieValue(session);
     now += SESSION_IDLE_MS + 1;
-    const found = sessions.find(cookie);
+    const found = await sessions.find(cookie);
     expect(found?.context?.patientId).toBe('p');
     expect(found?.context?.accessToken).toBe('');
     expect(tokenUsable(found?.context, now)).toBe(false);
     now += SESSION_KEEP_MS + 1;
-    expect(sessions.find(cookie)).toBeUndefined();
+    expect(await sessions.find(cookie)).toBeUndefined();
   });
 });
 

@@ -1,3 +1,4 @@
+import { savedView } from '../../src/smart/resultView';
 import type { Bundle, BundleEntry, Reference, Resource } from '@medplum/fhirtypes';
 import pino from 'pino';
 import type { FhirStore } from '../../src/fhir/fhirStore';
@@ -156,5 +157,22 @@ describe('the write plan', () => {
     expect(plan('user/*.crus', { transactions: false })).toEqual({ kind: 'none', because: expect.stringContaining('all-or-nothing') });
     expect(plan('user/*.crus', { transactions: undefined }).kind).toBe('none');
     expect(plan('user/*.crus', { transactions: false, backendAvailable: true }).kind).toBe('backend');
+  });
+});
+
+describe('what was left out, in words', () => {
+  it('tells types the app never asked for from types the EHR did not grant', () => {
+    const view = savedView({
+      stored: [{ resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/1' } }],
+      by: 'your sign-in',
+      leftOut: [
+        { type: 'GuidanceResponse', asked: false },
+        { type: 'Provenance', asked: true },
+      ],
+    });
+    expect(view.details).toContain(
+      'Not saved: the record of how the result was worked out (GuidanceResponse). This app does not ask your record system for access to save these (they are the triage service’s own records, kept where it has its own connection to your record system, which it has not here).'
+    );
+    expect(view.details).toContain('Not saved: the record of who made the result (Provenance) (your record system did not let this app save them).');
   });
 });
