@@ -12,7 +12,7 @@ export function measureScoringRate(options: { seconds: number }): { perSecond: n
   const content = buildTriageContent(readResourceFiles([join(root, 'questionnaires'), join(root, 'fhir-resources')]));
   const dir = join(root, 'test/fixtures/rules');
   const fixtures = readdirSync(dir)
-    .filter((n) => n.endsWith('.json'))
+    .filter((n) => n.endsWith('.qr.json'))
     .map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as QuestionnaireResponse);
   const now = new Date();
   let count = 0;

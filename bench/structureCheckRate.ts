@@ -33,7 +33,7 @@ export function measureStructureCheckRate(options: { seconds: number; rounds: nu
   };
   const dir = join(findContentRoot(__dirname), 'test/fixtures/rules');
   const fixtures = readdirSync(dir)
-    .filter((n) => n.endsWith('.json'))
+    .filter((n) => n.endsWith('.qr.json'))
     .map((n) => JSON.parse(readFileSync(join(dir, n), 'utf8')) as unknown);
   const rate = (check: StructureCheck, seconds: number): number => {
     let count = 0;

@@ -12,7 +12,7 @@ const FIXTURE_DIR = join(ROOT, 'test/fixtures/rules');
  */
 export function loadRuleFixtures(): QuestionnaireResponse[] {
   return readdirSync(FIXTURE_DIR)
-    .filter((n) => n.endsWith('.json'))
+    .filter((n) => n.endsWith('.qr.json'))
     .sort()
     .map((n) => JSON.parse(readFileSync(join(FIXTURE_DIR, n), 'utf8')) as QuestionnaireResponse);
 }

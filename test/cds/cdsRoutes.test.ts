@@ -41,7 +41,7 @@ beforeAll(async () => {
         timeZone: 'Europe/London',
       })
     );
-  const emergency = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/E5.json'), 'utf8'));
+  const emergency = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/E5.qr.json'), 'utf8'));
   await request(ehr.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(emergency)).expect(200);
 });
 

@@ -87,21 +87,21 @@ describe('hip-triage validate', () => {
   const fixture = (name: string): string => join(ROOT, 'test/fixtures/rules', name);
 
   it('prints the disposition and advice of a valid response (exit 0)', async () => {
-    const run = await hipTriage(['validate', fixture('E1.json')]);
+    const run = await hipTriage(['validate', fixture('E1.qr.json')]);
     expect(run.exitCode).toBe(0);
     const outcome = JSON.parse(run.stdout) as OperationOutcome;
     expect(outcome.issue?.[0]).toMatchObject({ severity: 'information', details: { coding: [{ code: 'emergency' }, { code: 'E1' }] } });
   });
 
   it('accepts the response inside a Parameters, as $triage does', async () => {
-    const response = JSON.parse(readFileSync(fixture('S1.json'), 'utf8')) as unknown;
+    const response = JSON.parse(readFileSync(fixture('S1.qr.json'), 'utf8')) as unknown;
     const run = await hipTriage(['validate', writeJson('parameters.json', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: response }] })]);
     expect(run.exitCode).toBe(0);
     expect((JSON.parse(run.stdout) as OperationOutcome).issue?.[0]?.details?.coding?.[0]?.code).toBe('self-care');
   });
 
   it('lists every problem of an invalid response (exit 1)', async () => {
-    const response = JSON.parse(readFileSync(fixture('S1.json'), 'utf8')) as Record<string, unknown>;
+    const response = JSON.parse(readFileSync(fixture('S1.qr.json'), 'utf8')) as Record<string, unknown>;
     const run = await hipTriage(['validate', writeJson('invalid.json', { ...response, status: 'finished' })]);
     expect(run.exitCode).toBe(1);
     const outcome = JSON.parse(run.stdout) as OperationOutcome;

@@ -1,23 +1,21 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { QuestionnaireResponse, RiskAssessment, Task } from '@medplum/fhirtypes';
+import type { RiskAssessment, Task } from '@medplum/fhirtypes';
 import pino from 'pino';
 import { openEmbeddedStore } from '../../src/fhir/embedded/embeddedStore';
 import { answersWith, buildResponse, ROOT } from '../support/responses';
 import { runSize } from '../support/testTier';
+import { caseIds, readCase } from '../clinical/goldenCases';
 import { hipTriage } from './runCommand';
 
 const dir = mkdtempSync(join(tmpdir(), 'hip-cli-triage-'));
 const FIXTURE_DIR = join(ROOT, 'test/fixtures/rules');
-/** Each rule fixture and the disposition the contract gives it (the fixture name is the rule; SG1 is urgent). */
-const fixtures = readdirSync(FIXTURE_DIR)
-  .filter((n) => n.endsWith('.json'))
-  .map((n) => {
-    const rule = n.replace('.json', '');
-    const expected = rule.startsWith('E') ? 'emergency' : rule.startsWith('U') || rule === 'SG1' ? 'urgent' : rule.startsWith('G') ? 'gp' : rule.startsWith('P') ? 'physio' : 'self-care';
-    return { rule, expected, response: JSON.parse(readFileSync(join(FIXTURE_DIR, n), 'utf8')) as QuestionnaireResponse };
-  });
+/** Each golden case and the disposition its expectation file gives it. */
+const fixtures = caseIds().map((id) => {
+  const { response, expected } = readCase(id);
+  return { rule: id, expected: expected.disposition, response };
+});
 
 const INVALID_LINES = ['{not json', JSON.stringify({ resourceType: 'Patient' }), JSON.stringify(buildResponse(answersWith({ 'pain-score': undefined })))];
 
@@ -75,7 +73,7 @@ describe('hip-triage triage', () => {
   });
 
   it('reads one pretty-printed .json response', async () => {
-    const run = await hipTriage(['triage', join(FIXTURE_DIR, 'E1.json')]);
+    const run = await hipTriage(['triage', join(FIXTURE_DIR, 'E1.qr.json')]);
     expect(parseLines(run.stdout)).toEqual([expect.objectContaining({ id: 'rule-e1', disposition: 'emergency', rules: ['E1'] })]);
   });
 
@@ -118,7 +116,7 @@ describe('hip-triage triage', () => {
     const dataDir = join(dir, 'held');
     const store = await openEmbeddedStore({ dataDir, logger: pino({ level: 'silent' }) });
     try {
-      const run = await hipTriage(['triage', '--persist', join(FIXTURE_DIR, 'S1.json')], { DATA_DIR: dataDir });
+      const run = await hipTriage(['triage', '--persist', join(FIXTURE_DIR, 'S1.qr.json')], { DATA_DIR: dataDir });
       expect(run.exitCode).toBe(1);
       expect(run.stderr).toMatch(/held|lock|in use/i);
     } finally {

@@ -11,7 +11,7 @@ import { startTestService } from '../support/testService';
  * per-caller response limit is refused (429, nothing written), but a refused body with a
  * red flag still leads with the disposition and its advice.
  */
-const fixture = (name: string): unknown => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.json`), 'utf8'));
+const fixture = (name: string): unknown => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.qr.json`), 'utf8'));
 const DISPOSITION_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-disposition';
 
 describe('a refusal for too many responses still gives red-flag advice', () => {

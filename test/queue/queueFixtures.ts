@@ -6,7 +6,7 @@ import request from 'supertest';
 import { ROOT } from '../support/responses';
 
 export function ruleFixture(rule: string): QuestionnaireResponse {
-  return JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${rule}.json`), 'utf8')) as QuestionnaireResponse;
+  return JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${rule}.qr.json`), 'utf8')) as QuestionnaireResponse;
 }
 
 /** What one persisted `$triage` stored, by type. */

@@ -15,7 +15,7 @@ import { startTokenIssuer, type TokenIssuer } from './tokenIssuer';
  */
 const ISSUER = 'https://auth.hip-triage.test/realms/clinician-only';
 const AUDIENCE = 'hip-triage-api';
-const SG1 = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/SG1.json'), 'utf8')) as { subject: { reference: string } };
+const SG1 = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/SG1.qr.json'), 'utf8')) as { subject: { reference: string } };
 const CHILD = SG1.subject.reference.replace('Patient/', '');
 
 const codesOf = (bundle: Bundle): string[] =>

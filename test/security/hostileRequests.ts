@@ -21,7 +21,7 @@ export interface HostileRequest {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const FIXTURES = ['S1', 'G1', 'E1', 'U3', 'P1', 'SG1'].map((name) => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.json`), 'utf8')) as Json);
+const FIXTURES = ['S1', 'G1', 'E1', 'U3', 'P1', 'SG1'].map((name) => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.qr.json`), 'utf8')) as Json);
 
 const HEARTBEAT: Json = {
   resourceType: 'Bundle',

@@ -28,7 +28,7 @@ const TRIAGE_WORKERS = 6;
 const RSS_CEILING_MB = Number(process.env.SOAK_RSS_MB ?? 600);
 const WEBHOOK_SECRET = 'soak-webhook-secret-51e0c3a9';
 const PATIENT_NAME = { family: 'Quillonby', given: ['Zanzibar'] };
-const FIXTURES = ['G1', 'S1', 'E1', 'U3', 'P1'].map((name) => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.json`), 'utf8')) as QuestionnaireResponse);
+const FIXTURES = ['G1', 'S1', 'E1', 'U3', 'P1'].map((name) => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.qr.json`), 'utf8')) as QuestionnaireResponse);
 
 interface Sent {
   readonly subject: string;

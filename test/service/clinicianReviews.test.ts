@@ -84,7 +84,7 @@ describe('review-identity: answered age and record more than a year apart', () =
 });
 
 describe('review-safeguarding (SG1: under 2 with an injury)', () => {
-  const sg1 = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/SG1.json'), 'utf8')) as QuestionnaireResponse;
+  const sg1 = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/SG1.qr.json'), 'utf8')) as QuestionnaireResponse;
   const subject = sg1.subject?.reference ?? '';
 
   it('is written for the duty clinician (asap) with the note, read back; the note is in nothing patient-facing', async () => {

@@ -13,7 +13,7 @@ export type ResultType = (typeof RESULT_TYPES)[number];
  * each" is the right expectation. The subject is the caller's, so runs do not share results.
  */
 export function gpResponse(subject: string): QuestionnaireResponse {
-  const response = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/G1.json'), 'utf8')) as QuestionnaireResponse;
+  const response = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules/G1.qr.json'), 'utf8')) as QuestionnaireResponse;
   return { ...response, subject: { reference: subject } };
 }
 

@@ -31,7 +31,7 @@ type Counts = Record<(typeof RESULT_TYPES)[number], number>;
 const GP_COUNTS: Counts = { QuestionnaireResponse: 1, RiskAssessment: 1, CarePlan: 1, GuidanceResponse: 1, ServiceRequest: 1, Task: 1, Provenance: 1 };
 
 function fixture(rule: string, subject: string): QuestionnaireResponse {
-  const response = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${rule}.json`), 'utf8')) as QuestionnaireResponse;
+  const response = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${rule}.qr.json`), 'utf8')) as QuestionnaireResponse;
   return { ...response, subject: { reference: subject } };
 }
 
