@@ -5,20 +5,7 @@ import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import type { EmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
 import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
-import { JournaledRepository } from '../../../src/fhir/embedded/journaledRepository';
-import { idsByTag, observation, openTestStore, patient, recordingLogger, TAG_SYSTEM, tempDataDir, triageTransaction } from './fixtures';
-
-/** Everything MemoryRepository stores, in storage order, as text: equal dumps mean byte-for-byte equal stores. */
-function dump(repo: JournaledRepository): string {
-  const maps = repo as unknown as {
-    resources: Map<string, Map<string, Resource>>;
-    history: Map<string, Map<string, Resource[]>>;
-  };
-  return JSON.stringify({
-    resources: [...maps.resources].map(([type, byId]) => [type, [...byId]]),
-    history: [...maps.history].map(([type, byId]) => [type, [...byId]]),
-  });
-}
+import { dumpDatabase, idsByTag, memoryRepository, observation, openTestStore, patient, recordingLogger, TAG_SYSTEM, tempDataDir, triageTransaction } from './fixtures';
 
 function request(method: FhirRequest['method'], url: string, body?: unknown, headers?: Record<string, string>): FhirRequest {
   return { method, url, pathname: '', params: {}, query: {}, body, headers, config: { transactions: true } };
@@ -64,6 +51,8 @@ const jsonPatch = (ops: unknown[]): Resource => ({
  */
 const invalidTransactions: {
   readonly name: string;
+  /** Refused by validation, which runs on what clients send to `/fhir`, not on the service's own write-back. */
+  readonly validation?: true;
   readonly bad: (existing: Existing) => BundleEntry;
   readonly expectedText: RegExp;
   readonly expectedPath?: string;
@@ -73,12 +62,14 @@ const invalidTransactions: {
     bad: () => ({ resource: { ...observation('bad', 'Questionnaire/hip-pain-triage') }, request: { method: 'POST', url: 'Observation' } }),
     expectedText: /Invalid reference/,
     expectedPath: 'Observation.subject',
+    validation: true,
   },
   {
     name: 'an element FHIR does not define',
     bad: (existing) => ({ resource: { ...observation('bad', `Patient/${existing.patient.id}`), colour: 'red' } as Resource, request: { method: 'POST', url: 'Observation' } }),
     expectedText: /Invalid additional property "colour"/,
     expectedPath: 'Observation.colour',
+    validation: true,
   },
   {
     name: 'an update the router rejects (body id differs from the URL)',
@@ -95,6 +86,7 @@ const invalidTransactions: {
     bad: (existing) => ({ resource: jsonPatch([{ op: 'add', path: '/colour', value: 'red' }]), request: { method: 'PATCH', url: `Observation/${existing.kept.id}` } }),
     expectedText: /Invalid additional property "colour"/,
     expectedPath: 'Observation.colour',
+    validation: true,
   },
   {
     name: 'a conditional create matching several resources',
@@ -104,28 +96,24 @@ const invalidTransactions: {
 ];
 
 describe('all-or-nothing transactions', () => {
-  describe.each(invalidTransactions)('a transaction with $name', ({ bad, expectedText, expectedPath }) => {
-    it('leaves the repository byte-for-byte unchanged when run through FhirRouter', async () => {
-      const repo = new JournaledRepository();
+  describe.each(invalidTransactions)('a transaction with $name', ({ bad, expectedText, expectedPath, validation }) => {
+    it('leaves the database row-for-row unchanged when run through FhirRouter on the repository', async () => {
+      const repo = memoryRepository();
       const router = new FhirRouter();
-      const send = async (req: FhirRequest): Promise<[OperationOutcome, Resource?]> => {
-        const [outcome, resource] = await router.handleRequest(req, repo);
-        repo.commitChanges();
-        return [outcome, resource];
-      };
+      const send = (req: FhirRequest): Promise<[OperationOutcome, Resource?]> => router.handleRequest(req, repo) as Promise<[OperationOutcome, Resource?]>;
       const existing = await populate(send);
-      const before = dump(repo);
+      const before = dumpDatabase(repo);
 
       const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...validEntries(existing), bad(existing)] };
       const [outcome, response] = await router.handleRequest(request('POST', '', bundle), repo);
 
       expect(isOk(outcome)).toBe(false);
       expect(response).toBeUndefined();
-      expect(repo.pendingChanges()).toEqual([]);
-      expect(dump(repo)).toBe(before);
+      expect(repo.database.inTransaction).toBe(false);
+      expect(dumpDatabase(repo)).toBe(before);
     });
 
-    it('is refused by executeTransaction with the router outcome, and nothing is stored or journaled', async () => {
+    it(`is refused by ${validation ? 'a REST transaction' : 'executeTransaction and a REST transaction'} with the router outcome, and nothing is stored`, async () => {
       const { dir, cleanup } = tempDataDir();
       const store = await openTestStore(dir);
       try {
@@ -135,10 +123,17 @@ describe('all-or-nothing transactions', () => {
         const stats = store.stats();
 
         const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...validEntries(existing), bad(existing)] };
-        const error = await store.executeTransaction(bundle).then(
-          () => undefined,
-          (err: unknown) => err
-        );
+        const [restOutcome, restAnswer] = await store.handleRest(request('POST', '', bundle));
+        expect(restAnswer).toBeUndefined();
+        const error = validation
+          ? new OperationOutcomeError(restOutcome)
+          : await store.executeTransaction(bundle).then(
+              () => undefined,
+              (err: unknown) => err
+            );
+        if (!validation) {
+          expect(restOutcome).toEqual((error as OperationOutcomeError).outcome);
+        }
 
         expect(error).toBeInstanceOf(OperationOutcomeError);
         const refused = (error as OperationOutcomeError).outcome;
@@ -184,29 +179,29 @@ describe('all-or-nothing transactions', () => {
   });
 
   it('rolls a failing nested transaction back to its own start, like a savepoint', async () => {
-    const repo = new JournaledRepository();
+    const repo = memoryRepository();
     await repo.withTransaction(async () => {
       await repo.createResource(patient('outer'));
-      const beforeInner = dump(repo);
+      const beforeInner = dumpDatabase(repo);
       await expect(
         repo.withTransaction(async () => {
           await repo.createResource(patient('inner'));
           throw new Error('inner failure');
         })
       ).rejects.toThrow('inner failure');
-      expect(dump(repo)).toBe(beforeInner);
+      expect(dumpDatabase(repo)).toBe(beforeInner);
     });
-    expect(repo.pendingChanges().map((change) => (change.op === 'put' ? change.resource.meta?.tag?.[0]?.code : change.id))).toEqual(['outer']);
+    expect(repo.database.takeCommitted()).toHaveLength(1);
+    expect((await repo.searchResources({ resourceType: 'Patient' })).map((p) => p.meta?.tag?.[0]?.code)).toEqual(['outer']);
   });
 
-  it('restores the original order after rolling back a delete (unsorted results follow storage order)', async () => {
-    const repo = new JournaledRepository();
+  it('keeps the original order after rolling back a delete (unsorted results follow creation order)', async () => {
+    const repo = memoryRepository();
     const ids: string[] = [];
     for (const n of [1, 2, 3]) {
       ids.push((await repo.createResource(patient(`order-${n}`))).id);
     }
-    repo.commitChanges();
-    const before = dump(repo);
+    const before = dumpDatabase(repo);
     await expect(
       repo.withTransaction(async () => {
         await repo.deleteResource('Patient', ids[0] ?? '');
@@ -214,7 +209,7 @@ describe('all-or-nothing transactions', () => {
         throw new Error('abort');
       })
     ).rejects.toThrow('abort');
-    expect(dump(repo)).toBe(before);
+    expect(dumpDatabase(repo)).toBe(before);
     expect((await repo.searchResources({ resourceType: 'Patient' })).map((p) => p.id)).toEqual(ids);
   });
 });
@@ -280,6 +275,7 @@ describe('handleRest', () => {
       const steps: { readonly req: FhirRequest; readonly status: number; readonly check?: (resource: Resource | undefined) => void }[] = [
         { req: request('GET', `Patient/${created.id}`), status: 200, check: (r) => expect(r?.meta?.versionId).toBe(v2) },
         { req: request('GET', `Patient/${created.id}/_history/${v1}`), status: 200, check: (r) => expect((r as Patient).gender).toBeUndefined() },
+        { req: request('GET', `Patient/${created.id}/_history/no-such-version`), status: 404 },
         {
           req: request('GET', `Patient/${created.id}/_history`),
           status: 200,
