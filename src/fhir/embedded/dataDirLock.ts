@@ -1,15 +1,21 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { join, resolve } from 'node:path';
 
 /** A small SQLite database in DATA_DIR whose exclusive lock the open store holds. */
 export const LOCK_FILE = 'store.lock';
+/** The pid of the lock's holder, for the refusal message only (the lock never depends on it). */
+export const PID_FILE = 'store.pid';
 
 /** Another process (or another store in this one) has the data directory open. */
 export class DataDirLockedError extends Error {
-  constructor(readonly dataDir: string) {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number | undefined
+  ) {
     super(
-      `DATA_DIR ${dataDir} is already in use by another process: it holds the lock on ${join(dataDir, LOCK_FILE)}. ` +
-        'Only one process may open a DATA_DIR; stop the other one first (the operating system releases the lock when it ends, even after kill -9).'
+      `DATA_DIR ${dataDir} is already in use by ${pid === undefined ? 'another process' : `process ${pid}`}; only one process may open it. ` +
+        `It holds the lock on ${join(dataDir, LOCK_FILE)}, which the operating system releases when that process ends (even after kill -9).`
     );
     this.name = 'DataDirLockedError';
   }
@@ -38,10 +44,11 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
     db.exec('DELETE FROM holder');
     db.prepare('INSERT INTO holder (pid, since) VALUES (?, ?)').run(process.pid, new Date().toISOString());
     db.exec('COMMIT');
+    writeFileSync(join(dir, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
   } catch (err) {
     db.close();
     if (isBusy(err)) {
-      throw new DataDirLockedError(dir);
+      throw new DataDirLockedError(dir, holderPid(dir));
     }
     throw err;
   }
@@ -54,8 +61,17 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
   };
 }
 
+function holderPid(dir: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(join(dir, PID_FILE), 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** SQLITE_BUSY (5) or SQLITE_LOCKED (6): another connection holds the lock. */
 export function isBusy(err: unknown): boolean {
   const code = (err as { errcode?: number }).errcode;
-  return code !== undefined && (code & 0xff) === 5 || (code !== undefined && (code & 0xff) === 6);
+  return code !== undefined && ((code & 0xff) === 5 || (code & 0xff) === 6);
 }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupDatabase } from '../../../src/fhir/embedded/backup';
-import { DataDirLockedError, LOCK_FILE } from '../../../src/fhir/embedded/dataDirLock';
+import { DataDirLockedError, LOCK_FILE, PID_FILE } from '../../../src/fhir/embedded/dataDirLock';
 import type { EmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
 import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
 import { DATABASE_FILE } from '../../../src/fhir/embedded/storeDatabase';
@@ -187,7 +187,7 @@ describe('DATA_DIR lock', () => {
     const refused = await runChild();
     expect(refused.code).toBe(3);
     expect(refused.out).toContain('DataDirLockedError');
-    expect(refused.out).toContain(`DATA_DIR ${dataDir.dir} is already in use by another process`);
+    expect(refused.out).toContain(`DATA_DIR ${dataDir.dir} is already in use by process ${process.pid}; only one process may open it.`);
 
     await Promise.all(open.splice(0).map((store) => store.close()));
     const admitted = await runChild();
@@ -205,7 +205,7 @@ describe('DATA_DIR lock', () => {
   it('keeps the database, its WAL and the lock in DATA_DIR only', async () => {
     const store = await openStore();
     await store.executeTransaction(triageTransaction('files'));
-    expect(readdirSync(dataDir.dir).sort()).toEqual([LOCK_FILE, DATABASE_FILE, `${DATABASE_FILE}-shm`, `${DATABASE_FILE}-wal`].sort());
+    expect(readdirSync(dataDir.dir).sort()).toEqual([LOCK_FILE, PID_FILE, DATABASE_FILE, `${DATABASE_FILE}-shm`, `${DATABASE_FILE}-wal`].sort());
     await store.close();
     expect(existsSync(join(dataDir.dir, DATABASE_FILE))).toBe(true);
   });
