@@ -248,6 +248,47 @@ describe('conditional create (ifNoneExist on _tag)', () => {
   });
 });
 
+describe('concurrent requests', () => {
+  it('never show a reader half of a transaction, through the port or REST, while writes are in flight', async () => {
+    const { dir, cleanup } = tempDataDir();
+    const store = await openTestStore(dir);
+    try {
+      // Writes and reads started together: their promise chains interleave on the one connection.
+      const writes = Array.from({ length: 30 }, (_, n) => store.executeTransaction(triageTransaction(`concurrent-${n}`)));
+      const observed: number[] = [];
+      // Each transaction stores a patient and two observations of it, or nothing: one search
+      // never sees a patient with one observation.
+      const perSubject = (observations: readonly Observation[]): number[] => {
+        const counts = new Map<string, number>();
+        for (const o of observations) {
+          counts.set(o.subject?.reference ?? '', (counts.get(o.subject?.reference ?? '') ?? 0) + 1);
+        }
+        return [...new Set(counts.values())];
+      };
+      const checkSnapshot = async (delay: number): Promise<void> => {
+        // Arrive part-way through the writers' chains of awaits, not before them.
+        for (let hop = 0; hop < delay; hop++) {
+          await null;
+        }
+        const observations = await store.searchResources<Observation>('Observation', {});
+        const [, bundle] = await store.handleRest(request('GET', 'Observation?_count=1000'));
+        const viaRest = ((bundle as Bundle).entry ?? []).map((e) => e.resource as Observation);
+        expect(perSubject(observations)).toEqual(observations.length ? [2] : []);
+        expect(perSubject(viaRest)).toEqual(viaRest.length ? [2] : []);
+        observed.push(observations.length);
+      };
+      const reads = Array.from({ length: 200 }, (_, n) => checkSnapshot(n * 7));
+      await Promise.all([...writes, ...reads]);
+      expect(await store.searchResources('Patient', {})).toHaveLength(30);
+      // The readers really did arrive between transactions (the test is not vacuous).
+      expect(new Set(observed).size).toBeGreaterThan(5);
+    } finally {
+      await store.close();
+      cleanup();
+    }
+  });
+});
+
 describe('handleRest', () => {
   it('refuses an invalid resource with a 400 OperationOutcome naming the path', async () => {
     const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
