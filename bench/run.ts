@@ -186,6 +186,18 @@ function buildGoals(r: {
       worstGrowth === undefined ? undefined : worstGrowth >= 0.8
     ),
     goal('cold start to /readyz (median, ms)', '≤ 1500', r.growth?.coldStart.medianMs, r.growth && r.growth.coldStart.medianMs <= 1500),
+    goal(
+      `cold start to /readyz with ${r.growth?.coldStartFull.storedTriages ?? '-'} stored (median, ms)`,
+      '≤ 1500',
+      r.growth?.coldStartFull.medianMs,
+      r.growth && r.growth.coldStartFull.medianMs <= 1500
+    ),
+    goal(
+      `RSS after ${levels[levels.length - 1]?.storedTriages ?? '-'} stored triages (MB)`,
+      '≤ 300',
+      levels[levels.length - 1]?.rssMb,
+      levels.length > 0 ? (levels[levels.length - 1]?.rssMb ?? Infinity) <= 300 : undefined
+    ),
     goal(`bulk: ${r.bulk?.responses ?? 100_000} responses, wall seconds`, '≤ 10', r.bulk?.wallSeconds, r.bulk && r.bulk.wallSeconds <= 10),
     goal(`bulk: ${r.bulk?.responses ?? 100_000} responses, peak RSS MB`, '≤ 300', r.bulk?.peakRssMb, r.bulk && r.bulk.peakRssMb <= 300),
     goal('round trips: $triage, new response', 'exactly 1', trips?.newResponse.requests, trips?.newResponse.met),

@@ -268,8 +268,13 @@ class SqliteStore implements EmbeddedStore {
   /** Runs `work` on the connection when no asynchronous request is half-way through a transaction. */
   private async read<T>(work: () => T): Promise<T> {
     this.assertOpen();
+    await nextMacrotask();
     if (!this.database.inTransaction) {
-      return work();
+      try {
+        return work();
+      } catch (err) {
+        throw mapStorageError(err);
+      }
     }
     return this.turn(async () => work());
   }
@@ -283,6 +288,7 @@ class SqliteStore implements EmbeddedStore {
       this.assertOpen();
     }
     let committed: CommittedChange[] = [];
+    await nextMacrotask();
     const result = this.turns.then(async () => {
       if (this.state === 'closed') {
         throw transientError('The embedded FHIR store is closed');
@@ -319,6 +325,16 @@ class SqliteStore implements EmbeddedStore {
       throw transientError('The embedded FHIR store is closed');
     }
   }
+}
+
+/**
+ * The store's work never waits on I/O the event loop sees (SQLite is synchronous), so a caller
+ * looping over store calls (intake's sweep of stored responses, a bulk run) would otherwise
+ * hold the loop until it finished: no HTTP request, not even /readyz, would be answered. Each
+ * call first lets pending I/O run.
+ */
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** SQLite's own failures (disk full, I/O error, locked) are the port's transient error: 503, try again. */
