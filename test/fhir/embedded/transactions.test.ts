@@ -253,8 +253,12 @@ describe('concurrent requests', () => {
     const { dir, cleanup } = tempDataDir();
     const store = await openTestStore(dir);
     try {
-      // Writes and reads started together: their promise chains interleave on the one connection.
-      const writes = Array.from({ length: 30 }, (_, n) => store.executeTransaction(triageTransaction(`concurrent-${n}`)));
+      // Three writers, ten transactions each, and readers arriving throughout.
+      const writes = Array.from({ length: 3 }, async (_, lane) => {
+        for (let n = 0; n < 10; n++) {
+          await store.executeTransaction(triageTransaction(`concurrent-${lane}-${n}`));
+        }
+      });
       const observed: number[] = [];
       // Each transaction stores a patient and two observations of it, or nothing: one search
       // never sees a patient with one observation.
@@ -266,9 +270,9 @@ describe('concurrent requests', () => {
         return [...new Set(counts.values())];
       };
       const checkSnapshot = async (delay: number): Promise<void> => {
-        // Arrive part-way through the writers' chains of awaits, not before them.
+        // Arrive part-way through the writes, not before them: microtask hops and event-loop turns.
         for (let hop = 0; hop < delay; hop++) {
-          await null;
+          await (hop % 3 === 0 ? new Promise((resolve) => setImmediate(resolve)) : null);
         }
         const observations = await store.searchResources<Observation>('Observation', {});
         const [, bundle] = await store.handleRest(request('GET', 'Observation?_count=1000'));
@@ -277,7 +281,7 @@ describe('concurrent requests', () => {
         expect(perSubject(viaRest)).toEqual(viaRest.length ? [2] : []);
         observed.push(observations.length);
       };
-      const reads = Array.from({ length: 200 }, (_, n) => checkSnapshot(n * 7));
+      const reads = Array.from({ length: 200 }, (_, n) => checkSnapshot(n % 90));
       await Promise.all([...writes, ...reads]);
       expect(await store.searchResources('Patient', {})).toHaveLength(30);
       // The readers really did arrive between transactions (the test is not vacuous).
