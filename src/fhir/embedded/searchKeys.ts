@@ -45,6 +45,8 @@ interface IndexedParam {
 export interface SqlCondition {
   readonly sql: string;
   readonly params: readonly (string | number)[];
+  /** A list of `seq`s from an index table: it should drive the query (rowid lookups), not the type scan. */
+  readonly lookup: boolean;
 }
 
 /** How a search runs: conditions for SQL, and filters still to check on each candidate. */
@@ -150,7 +152,7 @@ export function planSearch(searchRequest: SearchRequest): SearchPlan {
     if (filter.code === '_lastUpdated') {
       const bounds = dateBounds(filter);
       if (bounds) {
-        conditions.push({ sql: 'r.last_updated >= ? AND r.last_updated <= ?', params: bounds });
+        conditions.push({ sql: 'r.last_updated >= ? AND r.last_updated <= ?', params: bounds, lookup: false });
       }
       residualFilters.push(filter);
     } else if (param?.kind === 'date') {
@@ -159,6 +161,7 @@ export function planSearch(searchRequest: SearchRequest): SearchPlan {
         conditions.push({
           sql: 'r.seq IN (SELECT seq FROM search_date WHERE type = ? AND code = ? AND high >= ? AND low <= ?)',
           params: [resourceType, param.code, ...bounds],
+          lookup: true,
         });
       }
       residualFilters.push(filter);
@@ -167,11 +170,12 @@ export function planSearch(searchRequest: SearchRequest): SearchPlan {
       if (!param || !keys) {
         residualFilters.push(filter);
       } else if (keys.length === 0) {
-        conditions.push({ sql: '0', params: [] });
+        conditions.push({ sql: '0', params: [], lookup: false });
       } else {
         conditions.push({
           sql: `r.seq IN (SELECT seq FROM search_key WHERE type = ? AND code = ? AND key IN (${keys.map(() => '?').join(', ')}))`,
           params: [resourceType, param.code, ...keys],
+          lookup: true,
         });
       }
     }

@@ -228,7 +228,10 @@ export class SqliteRepository extends FhirRepository {
     const needsCheck = plan.residualFilters.length > 0 || chains.length > 0;
     const sortRules = searchRequest.sortRules ?? [];
     const sqlSort = sortInSql(sortRules);
-    const where = ['r.type = ?', ...plan.conditions.map((c) => `(${c.sql})`)].join(' AND ');
+    // With an index-table condition, `+r.type` keeps SQLite from scanning the type's rows
+    // (probing the index list for each) instead of looking the few listed rows up by seq.
+    const typeTerm = plan.conditions.some((c) => c.lookup) ? '+r.type = ?' : 'r.type = ?';
+    const where = [typeTerm, ...plan.conditions.map((c) => `(${c.sql})`)].join(' AND ');
     const params: SQLInputValue[] = [resourceType, ...plan.conditions.flatMap((c) => c.params)];
     const select = `SELECT r.seq AS seq, v.content AS content FROM resource r JOIN resource_version v ON v.vseq = r.vseq WHERE ${where} ORDER BY ${sqlSort ?? 'r.seq'}`;
     const offset = searchRequest.offset ?? 0;
