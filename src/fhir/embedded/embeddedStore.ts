@@ -176,9 +176,11 @@ class SqliteStore implements EmbeddedStore {
       // The router rewrites params/pathname/query on the object it is given; keep the caller's intact.
       const routed: FhirRequest = { ...request, pathname: '', params: {}, query: { ...request.query }, config: { ...request.config, transactions: true } };
       return await this.turn(async (): Promise<RestResponse> => {
-        // A batch or a single write: each repository write is atomic on its own, and a batch's
-        // entries succeed or fail one by one (R4), so the request commits whatever succeeded.
-        const [outcome, resource] = await this.database.transaction(() => this.router.handleRequest(routed, this.restRepo));
+        // A read needs no transaction (no write can run until its turn ends). A batch or a single
+        // write is one: each repository write is atomic on its own, and a batch's entries succeed
+        // or fail one by one (R4), so the request commits whatever succeeded.
+        const handle = (): Promise<RestResponse> => this.router.handleRequest(routed, this.restRepo) as Promise<RestResponse>;
+        const [outcome, resource] = request.method === 'GET' || request.method === 'HEAD' ? await handle() : await this.database.transaction(handle);
         return resource ? [outcome, resource] : [outcome];
       });
     } catch (err) {

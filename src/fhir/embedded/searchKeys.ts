@@ -19,6 +19,13 @@ export const INDEXED_KEY_CODES = [
 /** The date parameters kept in `search_date` (`_lastUpdated` is a column of `resource`). */
 export const INDEXED_DATE_CODES = ['due'] as const;
 
+/**
+ * What the search tables were built with. A database whose tables were built otherwise has them
+ * rebuilt when it opens (stale keys would otherwise answer searches wrongly, and a version's
+ * keys are removed by computing them again). Bump the number when a key's normalisation changes.
+ */
+export const SEARCH_INDEX_SIGNATURE = JSON.stringify({ keys: INDEXED_KEY_CODES, dates: INDEXED_DATE_CODES, format: 1 });
+
 /** One row of `search_key`. */
 export interface SearchKey {
   readonly code: string;

@@ -41,7 +41,6 @@ export interface SqliteRepositoryOptions {
   readonly validate: boolean;
 }
 
-const DEFAULT_HISTORY_LIMIT = 100;
 
 /**
  * A FHIR repository on SQLite, implementing @medplum/fhir-router's public `FhirRepository`
@@ -190,7 +189,8 @@ export class SqliteRepository extends FhirRepository {
 
   async readHistory<T extends Resource>(resourceType: string, id: string, options?: ReadHistoryOptions): Promise<Bundle<WithId<T>>> {
     this.readSync(resourceType, id);
-    const versions = this.database.readHistory(resourceType, id, options?.offset ?? 0, options?.limit ?? DEFAULT_HISTORY_LIMIT);
+    // Every version unless the client pages with `_count` (the router has no paging links to offer).
+    const versions = this.database.readHistory(resourceType, id, options?.offset ?? 0, options?.limit ?? -1);
     const entry = versions.map((content) => ({ resource: JSON.parse(content) as WithId<T> }));
     return { resourceType: 'Bundle', type: 'history', ...(entry.length ? { entry } : undefined) };
   }

@@ -3,12 +3,13 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import { DatabaseSync } from 'node:sqlite';
 import { transientError } from './outcomes';
-import { searchDatesOf, searchKeysOf } from './searchKeys';
+import { SEARCH_INDEX_SIGNATURE, searchDatesOf, searchKeysOf } from './searchKeys';
 
 /** The database file inside DATA_DIR (with SQLite's `-wal` and `-shm` beside it while open). */
 export const DATABASE_FILE = 'store.sqlite';
 
 const SCHEMA_VERSION = 1;
+const SEARCH_INDEX_KEY = 'search-index';
 
 /**
  * `resource` holds one row per live resource and points at its current version; every version
@@ -41,7 +42,6 @@ CREATE TABLE IF NOT EXISTS search_key (
   seq INTEGER NOT NULL,
   PRIMARY KEY (type, code, key, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS search_key_by_seq ON search_key (seq);
 CREATE TABLE IF NOT EXISTS search_date (
   seq INTEGER NOT NULL,
   type TEXT NOT NULL,
@@ -98,6 +98,10 @@ export class StoreDatabase {
         db.exec('PRAGMA synchronous = FULL');
       }
       db.exec('PRAGMA foreign_keys = OFF');
+      // 32 MB of page cache (the default is 2 MB): the search tables' B-trees are written at
+      // random places (keys hold random ids), and a miss costs a read from the OS.
+      db.exec('PRAGMA cache_size = -32768');
+      db.exec('PRAGMA temp_store = MEMORY');
       const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
       if (version > SCHEMA_VERSION) {
         throw new Error(`${path} was written by a newer version of this service (schema ${version}); refusing to open it`);
@@ -106,7 +110,11 @@ export class StoreDatabase {
       db.exec(SCHEMA);
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       db.exec('COMMIT');
-      return new StoreDatabase(db);
+      const database = new StoreDatabase(db);
+      if (database.readMeta(SEARCH_INDEX_KEY) !== SEARCH_INDEX_SIGNATURE) {
+        database.rebuildSearchTables();
+      }
+      return database;
     } catch (err) {
       db.close();
       throw err;
@@ -227,6 +235,7 @@ export class StoreDatabase {
     const { resourceType, id } = resource;
     const versionId = resource.meta?.versionId ?? '';
     const lastUpdated = Date.parse(resource.meta?.lastUpdated ?? '');
+    const previous = this.readCurrent(resourceType, id);
     const vseq = this.statement('INSERT INTO resource_version (type, id, version_id, content) VALUES (?, ?, ?, ?)').run(
       resourceType,
       id,
@@ -237,7 +246,9 @@ export class StoreDatabase {
       `INSERT INTO resource (type, id, vseq, last_updated) VALUES (?, ?, ?, ?)
        ON CONFLICT (type, id) DO UPDATE SET vseq = excluded.vseq, last_updated = excluded.last_updated RETURNING seq`
     ).get(resourceType, id, vseq, Number.isNaN(lastUpdated) ? 0 : lastUpdated) as { seq: number };
-    this.unindex(seq);
+    if (previous) {
+      this.unindex(seq, JSON.parse(previous.content) as WithId<Resource>);
+    }
     const insertKey = this.statement('INSERT OR IGNORE INTO search_key (type, code, key, seq) VALUES (?, ?, ?, ?)');
     for (const { code, key } of searchKeysOf(resource)) {
       insertKey.run(resourceType, code, key, seq);
@@ -252,11 +263,12 @@ export class StoreDatabase {
   /** Removes the live resource, keeping its versions and adding a delete marker; false when there was none. */
   delete(resourceType: string, id: string): boolean {
     this.assertInTransaction();
-    const row = this.statement('DELETE FROM resource WHERE type = ? AND id = ? RETURNING seq').get(resourceType, id) as { seq: number } | undefined;
-    if (!row) {
+    const current = this.readCurrent(resourceType, id);
+    if (!current) {
       return false;
     }
-    this.unindex(row.seq);
+    this.statement('DELETE FROM resource WHERE seq = ?').run(current.seq);
+    this.unindex(current.seq, JSON.parse(current.content) as WithId<Resource>);
     this.statement('INSERT INTO resource_version (type, id, version_id, content) VALUES (?, ?, ?, NULL)').run(resourceType, id, '');
     this.changes.push({ op: 'delete', resourceType, id });
     return true;
@@ -282,6 +294,31 @@ export class StoreDatabase {
     return pages * pageSize;
   }
 
+  /** Fills `search_key` and `search_date` again from every live resource (a new index definition). */
+  private rebuildSearchTables(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec('DELETE FROM search_key; DELETE FROM search_date;');
+      const insertKey = this.statement('INSERT OR IGNORE INTO search_key (type, code, key, seq) VALUES (?, ?, ?, ?)');
+      const insertDate = this.statement('INSERT INTO search_date (seq, type, code, low, high) VALUES (?, ?, ?, ?, ?)');
+      const rows = this.db.prepare('SELECT r.seq AS seq, v.content AS content FROM resource r JOIN resource_version v ON v.vseq = r.vseq').iterate();
+      for (const row of rows as Iterable<StoredRow>) {
+        const resource = JSON.parse(row.content) as WithId<Resource>;
+        for (const { code, key } of searchKeysOf(resource)) {
+          insertKey.run(resource.resourceType, code, key, row.seq);
+        }
+        for (const { code, low, high } of searchDatesOf(resource)) {
+          insertDate.run(row.seq, resource.resourceType, code, low, high);
+        }
+      }
+      this.statement('INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(SEARCH_INDEX_KEY, SEARCH_INDEX_SIGNATURE);
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
   readMeta(key: string): string | undefined {
     return (this.statement('SELECT value FROM store_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
@@ -298,8 +335,16 @@ export class StoreDatabase {
     }
   }
 
-  private unindex(seq: number): void {
-    this.statement('DELETE FROM search_key WHERE seq = ?').run(seq);
+  /**
+   * Removes a version's search rows. Its keys are computed again from its content (the same
+   * function wrote them), so `search_key` needs no second index by seq, which would hold every
+   * key string a second time.
+   */
+  private unindex(seq: number, stored: WithId<Resource>): void {
+    const deleteKey = this.statement('DELETE FROM search_key WHERE type = ? AND code = ? AND key = ? AND seq = ?');
+    for (const { code, key } of searchKeysOf(stored)) {
+      deleteKey.run(stored.resourceType, code, key, seq);
+    }
     this.statement('DELETE FROM search_date WHERE seq = ?').run(seq);
   }
 }
