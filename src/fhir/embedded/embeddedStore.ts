@@ -155,6 +155,10 @@ class SqliteStore implements EmbeddedStore {
   /** The service's own write-back: its builders are proven valid by tests (see docs/embedded-store.md). */
   private readonly serviceRepo: SqliteRepository;
   private turns: Promise<unknown> = Promise.resolve();
+  /** Requests that asked for a turn and have not started it yet. */
+  private waitingTurns = 0;
+  /** The open group commit, if any (see groupedTurn). */
+  private group: CommitGroup | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | undefined;
   private readonly listeners = new Set<CommitListener>();
@@ -250,7 +254,7 @@ class SqliteStore implements EmbeddedStore {
    * `ifNoneExist`, and any failed entry throws here, which rolls the whole Bundle back.
    */
   private async transaction(repo: SqliteRepository, bundle: Bundle): Promise<Bundle> {
-    return this.turn(() =>
+    return this.groupedTurn(() =>
       this.database.transaction(async () => {
         const request: FhirRequest = { method: 'POST', url: '', pathname: '', params: {}, query: {}, body: bundle, config: { transactions: false } };
         // The processor assigns ids into the bundle it is given; the caller's copy stays as sent.
@@ -290,8 +294,12 @@ class SqliteStore implements EmbeddedStore {
       this.assertOpen();
     }
     let committed: CommittedChange[] = [];
+    this.waitingTurns++;
     await nextMacrotask();
     const result = this.turns.then(async () => {
+      this.waitingTurns--;
+      // Anything but a transaction Bundle sees (and waits for) the open group committed first.
+      this.commitGroup();
       if (this.state === 'closed') {
         throw transientError('The embedded FHIR store is closed');
       }
@@ -307,6 +315,68 @@ class SqliteStore implements EmbeddedStore {
     const value = await result;
     this.tellListeners(committed);
     return value;
+  }
+
+  /**
+   * A transaction Bundle, with group commit. SQLite's COMMIT fsyncs the WAL on the event loop's
+   * thread, so while one request commits, others pile up; those already waiting for their turn
+   * join one open SQLite transaction, each as a savepoint (a failing one is rolled back alone
+   * and answered at once), and one COMMIT makes them all durable. Each is answered only after
+   * that COMMIT. The group commits as soon as no other request waits for a turn, before any
+   * other kind of request runs, or at GROUP_LIMIT members.
+   */
+  private async groupedTurn<T>(work: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    this.waitingTurns++;
+    await nextMacrotask();
+    let durable: Promise<void> | undefined;
+    const result = this.turns.then(async () => {
+      this.waitingTurns--;
+      if (this.state === 'closed') {
+        this.commitGroup();
+        throw transientError('The embedded FHIR store is closed');
+      }
+      if (!this.group) {
+        this.database.beginGroup();
+        this.group = openGroup();
+      }
+      const group = this.group;
+      try {
+        const value = await work();
+        group.members++;
+        durable = group.committed;
+        return value;
+      } catch (err) {
+        throw mapStorageError(err);
+      } finally {
+        if (this.waitingTurns === 0 || group.members >= GROUP_LIMIT) {
+          this.commitGroup();
+        }
+      }
+    });
+    this.turns = result.catch(() => undefined);
+    const value = await result;
+    await durable;
+    return value;
+  }
+
+  /** Commits the open group, if any: resolves its members, or rejects them all if the COMMIT failed. */
+  private commitGroup(): void {
+    const group = this.group;
+    if (!group) {
+      return;
+    }
+    this.group = undefined;
+    let changes: CommittedChange[];
+    try {
+      changes = this.database.commitGroup();
+    } catch (err) {
+      group.fail(mapStorageError(err));
+      return;
+    }
+    group.succeed();
+    // After the members' answers are released, outside the turn's work: a listener may call the store.
+    void group.committed.then(() => this.tellListeners(changes));
   }
 
   private tellListeners(changes: readonly CommittedChange[]): void {
@@ -327,6 +397,29 @@ class SqliteStore implements EmbeddedStore {
       throw transientError('The embedded FHIR store is closed');
     }
   }
+}
+
+/** At most this many transaction Bundles share one COMMIT. */
+const GROUP_LIMIT = 64;
+
+interface CommitGroup {
+  members: number;
+  /** Resolves once the group's COMMIT returned; rejects if it failed. */
+  readonly committed: Promise<void>;
+  succeed(): void;
+  fail(err: unknown): void;
+}
+
+function openGroup(): CommitGroup {
+  let succeed: () => void = () => undefined;
+  let fail: (err: unknown) => void = () => undefined;
+  const committed = new Promise<void>((resolve, reject) => {
+    succeed = resolve;
+    fail = reject;
+  });
+  // Members await it; a group whose members all failed has no one to.
+  committed.catch(() => undefined);
+  return { members: 0, committed, succeed, fail };
 }
 
 /**

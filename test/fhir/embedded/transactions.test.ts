@@ -293,6 +293,40 @@ describe('concurrent requests', () => {
   });
 });
 
+describe('group commit (concurrent transaction Bundles share one COMMIT)', () => {
+  it('answers every one, a failing one alone, and every answered one survives a restart', async () => {
+    const { dir, cleanup } = tempDataDir();
+    try {
+      const store = await openTestStore(dir);
+      const failing: Bundle = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [...(triageTransaction('group-failing').entry ?? []), { request: { method: 'DELETE', url: 'Patient/no-such-patient' } }],
+      };
+      const settled = await Promise.allSettled([
+        ...Array.from({ length: 12 }, (_, n) => store.executeTransaction(triageTransaction(`group-${n}`))),
+        store.executeTransaction(failing),
+        ...Array.from({ length: 12 }, (_, n) => store.executeTransaction(triageTransaction(`group-${12 + n}`))),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual([...Array(12).fill('fulfilled'), 'rejected', ...Array(12).fill('fulfilled')]);
+      expect(await idsByTag(store, 'Patient', 'group-failing-patient')).toEqual([]);
+      const locations = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.entry?.[0]?.response?.location] : []));
+      await store.close();
+
+      const reopened = await openTestStore(dir);
+      for (let n = 0; n < 24; n++) {
+        const [id] = await idsByTag(reopened, 'Patient', `group-${n}-patient`);
+        expect(`Patient/${id}`).toBe(locations[n]);
+        expect(await idsByTag(reopened, 'Observation', `group-${n}-obs-2`)).toHaveLength(1);
+      }
+      expect(await idsByTag(reopened, 'Patient', 'group-failing-patient')).toEqual([]);
+      await reopened.close();
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('handleRest', () => {
   it('refuses an invalid resource with a 400 OperationOutcome naming the path', async () => {
     const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
