@@ -69,7 +69,7 @@ function parseArgs(argv: readonly string[]): { plan: Plan; only: readonly Sectio
         quick,
         scoringSeconds: Math.min(seconds, 0.5),
         http: { roundSeconds: seconds, rounds: 1, warmupSeconds: 0, connections: 10 },
-        growth: { levels: [0, 300], seconds: 0.5, concurrency: 10, bigHeapMb: 12_288, bigHeapFrom: 50_000 },
+        growth: { levels: [0, 300], seconds: 0.5, concurrency: 10, bigHeapMb: 12_288, bigHeapFrom: 50_000, coldStartRuns: 1 },
         coldStartRuns: 1,
         bulkResponses: 2_000,
       }
@@ -77,7 +77,7 @@ function parseArgs(argv: readonly string[]): { plan: Plan; only: readonly Sectio
         quick,
         scoringSeconds: Math.min(seconds, 3),
         http: { roundSeconds: seconds, rounds: 3, warmupSeconds: 2, connections: 10 },
-        growth: { levels: [0, 10_000, 100_000], seconds: 5, concurrency: 10, bigHeapMb: 12_288, bigHeapFrom: 50_000 },
+        growth: { levels: [0, 10_000, 100_000], seconds: 5, concurrency: 10, bigHeapMb: 12_288, bigHeapFrom: 50_000, coldStartRuns: 5 },
         coldStartRuns: 5,
         bulkResponses: 100_000,
       };
@@ -239,6 +239,24 @@ function buildGoals(r: {
     goal('roundTripsNew', 'roundTrips', 'round trips: $triage, new response', 'exactly 1', 'lower', trips?.newResponse.requests, trips?.newResponse.met),
     goal('roundTripsSameAgain', 'roundTrips', 'round trips: $triage, same response again', '≤ 1', 'lower', trips?.sameResponseAgain.requests, trips?.sameResponseAgain.met),
     goal('roundTripsStored', 'roundTrips', 'round trips: {id}/$triage', 'a read, then 1', 'lower', trips?.storedResponse.requests, trips?.storedResponse.met),
+    goal(
+      'coldStartFullMs',
+      'growth',
+      `cold start to /readyz with ${r.growth?.coldStartFull.storedTriages ?? '-'} stored (median, ms)`,
+      '≤ 1500',
+      'lower',
+      r.growth?.coldStartFull.medianMs,
+      r.growth && r.growth.coldStartFull.medianMs <= 1500
+    ),
+    goal(
+      'rssAtLargestLevelMb',
+      'growth',
+      `RSS after ${levels[levels.length - 1]?.storedTriages ?? '-'} stored triages (MB)`,
+      '≤ 300',
+      'lower',
+      levels[levels.length - 1]?.rssMb,
+      levels.length > 0 ? (levels[levels.length - 1]?.rssMb ?? Infinity) <= 300 : undefined
+    ),
     goal(
       'roundTripsWebhook',
       'roundTrips',

@@ -155,7 +155,7 @@ export async function composeService(
 /**
  * Remote mode (FHIR_BASE_URL): the external server is the system of record; no DATA_DIR, and
  * `/fhir` serves only metadata, the service's own content and `$triage`. Embedded mode: the
- * journaled store under DATA_DIR (one process at a time) and full FHIR REST.
+ * SQLite store under DATA_DIR (one process at a time) and full FHIR REST.
  */
 export async function openStore(
   config: Config,

@@ -7,7 +7,7 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly publicBaseUrl: string;
-  /** Folder of the embedded store's journal, or `:memory:`. */
+  /** Folder of the embedded store's SQLite database and lock, or `:memory:` for an in-memory database. */
   readonly dataDir: string;
   readonly fhirBaseUrl: string | undefined;
   readonly fhirClient: FhirClientSettings;

@@ -102,11 +102,11 @@ export function createServiceMetrics(options: MetricsOptions = {}): ServiceMetri
       },
     });
     new Gauge({
-      name: `${PREFIX}store_journal_records`,
-      help: 'Embedded store: records in the journal on disk (compaction shrinks it).',
+      name: `${PREFIX}store_database_bytes`,
+      help: 'Embedded store: size of the SQLite database in bytes.',
       registers,
       collect() {
-        this.set(storeStats().journalRecords);
+        this.set(storeStats().databaseBytes);
       },
     });
   }

@@ -2,17 +2,17 @@ import { getHeapStatistics } from 'node:v8';
 import { openTriageBench } from './triageBench';
 
 export interface GrowthLevel {
-  /** Triage write-backs in the journal before opening (0, 10k, 100k). */
+  /** Triage write-backs in the database before opening (0, 10k, 100k). */
   readonly storedTriages: number;
   readonly storedResources: number;
-  readonly journalRecords: number;
-  /** `openEmbeddedStore` (journal replay, seed, index) with the FHIR definitions already loaded. */
+  readonly databaseBytes: number;
+  /** `openEmbeddedStore` (open the database, check the seed) with the FHIR definitions already loaded. */
   readonly openMs: number;
   /** After two full GCs, before any write: what the stored results cost, not garbage. */
   readonly rssMb: number;
   readonly heapUsedMb: number;
   readonly heapLimitMb: number;
-  /** Write-backs per second through the `$triage` runner (score, build, one transaction, fdatasync), HTTP excluded. */
+  /** Write-backs per second through the `$triage` runner (score, build, one SQLite transaction and its fsync), HTTP excluded. */
   readonly writeBackPerSecond: number;
   readonly writeBackP99Ms: number;
   /** This process's CPU per write-back: the figure the shared machine disturbs least. */
@@ -24,10 +24,10 @@ const MEASURE_INDEX_BASE = 50_000_000;
 
 /**
  * One level of the growth measure, in a process of its own: open the embedded store on a
- * DATA_DIR whose journal already holds the results (see syntheticJournal.ts), take the RSS
+ * DATA_DIR whose database already holds the results (see syntheticStore.ts), take the RSS
  * after GC, then measure the write-back rate with `concurrency` triages in flight.
  */
-export async function measureGrowthLevel(options: { dataDir: string; seconds: number; concurrency: number }): Promise<GrowthLevel> {
+export async function measureGrowthLevel(options: { dataDir: string; seconds: number; concurrency: number; storedTriages: number }): Promise<GrowthLevel> {
   const bench = await openTriageBench(options.dataDir);
   try {
     const before = bench.store.stats();
@@ -53,9 +53,9 @@ export async function measureGrowthLevel(options: { dataDir: string; seconds: nu
     const seconds = (performance.now() - started) / 1000;
     latencies.sort((a, b) => a - b);
     return {
-      storedTriages: Math.max(before.journalRecords, 0),
+      storedTriages: options.storedTriages,
       storedResources: before.resources,
-      journalRecords: before.journalRecords,
+      databaseBytes: before.databaseBytes,
       openMs: Math.round(bench.openMs),
       rssMb: memory.rssMb,
       heapUsedMb: memory.heapUsedMb,
@@ -78,11 +78,11 @@ function settledMemory(): { rssMb: number; heapUsedMb: number } {
 }
 
 if (require.main === module) {
-  const [dataDir, seconds, concurrency] = process.argv.slice(2);
+  const [dataDir, seconds, concurrency, storedTriages] = process.argv.slice(2);
   if (!dataDir) {
-    throw new Error('usage: storeGrowth.js <dataDir> [seconds] [concurrency]');
+    throw new Error('usage: storeGrowth.js <dataDir> [seconds] [concurrency] [storedTriages]');
   }
-  measureGrowthLevel({ dataDir, seconds: Number(seconds ?? 3), concurrency: Number(concurrency ?? 10) }).then(
+  measureGrowthLevel({ dataDir, seconds: Number(seconds ?? 3), concurrency: Number(concurrency ?? 10), storedTriages: Number(storedTriages ?? 0) }).then(
     (result) => console.log(JSON.stringify(result)),
     (err: unknown) => {
       console.error(err);

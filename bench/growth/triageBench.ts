@@ -12,7 +12,7 @@ import { loadRuleFixtures, ROOT, responseVariant } from '../support/fixtures';
 export interface TriageBench {
   readonly store: EmbeddedStore;
   readonly fixtures: readonly QuestionnaireResponse[];
-  /** Milliseconds `openStore` took (journal replay and seed), FHIR definitions already indexed. */
+  /** Milliseconds `openStore` took (open the database, check the seed), FHIR definitions already indexed. */
   readonly openMs: number;
   /** Triages response variant i and writes it back: what `$triage` does, HTTP excluded. */
   writeBack(i: number): Promise<void>;

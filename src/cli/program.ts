@@ -1,6 +1,7 @@
 import '../compileCache';
 import { Command, CommanderError } from 'commander';
 import { SOFTWARE_VERSION } from '../composeService';
+import { backupCommand } from './backup';
 import type { CliCommand, CliIo, CliRun } from './cliCommand';
 import { fhirPackageCommand } from './fhirPackage';
 import { pushContentCommand } from './pushContent';
@@ -9,7 +10,7 @@ import { validateCommand } from './validate';
 import { verifyRulesetCommand } from './verifyRuleset';
 
 /** Every command; a new one is a file exporting a CliCommand, added here. */
-const COMMANDS: readonly CliCommand[] = [triageCommand, pushContentCommand, verifyRulesetCommand, validateCommand, fhirPackageCommand];
+const COMMANDS: readonly CliCommand[] = [triageCommand, pushContentCommand, verifyRulesetCommand, validateCommand, fhirPackageCommand, backupCommand];
 
 /** Runs `hip-triage` with `argv` (as process.argv: node, script, args…) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

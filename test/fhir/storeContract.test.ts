@@ -5,7 +5,7 @@ import type { FhirStore } from '../../src/fhir/fhirStore';
 import { openRemoteStore } from '../../src/fhir/remote/remoteStore';
 import { statusOf } from '../../src/http/sendOutcome';
 import { startSecondInstance } from '../support/secondInstance';
-import { conditionalCreate, observation, patient, recordingLogger, TAG_SYSTEM, triageTransaction } from './embedded/fixtures';
+import { conditionalCreate, observation, patient, recordingLogger, TAG_SYSTEM, tempDataDir, triageTransaction } from './embedded/fixtures';
 
 /**
  * The FhirStore port's contract, one table of behaviours run against both implementations:
@@ -24,10 +24,25 @@ const QUICK_RETRY = { totalMs: 600, attemptTimeoutMs: 500, firstDelayMs: 50 };
 
 const implementations: [string, () => Promise<StoreUnderTest>][] = [
   [
-    'embedded store (in memory)',
+    'embedded store (SQLite in memory)',
     async () => {
       const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
       return { store, makeUnavailable: () => store.close(), close: () => store.close() };
+    },
+  ],
+  [
+    'embedded store (SQLite file in a DATA_DIR)',
+    async () => {
+      const { dir, cleanup } = tempDataDir();
+      const store = await openEmbeddedStore({ dataDir: dir, logger: recordingLogger() });
+      return {
+        store,
+        makeUnavailable: () => store.close(),
+        close: async () => {
+          await store.close();
+          cleanup();
+        },
+      };
     },
   ],
   [
@@ -110,23 +125,26 @@ describe.each(implementations)('FhirStore contract: %s', (_name, open) => {
     }
   });
 
-  it('applies a transaction all-or-nothing: one invalid entry stores none, and the refusal is a 4xx naming the problem', async () => {
+  it('applies a transaction all-or-nothing: one failing entry stores none, and the refusal is a 4xx naming the problem', async () => {
+    const [existingLocation] = locationsOf(await subject.store.executeTransaction(triageTransaction('atomic-existing')));
+    const existing = await subject.store.readResource<Patient>('Patient', existingLocation?.split('/')[1] ?? '');
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
         conditionalCreate('urn:uuid:7f9f0a52-6a36-4c35-9d1e-5d2f0c1b2a01', patient('atomic-patient')),
         conditionalCreate(undefined, observation('atomic-good', 'urn:uuid:7f9f0a52-6a36-4c35-9d1e-5d2f0c1b2a01')),
-        // A subject may not be a Questionnaire: the server's own validation refuses it.
-        conditionalCreate(undefined, observation('atomic-bad', 'Questionnaire/hip-pain-triage')),
+        // An update of a version that is no longer current: every server refuses it (412).
+        { resource: { ...existing, gender: 'other' }, request: { method: 'PUT', url: `Patient/${existing.id}`, ifMatch: 'W/"not-the-current-version"' } },
       ],
     };
     const err = await rejection(subject.store.executeTransaction(bundle));
     expect(statusOf(err.outcome)).toBeGreaterThanOrEqual(400);
     expect(statusOf(err.outcome)).toBeLessThan(500);
-    expect(JSON.stringify(err.outcome.issue)).toMatch(/Invalid reference/);
+    expect(JSON.stringify(err.outcome.issue)).toMatch(/precondition/i);
     expect(await subject.store.searchResources('Patient', { _tag: `${TAG_SYSTEM}|atomic-patient` })).toEqual([]);
     expect(await subject.store.searchResources('Observation', { _tag: `${TAG_SYSTEM}|atomic-good` })).toEqual([]);
+    expect((await subject.store.readResource<Patient>('Patient', existing.id ?? '')).meta?.versionId).toBe(existing.meta?.versionId);
   });
 
   it('reports a missing resource as an OperationOutcomeError with status 404', async () => {

@@ -129,7 +129,7 @@ describe('what /metrics reports', () => {
     }
   });
 
-  it('the embedded store: resources and journal records, read at each scrape', async () => {
+  it('the embedded store: resources and database size, read at each scrape', async () => {
     const { dir, cleanup } = tempDataDir();
     const service = await startTestService({ DATA_DIR: dir });
     try {
@@ -137,7 +137,7 @@ describe('what /metrics reports', () => {
       await triage(service.app, answersWith({ 'pain-score': 8 })).expect(200);
       const after = (await request(service.app).get('/metrics')).text;
       expect(sample(after, 'hip_triage_store_resources')).toBeGreaterThan(sample(before, 'hip_triage_store_resources'));
-      expect(sample(after, 'hip_triage_store_journal_records')).toBeGreaterThan(sample(before, 'hip_triage_store_journal_records'));
+      expect(sample(after, 'hip_triage_store_database_bytes')).toBeGreaterThan(sample(before, 'hip_triage_store_database_bytes'));
     } finally {
       await service.close();
       cleanup();

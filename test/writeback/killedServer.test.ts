@@ -95,7 +95,7 @@ describe('kill -9 in the middle of a stream of $triage write-backs', () => {
     expect((await first.exited).signal).toBe('SIGKILL');
     expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER);
 
-    // The killed process left its LOCK behind; a new start takes it over.
+    // The kernel released the killed process's lock on store.lock; a new start takes it.
     const restarted = await startTestService({ DATA_DIR: dataDir });
     try {
       for (const subject of acknowledged) {

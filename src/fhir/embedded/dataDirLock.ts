@@ -1,18 +1,21 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { join, resolve } from 'node:path';
 
-export const LOCK_FILE = 'LOCK';
+/** A small SQLite database in DATA_DIR whose exclusive lock the open store holds. */
+export const LOCK_FILE = 'store.lock';
+/** The pid of the lock's holder, for the refusal message only (the lock never depends on it). */
+export const PID_FILE = 'store.pid';
 
-/** Another live process (or this one) has the data directory open. */
+/** Another process (or another store in this one) has the data directory open. */
 export class DataDirLockedError extends Error {
   constructor(
     readonly dataDir: string,
-    readonly pid: number
+    readonly pid: number | undefined
   ) {
     super(
-      `DATA_DIR ${dataDir} is already in use by process ${pid}` +
-        (pid === process.pid ? ' (this process: close the other store first)' : '') +
-        `; only one process may open it. If that process is gone, delete ${join(dataDir, LOCK_FILE)}.`
+      `DATA_DIR ${dataDir} is already in use by ${pid === undefined ? 'another process' : `process ${pid}`}; only one process may open it. ` +
+        `It holds the lock on ${join(dataDir, LOCK_FILE)}, which the operating system releases when that process ends (even after kill -9).`
     );
     this.name = 'DataDirLockedError';
   }
@@ -22,75 +25,53 @@ export interface DataDirLock {
   release(): void;
 }
 
-/** Lock files this process holds, to tell its own live lock from a stale one left by a previous process with the same pid. */
-const heldHere = new Set<string>();
-
 /**
- * Takes `dataDir/LOCK` (created exclusively, holding the pid). A lock whose pid is not alive
- * is stale and taken over. Containers often restart the service with the same pid (1), so a
- * lock holding this process's own pid is stale unless this process really took it.
- *
- * Limits: two processes taking over the same stale lock at the same instant could both
- * succeed, and a recycled pid makes a stale lock look alive (the message says what to do).
+ * Takes the DATA_DIR lock: an exclusive SQLite (POSIX) lock on `store.lock`, held by an open
+ * connection until release. Unlike a pid file it can never go stale: the kernel drops it when
+ * the process ends however it ends. The database itself is not locked exclusively, so
+ * `hip-triage backup` can read it from another process while the service writes.
  */
 export function acquireDataDirLock(dataDir: string): DataDirLock {
   const dir = resolve(dataDir);
-  const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw err;
-      }
-      const holder = readHolder(path);
-      if (holder !== undefined && isAlive(holder, path)) {
-        throw new DataDirLockedError(dir, holder);
-      }
-      rmSync(path, { force: true });
-      continue;
-    }
-    try {
-      writeSync(fd, `${process.pid}\n`);
-    } finally {
-      closeSync(fd);
-    }
-    heldHere.add(path);
-    return { release: () => release(path) };
-  }
-  const holder = readHolder(path);
-  throw new DataDirLockedError(dir, holder ?? -1);
-}
-
-function release(path: string): void {
-  if (!heldHere.delete(path)) {
-    return;
-  }
-  // Never remove a lock that another process has since taken over.
-  if (readHolder(path) === process.pid) {
-    rmSync(path, { force: true });
-  }
-}
-
-function readHolder(path: string): number | undefined {
+  const db = new DatabaseSync(join(dir, LOCK_FILE), { timeout: 0 });
   try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+    db.exec('PRAGMA locking_mode = EXCLUSIVE');
+    // What the lock file holds does not matter: no rollback journal beside it.
+    db.exec('PRAGMA journal_mode = MEMORY');
+    // The first write takes the exclusive lock; EXCLUSIVE mode keeps it until the connection closes.
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, since TEXT NOT NULL)');
+    db.exec('DELETE FROM holder');
+    db.prepare('INSERT INTO holder (pid, since) VALUES (?, ?)').run(process.pid, new Date().toISOString());
+    db.exec('COMMIT');
+    writeFileSync(join(dir, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
+  } catch (err) {
+    db.close();
+    if (isBusy(err)) {
+      throw new DataDirLockedError(dir, holderPid(dir));
+    }
+    throw err;
+  }
+  return {
+    release: () => {
+      if (db.isOpen) {
+        db.close();
+      }
+    },
+  };
+}
+
+function holderPid(dir: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(join(dir, PID_FILE), 'utf8'), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
   }
 }
 
-function isAlive(pid: number, path: string): boolean {
-  if (pid === process.pid) {
-    return heldHere.has(path);
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** SQLITE_BUSY (5) or SQLITE_LOCKED (6): another connection holds the lock. */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { errcode?: number }).errcode;
+  return code !== undefined && ((code & 0xff) === 5 || (code & 0xff) === 6);
 }

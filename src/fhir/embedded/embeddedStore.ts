@@ -1,21 +1,21 @@
-import type { WithId } from '@medplum/core';
-import { allOk, badRequest, deepClone, normalizeOperationOutcome, OperationOutcomeError, parseSearchRequest, stringify } from '@medplum/core';
+import { allOk, badRequest, deepClone, getStatus, normalizeOperationOutcome, OperationOutcomeError, parseSearchRequest, stringify } from '@medplum/core';
 import type { FhirRequest } from '@medplum/fhir-router';
-import { FhirRouter } from '@medplum/fhir-router';
+import { BatchProcessor, FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource, ResourceType } from '@medplum/fhirtypes';
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { indexFhirDefinitions, indexShippedSearchParameters } from '../fhirDefinitions';
 import type { FhirStore } from '../fhirStore';
 import type { DataDirLock } from './dataDirLock';
 import { acquireDataDirLock } from './dataDirLock';
-import { indexFhirDefinitions, indexShippedSearchParameters } from '../fhirDefinitions';
-import { Journal } from './journal';
-import { JournaledRepository } from './journaledRepository';
-import { Mutex } from './mutex';
+import { importJournal } from './journalImport';
 import { transientError } from './outcomes';
-import { runSerialisedTransaction } from './serialisedTransaction';
-import { changeKey } from './storedChange';
+import { SqliteRepository } from './sqliteRepository';
+import type { CommittedChange } from './storeDatabase';
+import { DATABASE_FILE, StoreDatabase } from './storeDatabase';
+
+export type { CommittedChange } from './storeDatabase';
 
 export const IN_MEMORY = ':memory:';
 
@@ -26,35 +26,22 @@ export interface StoreLogger {
   error(obj: object, msg?: string): void;
 }
 
-export interface CompactionPolicy {
-  /** Compact once the journal holds more than `ratio` × live resources… */
-  readonly ratio: number;
-  /** …and more than this many resource versions and deletes. */
-  readonly minChanges: number;
-}
-
 export interface EmbeddedStoreOptions {
-  /** Directory for the journal and its LOCK, or `:memory:` for neither. */
+  /** Directory for the database and its lock, or `:memory:` for an in-memory database. */
   readonly dataDir: string;
   readonly logger: StoreLogger;
-  /** The service's own content, loaded with its own ids on every start and never journaled. */
+  /** The service's own content, stored with its own ids; a changed file becomes a new version on start. */
   readonly seed?: readonly Resource[];
-  readonly compaction?: CompactionPolicy;
 }
 
 export interface EmbeddedStoreStats {
+  /** Live resources (seeded content included). */
   readonly resources: number;
-  readonly journalRecords: number;
+  /** Size of the database in bytes. */
+  readonly databaseBytes: number;
 }
 
-/** One committed write, as a listener sees it: identity only (read the resource through the port). */
-export interface CommittedChange {
-  readonly op: 'put' | 'delete';
-  readonly resourceType: string;
-  readonly id: string;
-}
-
-/** Told of each request's writes once they are durable, outside the store's lock; must not throw or block. */
+/** Told of each request's writes once they are committed (durable); must not throw or block. */
 export type CommitListener = (changes: readonly CommittedChange[]) => void;
 
 export interface EmbeddedStore extends FhirStore {
@@ -65,51 +52,49 @@ export interface EmbeddedStore extends FhirStore {
   onCommitted(listener: CommitListener): () => void;
 }
 
-const DEFAULT_COMPACTION: CompactionPolicy = { ratio: 2, minChanges: 10_000 };
-
 /**
- * Opens the embedded FHIR store: takes the DATA_DIR lock, replays the journal, loads the
- * seed content. Fails (releasing the lock) if the directory is in use, the journal is
- * unreadable, or a seed resource does not validate.
+ * Opens the embedded FHIR store: takes the DATA_DIR lock, opens (or creates) the SQLite
+ * database, imports a journal left by the previous version, stores the seed content. Fails
+ * (releasing the lock) if the directory is in use, the database is unreadable, or a seed
+ * resource does not validate.
  */
 export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
   const started = performance.now();
   const { logger } = options;
   indexFhirDefinitions();
-  // Seeded SearchParameters (Task `due`) must be searchable like the standard ones.
+  // Seeded SearchParameters (Task `due`) must be searchable (and indexed) like the standard ones.
   indexShippedSearchParameters(options.seed ?? []);
-  const repo = new JournaledRepository();
   let lock: DataDirLock | undefined;
-  let journal: Journal | undefined;
+  let database: StoreDatabase | undefined;
   try {
+    let path = IN_MEMORY;
     if (options.dataDir !== IN_MEMORY) {
       const dir = resolve(options.dataDir);
-      // The journal holds health records: readable by the service's user only.
+      // The database holds health records: readable by the service's user only.
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       lock = acquireDataDirLock(dir);
-      journal = Journal.open(dir, logger, (changes) => {
-        for (const change of changes) {
-          repo.restore(change);
-        }
-      });
+      path = join(dir, DATABASE_FILE);
     }
-    const seeded = loadSeed(repo, options.seed ?? []);
-    const store = new JournaledStore(repo, journal, lock, seeded, logger, options.compaction ?? DEFAULT_COMPACTION);
+    database = StoreDatabase.open(path);
+    const trusted = new SqliteRepository(database, { validate: false });
+    const imported = options.dataDir === IN_MEMORY ? undefined : await importJournal(resolve(options.dataDir), trusted, logger);
+    const seeded = await loadSeed(new SqliteRepository(database, { validate: true }), options.seed ?? []);
+    database.takeCommitted();
+    const store = new SqliteStore(database, lock, logger);
     logger.info(
       {
         dataDir: options.dataDir,
-        resources: repo.resourceCount,
-        seeded: seeded.size,
-        journalRecords: journal?.records ?? 0,
-        replayMs: Math.round(journal?.replay.ms ?? 0),
+        resources: database.resourceCount(),
+        seedVersionsWritten: seeded,
+        importedJournalRecords: imported?.records,
+        databaseBytes: database.sizeBytes(),
         openMs: Math.round(performance.now() - started),
       },
       'embedded FHIR store open'
     );
-    store.compactIfDue();
     return store;
   } catch (err) {
-    await journal?.close().catch(() => undefined);
+    database?.close();
     lock?.release();
     throw err;
   }
@@ -117,25 +102,28 @@ export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<
 
 /**
  * Seeds replace older stored copies. Their versionId is a hash of their content, so unchanged
- * content keeps its version (and ETag) across restarts even though it is never journaled;
- * lastUpdated is the file's `meta.lastUpdated` if it has one, else the time of loading.
+ * content keeps its version (and ETag) across restarts and is not written again; lastUpdated
+ * is the file's `meta.lastUpdated` if it has one, else the time of loading. Validated.
  */
-function loadSeed(repo: JournaledRepository, seed: readonly Resource[]): Set<string> {
-  const seeded = new Set<string>();
+async function loadSeed(repo: SqliteRepository, seed: readonly Resource[]): Promise<number> {
   const loadedAt = new Date().toISOString();
-  for (const resource of seed) {
-    if (!resource.id) {
-      throw new OperationOutcomeError(badRequest(`A seed ${resource.resourceType} has no id`, `${resource.resourceType}.id`));
+  let written = 0;
+  await repo.withTransaction(async () => {
+    for (const resource of seed) {
+      if (!resource.id) {
+        throw new OperationOutcomeError(badRequest(`A seed ${resource.resourceType} has no id`, `${resource.resourceType}.id`));
+      }
+      const versionId = createHash('sha256').update(contentOf(resource)).digest('hex').slice(0, 32);
+      const stored = repo.database.readCurrent(resource.resourceType, resource.id);
+      if (stored && (JSON.parse(stored.content) as Resource).meta?.versionId === versionId) {
+        continue;
+      }
+      const { meta, ...content } = JSON.parse(stringify(resource)) as Resource;
+      await repo.putVersion({ ...content, id: resource.id, meta: { ...meta, versionId, lastUpdated: meta?.lastUpdated ?? loadedAt } } as Resource & { id: string });
+      written++;
     }
-    const versionId = createHash('sha256').update(contentOf(resource)).digest('hex').slice(0, 32);
-    if (repo.peek(resource.resourceType, resource.id)?.meta?.versionId !== versionId) {
-      repo.putSeed(resource, versionId, resource.meta?.lastUpdated ?? loadedAt);
-    }
-    seeded.add(`${resource.resourceType}/${resource.id}`);
-  }
-  // Seeds come from files on every start; journaling them would only grow the journal.
-  repo.commitChanges();
-  return seeded;
+  });
+  return written;
 }
 
 function contentOf(resource: Resource): string {
@@ -151,45 +139,52 @@ function isTransactionPost(request: FhirRequest): boolean {
   return request.method === 'POST' && (path === '' || path === '/') && body?.resourceType === 'Bundle' && body.type === 'transaction';
 }
 
-class JournaledStore implements EmbeddedStore {
+/**
+ * The store over one SQLite connection.
+ *
+ * The router's work is asynchronous (it awaits the repository between steps), so requests
+ * that go through it take turns on the connection: a second one could otherwise run its
+ * statements inside the first one's open transaction. The port's reads are synchronous (one
+ * critical section: nothing else runs until they return), so they need no turn and never wait
+ * behind a write, unless they arrive while a write's transaction is open.
+ */
+class SqliteStore implements EmbeddedStore {
   private readonly router = new FhirRouter();
-  private readonly mutex = new Mutex();
+  /** Validates what clients send to `/fhir`. */
+  private readonly restRepo: SqliteRepository;
+  /** The service's own write-back: its builders are proven valid by tests (see docs/embedded-store.md). */
+  private readonly serviceRepo: SqliteRepository;
+  private turns: Promise<unknown> = Promise.resolve();
+  /** Requests that asked for a turn and have not started it yet. */
+  private waitingTurns = 0;
+  /** The open group commit, if any (see groupedTurn). */
+  private group: CommitGroup | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | undefined;
-  private compaction: Promise<void> | undefined;
   private readonly listeners = new Set<CommitListener>();
 
   constructor(
-    private readonly repo: JournaledRepository,
-    private readonly journal: Journal | undefined,
+    private readonly database: StoreDatabase,
     private readonly lock: DataDirLock | undefined,
-    /** Seed resources whose current version came from the seed files, left out of snapshots. */
-    private readonly seeded: Set<string>,
-    private readonly logger: StoreLogger,
-    private readonly policy: CompactionPolicy
-  ) {}
+    private readonly logger: StoreLogger
+  ) {
+    this.restRepo = new SqliteRepository(database, { validate: true });
+    this.serviceRepo = new SqliteRepository(database, { validate: false });
+  }
 
   async handleRest(request: FhirRequest): Promise<RestResponse> {
-    if (isTransactionPost(request)) {
-      // Over REST too, a transaction takes the serialised path: the router's own would refuse
-      // a triage write-back (more than 8 conditional entries) and a remote-mode client sends exactly that.
-      try {
-        return [allOk, await this.executeTransaction(request.body as Bundle)];
-      } catch (err) {
-        return [normalizeOperationOutcome(err)];
-      }
-    }
-    // The router rewrites params/pathname/query on the object it is given; keep the caller's intact.
-    const routed: FhirRequest = {
-      ...request,
-      pathname: '',
-      params: {},
-      query: { ...request.query },
-      config: { ...request.config, transactions: true },
-    };
     try {
-      return await this.exclusive(async (): Promise<RestResponse> => {
-        const [outcome, resource] = await this.router.handleRequest(routed, this.repo);
+      if (isTransactionPost(request)) {
+        return [allOk, await this.transaction(this.restRepo, request.body as Bundle)];
+      }
+      // The router rewrites params/pathname/query on the object it is given; keep the caller's intact.
+      const routed: FhirRequest = { ...request, pathname: '', params: {}, query: { ...request.query }, config: { ...request.config, transactions: true } };
+      return await this.turn(async (): Promise<RestResponse> => {
+        // A read needs no transaction (no write can run until its turn ends). A batch or a single
+        // write is one: each repository write is atomic on its own, and a batch's entries succeed
+        // or fail one by one (R4), so the request commits whatever succeeded.
+        const handle = (): Promise<RestResponse> => this.router.handleRequest(routed, this.restRepo) as Promise<RestResponse>;
+        const [outcome, resource] = request.method === 'GET' || request.method === 'HEAD' ? await handle() : await this.database.transaction(handle);
         return resource ? [outcome, resource] : [outcome];
       });
     } catch (err) {
@@ -198,87 +193,38 @@ class JournaledStore implements EmbeddedStore {
   }
 
   async readResource<T extends Resource>(resourceType: T['resourceType'], id: string): Promise<T> {
-    return this.exclusive(() => this.repo.readResource<T>(resourceType, id));
+    return this.read(() => this.serviceRepo.readSync<T>(resourceType, id));
   }
 
   async searchResources<T extends Resource>(resourceType: T['resourceType'], query: Record<string, string>): Promise<T[]> {
     const searchRequest = parseSearchRequest<T>(resourceType, query);
-    return this.exclusive(() => this.repo.searchResources<T>(searchRequest));
+    return this.read(() => (this.serviceRepo.searchSync<T>(searchRequest, { resourceOnly: true }).entry ?? []).map((e) => e.resource as T));
   }
 
   async countResources(resourceType: ResourceType, query: Record<string, string>): Promise<number> {
+    // A page of none, with the total: SQLite counts the matches without reading them.
     const searchRequest = { ...parseSearchRequest(resourceType, query), count: 0, offset: 0, sortRules: undefined };
-    const bundle = await this.exclusive(() => this.repo.search(searchRequest));
-    return bundle.total ?? 0;
+    return this.read(() => this.serviceRepo.searchSync(searchRequest).total ?? 0);
   }
 
   async executeTransaction(bundle: Bundle): Promise<Bundle> {
     if (bundle.resourceType !== 'Bundle' || bundle.type !== 'transaction') {
       throw new OperationOutcomeError(badRequest('Expected a Bundle of type transaction', 'Bundle.type'));
     }
-    // The batch processor assigns ids into the bundle it is given; the caller's copy stays as sent.
-    // A failed transaction throws out of `exclusive`, which rolls every change back.
-    const result = await this.exclusive(() => runSerialisedTransaction(this.router, this.repo, deepClone(bundle)));
-    return result;
+    return this.transaction(this.serviceRepo, bundle);
   }
 
   async checkReady(): Promise<void> {
     this.assertOpen();
-    // A journal that failed to write or fsync refuses writes; report that before a caller finds out.
-    await this.journal?.durable();
-  }
-
-  stats(): EmbeddedStoreStats {
-    return { resources: this.repo.resourceCount, journalRecords: this.journal?.records ?? 0 };
-  }
-
-  async close(): Promise<void> {
-    this.closing ??= this.shutDown();
-    return this.closing;
-  }
-
-  private async shutDown(): Promise<void> {
-    this.state = 'closing';
-    // Queued requests run first (and then see the store closed); an ongoing compaction finishes.
-    await this.mutex.run(async () => {
-      this.state = 'closed';
-    });
-    await this.compaction;
     try {
-      await this.journal?.close();
-    } finally {
-      this.lock?.release();
-      this.logger.info({ resources: this.repo.resourceCount, journalRecords: this.journal?.records ?? 0 }, 'embedded FHIR store closed');
+      this.database.statement('SELECT 1').get();
+    } catch (err) {
+      throw transientError('The embedded FHIR store cannot read its database', err);
     }
   }
 
-  /**
-   * Runs one request alone, journals what it changed, and answers only once that record
-   * (and, for a read, everything it could have seen) is on disk. The fsync happens after the
-   * mutex is released, so requests queued meanwhile share it.
-   */
-  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    this.assertOpen();
-    let committed: readonly CommittedChange[] = [];
-    const result = await this.mutex.run(async () => {
-      // Requests queued before close() still run; only those arriving after it are refused.
-      if (this.state === 'closed') {
-        throw transientError('The embedded FHIR store is closed');
-      }
-      let value: T;
-      try {
-        value = await work();
-      } catch (err) {
-        this.repo.discardChanges();
-        throw err;
-      }
-      committed = this.commit();
-      return value;
-    });
-    await this.journal?.durable();
-    this.tellListeners(committed);
-    this.compactIfDue();
-    return result;
+  stats(): EmbeddedStoreStats {
+    return { resources: this.database.resourceCount(), databaseBytes: this.database.sizeBytes() };
   }
 
   onCommitted(listener: CommitListener): () => void {
@@ -288,7 +234,157 @@ class JournaledStore implements EmbeddedStore {
     };
   }
 
-  /** After the fsync and outside the mutex: a listener may call the store again without deadlocking. */
+  async close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.state = 'closing';
+    // Requests already waiting for their turn run first (and then see the store closed).
+    await this.turn(async () => {
+      this.state = 'closed';
+    }, true).catch(() => undefined);
+    try {
+      this.database.close();
+    } finally {
+      this.lock?.release();
+      this.logger.info({}, 'embedded FHIR store closed');
+    }
+  }
+
+  /**
+   * A transaction Bundle all-or-nothing in one SQLite transaction. The router's processor runs
+   * it with batch bookkeeping (its transaction mode refuses more than 8 entries with conditional
+   * creates, which a triage write-back has): it still resolves `urn:uuid` references and
+   * `ifNoneExist`, and any failed entry throws here, which rolls the whole Bundle back.
+   */
+  private async transaction(repo: SqliteRepository, bundle: Bundle): Promise<Bundle> {
+    return this.groupedTurn(() =>
+      this.database.transaction(async () => {
+        const request: FhirRequest = { method: 'POST', url: '', pathname: '', params: {}, query: {}, body: bundle, config: { transactions: false } };
+        // The processor assigns ids into the bundle it is given; the caller's copy stays as sent.
+        const response = await new BatchProcessor(this.router, repo, deepClone(bundle), request).run();
+        for (const entry of response.entry ?? []) {
+          const status = entry.response?.status ?? '';
+          if (!status.startsWith('2')) {
+            const outcome = entry.response?.outcome;
+            throw new OperationOutcomeError(outcome && getStatus(outcome) >= 400 ? outcome : badRequest(`A transaction entry failed with status ${status}`));
+          }
+        }
+        return { ...response, type: 'transaction-response' };
+      })
+    );
+  }
+
+  /** Runs `work` on the connection when no asynchronous request is half-way through a transaction. */
+  private async read<T>(work: () => T): Promise<T> {
+    this.assertOpen();
+    await nextMacrotask();
+    if (!this.database.inTransaction) {
+      try {
+        return work();
+      } catch (err) {
+        throw mapStorageError(err);
+      }
+    }
+    return this.turn(async () => work());
+  }
+
+  /**
+   * Runs `work` once every request before it has finished, then tells the listeners what it
+   * committed (after the commit, outside the turn: a listener may call the store again).
+   */
+  private async turn<T>(work: () => Promise<T>, closing = false): Promise<T> {
+    if (!closing) {
+      this.assertOpen();
+    }
+    let committed: CommittedChange[] = [];
+    this.waitingTurns++;
+    await nextMacrotask();
+    const result = this.turns.then(async () => {
+      this.waitingTurns--;
+      // Anything but a transaction Bundle sees (and waits for) the open group committed first.
+      this.commitGroup();
+      if (this.state === 'closed') {
+        throw transientError('The embedded FHIR store is closed');
+      }
+      try {
+        return await work();
+      } catch (err) {
+        throw mapStorageError(err);
+      } finally {
+        committed = this.database.takeCommitted();
+      }
+    });
+    this.turns = result.catch(() => undefined);
+    const value = await result;
+    this.tellListeners(committed);
+    return value;
+  }
+
+  /**
+   * A transaction Bundle, with group commit. SQLite's COMMIT fsyncs the WAL on the event loop's
+   * thread, so while one request commits, others pile up; those already waiting for their turn
+   * join one open SQLite transaction, each as a savepoint (a failing one is rolled back alone
+   * and answered at once), and one COMMIT makes them all durable. Each is answered only after
+   * that COMMIT. The group commits as soon as no other request waits for a turn, before any
+   * other kind of request runs, or at GROUP_LIMIT members.
+   */
+  private async groupedTurn<T>(work: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    this.waitingTurns++;
+    await nextMacrotask();
+    let durable: Promise<void> | undefined;
+    const result = this.turns.then(async () => {
+      this.waitingTurns--;
+      if (this.state === 'closed') {
+        this.commitGroup();
+        throw transientError('The embedded FHIR store is closed');
+      }
+      if (!this.group) {
+        this.database.beginGroup();
+        this.group = openGroup();
+      }
+      const group = this.group;
+      try {
+        const value = await work();
+        group.members++;
+        durable = group.committed;
+        return value;
+      } catch (err) {
+        throw mapStorageError(err);
+      } finally {
+        if (this.waitingTurns === 0 || group.members >= GROUP_LIMIT) {
+          this.commitGroup();
+        }
+      }
+    });
+    this.turns = result.catch(() => undefined);
+    const value = await result;
+    await durable;
+    return value;
+  }
+
+  /** Commits the open group, if any: resolves its members, or rejects them all if the COMMIT failed. */
+  private commitGroup(): void {
+    const group = this.group;
+    if (!group) {
+      return;
+    }
+    this.group = undefined;
+    let changes: CommittedChange[];
+    try {
+      changes = this.database.commitGroup();
+    } catch (err) {
+      group.fail(mapStorageError(err));
+      return;
+    }
+    group.succeed();
+    // After the members' answers are released, outside the turn's work: a listener may call the store.
+    void group.committed.then(() => this.tellListeners(changes));
+  }
+
   private tellListeners(changes: readonly CommittedChange[]): void {
     if (changes.length === 0) {
       return;
@@ -302,67 +398,53 @@ class JournaledStore implements EmbeddedStore {
     }
   }
 
-  private commit(): CommittedChange[] {
-    const changes = this.repo.pendingChanges();
-    if (changes.length === 0) {
-      return [];
-    }
-    try {
-      this.journal?.append(changes);
-    } catch (err) {
-      this.repo.discardChanges();
-      this.logger.error({ changes: changes.length }, 'embedded FHIR store: journal append failed; request rolled back');
-      throw err;
-    }
-    this.repo.commitChanges();
-    for (const change of changes) {
-      this.seeded.delete(changeKey(change));
-    }
-    return changes.map((change) =>
-      change.op === 'put'
-        ? { op: 'put', resourceType: change.resource.resourceType, id: change.resource.id }
-        : { op: 'delete', resourceType: change.resourceType, id: change.id }
-    );
-  }
-
-  /** Starts a compaction in the background (holding the mutex) when the journal is mostly superseded versions. */
-  compactIfDue(): void {
-    const journal = this.journal;
-    if (!journal || this.compaction || this.state !== 'open') {
-      return;
-    }
-    const live = this.repo.resourceCount - this.seeded.size;
-    if (journal.changes <= this.policy.minChanges || journal.changes <= this.policy.ratio * live) {
-      return;
-    }
-    const before = journal.records;
-    const started = performance.now();
-    this.compaction = this.mutex
-      .run(() => journal.compact(this.snapshot()))
-      .then(
-        () => {
-          this.logger.info({ recordsBefore: before, recordsAfter: journal.records, ms: Math.round(performance.now() - started) }, 'journal compacted');
-        },
-        (err: unknown) => {
-          this.logger.warn({ code: (err as NodeJS.ErrnoException).code }, 'journal compaction failed; keeping the journal as it is');
-        }
-      )
-      .finally(() => {
-        this.compaction = undefined;
-      });
-  }
-
-  private *snapshot(): Generator<WithId<Resource>> {
-    for (const resource of this.repo.liveResources()) {
-      if (!this.seeded.has(`${resource.resourceType}/${resource.id}`)) {
-        yield resource;
-      }
-    }
-  }
-
   private assertOpen(): void {
     if (this.state !== 'open') {
       throw transientError('The embedded FHIR store is closed');
     }
   }
+}
+
+/** At most this many transaction Bundles share one COMMIT. */
+const GROUP_LIMIT = 64;
+
+interface CommitGroup {
+  members: number;
+  /** Resolves once the group's COMMIT returned; rejects if it failed. */
+  readonly committed: Promise<void>;
+  succeed(): void;
+  fail(err: unknown): void;
+}
+
+function openGroup(): CommitGroup {
+  let succeed: () => void = () => undefined;
+  let fail: (err: unknown) => void = () => undefined;
+  const committed = new Promise<void>((resolve, reject) => {
+    succeed = resolve;
+    fail = reject;
+  });
+  // Members await it; a group whose members all failed has no one to.
+  committed.catch(() => undefined);
+  return { members: 0, committed, succeed, fail };
+}
+
+/**
+ * The store's work never waits on I/O the event loop sees (SQLite is synchronous), so a caller
+ * looping over store calls (intake's sweep of stored responses, a bulk run) would otherwise
+ * hold the loop until it finished: no HTTP request, not even /readyz, would be answered. Each
+ * call first lets pending I/O run.
+ */
+function nextMacrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** SQLite's own failures (disk full, I/O error, locked) are the port's transient error: 503, try again. */
+function mapStorageError(err: unknown): unknown {
+  if (err instanceof OperationOutcomeError) {
+    return err;
+  }
+  if ((err as { code?: string }).code === 'ERR_SQLITE_ERROR') {
+    return transientError('The embedded FHIR store could not use its database', err);
+  }
+  return err;
 }

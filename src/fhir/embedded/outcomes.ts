@@ -9,7 +9,7 @@ export function transientError(text: string, cause?: unknown): OperationOutcomeE
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
     // The id the HTTP edge and the application service read as 503 (src/outcomes.ts); without it
-    // a closed store or a failed journal would read as a 400 and be reported as a refused write.
+    // a closed store or a failing disk would read as a 400 and be reported as a refused write.
     id: 'service-unavailable',
     issue: [{ severity: 'error', code: 'transient', details: { text } }],
   };

@@ -10,8 +10,8 @@ const RESOLVE_IS = /^(\w+)((?:\.\w+)+)\.where\(\(resolve\(\) is (\w+)\)\)$/;
 
 /**
  * Builds a reader for one (resource type, search parameter). Evaluating FHIRPath costs about
- * 5–12 µs per expression once several run interleaved, which made indexing dominate journal
- * replay; but most indexed parameters are a plain path (`Observation.meta.tag`) or a plain
+ * 5–12 µs per expression once several run interleaved, which made indexing dominate the
+ * cost of a write; but most indexed parameters are a plain path (`Observation.meta.tag`) or a plain
  * path filtered by `.where(resolve() is Patient)`. Those two shapes are read directly, with
  * the same result as @medplum/core's evaluator; any other expression is evaluated as FHIRPath.
  */

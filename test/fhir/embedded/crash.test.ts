@@ -60,7 +60,7 @@ describe('kill -9 during writes', () => {
         expect(run.signal).toBe('SIGKILL');
         expect(run.acknowledged.size).toBeGreaterThanOrEqual(killAfterAcks);
 
-        // The killed process left its LOCK behind; it is stale and taken over.
+        // The kernel released the killed process's lock on store.lock; SQLite rolls back whatever was not committed.
         const store = await openTestStore(dir, recordingLogger());
         try {
           for (const [label, location] of run.acknowledged) {

@@ -3,7 +3,7 @@
  * Child process for crash.test.ts (plain JS, so it runs without a build): opens the store on
  * argv[2] and writes triage transactions from several concurrent writers until it is killed.
  * It prints `START <run>` before sending a transaction and `ACK <run> <patient reference>`
- * once executeTransaction has resolved, i.e. after the journal fsync.
+ * once executeTransaction has resolved, i.e. after SQLite's COMMIT (the WAL fsynced).
  */
 require('../../support/registerTs');
 const { openEmbeddedStore } = require('../../../src/fhir/embedded/embeddedStore');
@@ -24,6 +24,8 @@ async function main() {
       process.stdout.write(`START ${run}\n`);
       const response = await store.executeTransaction(triageTransaction(run));
       process.stdout.write(`ACK ${run} ${response.entry[0].response.location}\n`);
+      // The store answers without returning to the event loop; let stdout (a pipe) flush.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   };
   await Promise.all(Array.from({ length: WRITERS }, writer));

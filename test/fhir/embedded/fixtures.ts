@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EmbeddedStore, StoreLogger } from '../../../src/fhir/embedded/embeddedStore';
 import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
+import { SqliteRepository } from '../../../src/fhir/embedded/sqliteRepository';
+import { StoreDatabase } from '../../../src/fhir/embedded/storeDatabase';
+import { indexFhirDefinitions } from '../../../src/fhir/fhirDefinitions';
 
 export const TAG_SYSTEM = 'https://fhir.hip-triage.example.org/test-run';
 
@@ -90,4 +93,17 @@ export function uuidFor(label: string): string {
 
 export async function idsByTag(store: EmbeddedStore, resourceType: Resource['resourceType'], code: string): Promise<string[]> {
   return (await store.searchResources(resourceType, { _tag: `${TAG_SYSTEM}|${code}` })).map((r) => r.id ?? '');
+}
+
+/** A SQLite repository on a fresh in-memory database (validating, as the REST edge's is). */
+export function memoryRepository(validate = true): SqliteRepository {
+  indexFhirDefinitions();
+  return new SqliteRepository(StoreDatabase.open(':memory:'), { validate });
+}
+
+/** Every row of every table, in order, as text: equal dumps mean equal databases. */
+export function dumpDatabase(repo: SqliteRepository): string {
+  const { db } = repo.database;
+  const tables = ['resource_version', 'resource', 'search_key', 'search_date', 'store_meta'];
+  return JSON.stringify(tables.map((table) => [table, db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2`).all()]));
 }

@@ -4,20 +4,7 @@ import type { FhirRequest } from '@medplum/fhir-router';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
-import { JournaledRepository } from '../../../src/fhir/embedded/journaledRepository';
-import { idsByTag, observation, openTestStore, patient, recordingLogger, TAG_SYSTEM, tempDataDir, triageTransaction } from './fixtures';
-
-/** Everything MemoryRepository stores, in storage order, as text: equal dumps mean byte-for-byte equal stores. */
-function dump(repo: JournaledRepository): string {
-  const maps = repo as unknown as {
-    resources: Map<string, Map<string, Resource>>;
-    history: Map<string, Map<string, Resource[]>>;
-  };
-  return JSON.stringify({
-    resources: [...maps.resources].map(([type, byId]) => [type, [...byId]]),
-    history: [...maps.history].map(([type, byId]) => [type, [...byId]]),
-  });
-}
+import { dumpDatabase, idsByTag, memoryRepository, observation, openTestStore, patient, recordingLogger, TAG_SYSTEM, tempDataDir, triageTransaction } from './fixtures';
 
 function request(method: FhirRequest['method'], url: string, body?: unknown, headers?: Record<string, string>): FhirRequest {
   return { method, url, pathname: '', params: {}, query: {}, body, headers, config: { transactions: true } };
@@ -63,6 +50,8 @@ const jsonPatch = (ops: unknown[]): Resource => ({
  */
 const invalidTransactions: {
   readonly name: string;
+  /** Refused by validation, which runs on what clients send to `/fhir`, not on the service's own write-back. */
+  readonly validation?: true;
   readonly bad: (existing: Existing) => BundleEntry;
   readonly expectedText: RegExp;
   readonly expectedPath?: string;
@@ -72,12 +61,14 @@ const invalidTransactions: {
     bad: () => ({ resource: { ...observation('bad', 'Questionnaire/hip-pain-triage') }, request: { method: 'POST', url: 'Observation' } }),
     expectedText: /Invalid reference/,
     expectedPath: 'Observation.subject',
+    validation: true,
   },
   {
     name: 'an element FHIR does not define',
     bad: (existing) => ({ resource: { ...observation('bad', `Patient/${existing.patient.id}`), colour: 'red' } as Resource, request: { method: 'POST', url: 'Observation' } }),
     expectedText: /Invalid additional property "colour"/,
     expectedPath: 'Observation.colour',
+    validation: true,
   },
   {
     name: 'an update the router rejects (body id differs from the URL)',
@@ -94,6 +85,7 @@ const invalidTransactions: {
     bad: (existing) => ({ resource: jsonPatch([{ op: 'add', path: '/colour', value: 'red' }]), request: { method: 'PATCH', url: `Observation/${existing.kept.id}` } }),
     expectedText: /Invalid additional property "colour"/,
     expectedPath: 'Observation.colour',
+    validation: true,
   },
   {
     name: 'a conditional create matching several resources',
@@ -103,28 +95,24 @@ const invalidTransactions: {
 ];
 
 describe('all-or-nothing transactions', () => {
-  describe.each(invalidTransactions)('a transaction with $name', ({ bad, expectedText, expectedPath }) => {
-    it('leaves the repository byte-for-byte unchanged when run through FhirRouter', async () => {
-      const repo = new JournaledRepository();
+  describe.each(invalidTransactions)('a transaction with $name', ({ bad, expectedText, expectedPath, validation }) => {
+    it('leaves the database row-for-row unchanged when run through FhirRouter on the repository', async () => {
+      const repo = memoryRepository();
       const router = new FhirRouter();
-      const send = async (req: FhirRequest): Promise<[OperationOutcome, Resource?]> => {
-        const [outcome, resource] = await router.handleRequest(req, repo);
-        repo.commitChanges();
-        return [outcome, resource];
-      };
+      const send = (req: FhirRequest): Promise<[OperationOutcome, Resource?]> => router.handleRequest(req, repo) as Promise<[OperationOutcome, Resource?]>;
       const existing = await populate(send);
-      const before = dump(repo);
+      const before = dumpDatabase(repo);
 
       const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...validEntries(existing), bad(existing)] };
       const [outcome, response] = await router.handleRequest(request('POST', '', bundle), repo);
 
       expect(isOk(outcome)).toBe(false);
       expect(response).toBeUndefined();
-      expect(repo.pendingChanges()).toEqual([]);
-      expect(dump(repo)).toBe(before);
+      expect(repo.database.inTransaction).toBe(false);
+      expect(dumpDatabase(repo)).toBe(before);
     });
 
-    it('is refused by executeTransaction with the router outcome, and nothing is stored or journaled', async () => {
+    it(`is refused by ${validation ? 'a REST transaction' : 'executeTransaction and a REST transaction'} with the router outcome, and nothing is stored`, async () => {
       const { dir, cleanup } = tempDataDir();
       const store = await openTestStore(dir);
       try {
@@ -134,10 +122,17 @@ describe('all-or-nothing transactions', () => {
         const stats = store.stats();
 
         const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [...validEntries(existing), bad(existing)] };
-        const error = await store.executeTransaction(bundle).then(
-          () => undefined,
-          (err: unknown) => err
-        );
+        const [restOutcome, restAnswer] = await store.handleRest(request('POST', '', bundle));
+        expect(restAnswer).toBeUndefined();
+        const error = validation
+          ? new OperationOutcomeError(restOutcome)
+          : await store.executeTransaction(bundle).then(
+              () => undefined,
+              (err: unknown) => err
+            );
+        if (!validation) {
+          expect(restOutcome).toEqual((error as OperationOutcomeError).outcome);
+        }
 
         expect(error).toBeInstanceOf(OperationOutcomeError);
         const refused = (error as OperationOutcomeError).outcome;
@@ -183,29 +178,29 @@ describe('all-or-nothing transactions', () => {
   });
 
   it('rolls a failing nested transaction back to its own start, like a savepoint', async () => {
-    const repo = new JournaledRepository();
+    const repo = memoryRepository();
     await repo.withTransaction(async () => {
       await repo.createResource(patient('outer'));
-      const beforeInner = dump(repo);
+      const beforeInner = dumpDatabase(repo);
       await expect(
         repo.withTransaction(async () => {
           await repo.createResource(patient('inner'));
           throw new Error('inner failure');
         })
       ).rejects.toThrow('inner failure');
-      expect(dump(repo)).toBe(beforeInner);
+      expect(dumpDatabase(repo)).toBe(beforeInner);
     });
-    expect(repo.pendingChanges().map((change) => (change.op === 'put' ? change.resource.meta?.tag?.[0]?.code : change.id))).toEqual(['outer']);
+    expect(repo.database.takeCommitted()).toHaveLength(1);
+    expect((await repo.searchResources({ resourceType: 'Patient' })).map((p) => p.meta?.tag?.[0]?.code)).toEqual(['outer']);
   });
 
-  it('restores the original order after rolling back a delete (unsorted results follow storage order)', async () => {
-    const repo = new JournaledRepository();
+  it('keeps the original order after rolling back a delete (unsorted results follow creation order)', async () => {
+    const repo = memoryRepository();
     const ids: string[] = [];
     for (const n of [1, 2, 3]) {
       ids.push((await repo.createResource(patient(`order-${n}`))).id);
     }
-    repo.commitChanges();
-    const before = dump(repo);
+    const before = dumpDatabase(repo);
     await expect(
       repo.withTransaction(async () => {
         await repo.deleteResource('Patient', ids[0] ?? '');
@@ -213,7 +208,7 @@ describe('all-or-nothing transactions', () => {
         throw new Error('abort');
       })
     ).rejects.toThrow('abort');
-    expect(dump(repo)).toBe(before);
+    expect(dumpDatabase(repo)).toBe(before);
     expect((await repo.searchResources({ resourceType: 'Patient' })).map((p) => p.id)).toEqual(ids);
   });
 });
@@ -252,6 +247,85 @@ describe('conditional create (ifNoneExist on _tag)', () => {
   });
 });
 
+describe('concurrent requests', () => {
+  it('never show a reader half of a transaction, through the port or REST, while writes are in flight', async () => {
+    const { dir, cleanup } = tempDataDir();
+    const store = await openTestStore(dir);
+    try {
+      // Three writers, ten transactions each, and readers arriving throughout.
+      const writes = Array.from({ length: 3 }, async (_, lane) => {
+        for (let n = 0; n < 10; n++) {
+          await store.executeTransaction(triageTransaction(`concurrent-${lane}-${n}`));
+        }
+      });
+      const observed: number[] = [];
+      // Each transaction stores a patient and two observations of it, or nothing: one search
+      // never sees a patient with one observation.
+      const perSubject = (observations: readonly Observation[]): number[] => {
+        const counts = new Map<string, number>();
+        for (const o of observations) {
+          counts.set(o.subject?.reference ?? '', (counts.get(o.subject?.reference ?? '') ?? 0) + 1);
+        }
+        return [...new Set(counts.values())];
+      };
+      const checkSnapshot = async (delay: number): Promise<void> => {
+        // Arrive part-way through the writes, not before them: microtask hops and event-loop turns.
+        for (let hop = 0; hop < delay; hop++) {
+          await (hop % 3 === 0 ? new Promise((resolve) => setImmediate(resolve)) : null);
+        }
+        const observations = await store.searchResources<Observation>('Observation', {});
+        const [, bundle] = await store.handleRest(request('GET', 'Observation?_count=1000'));
+        const viaRest = ((bundle as Bundle).entry ?? []).map((e) => e.resource as Observation);
+        expect(perSubject(observations)).toEqual(observations.length ? [2] : []);
+        expect(perSubject(viaRest)).toEqual(viaRest.length ? [2] : []);
+        observed.push(observations.length);
+      };
+      const reads = Array.from({ length: 200 }, (_, n) => checkSnapshot(n % 90));
+      await Promise.all([...writes, ...reads]);
+      expect(await store.searchResources('Patient', {})).toHaveLength(30);
+      // The readers really did arrive between transactions (the test is not vacuous).
+      expect(new Set(observed).size).toBeGreaterThan(5);
+    } finally {
+      await store.close();
+      cleanup();
+    }
+  });
+});
+
+describe('group commit (concurrent transaction Bundles share one COMMIT)', () => {
+  it('answers every one, a failing one alone, and every answered one survives a restart', async () => {
+    const { dir, cleanup } = tempDataDir();
+    try {
+      const store = await openTestStore(dir);
+      const failing: Bundle = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [...(triageTransaction('group-failing').entry ?? []), { request: { method: 'DELETE', url: 'Patient/no-such-patient' } }],
+      };
+      const settled = await Promise.allSettled([
+        ...Array.from({ length: 12 }, (_, n) => store.executeTransaction(triageTransaction(`group-${n}`))),
+        store.executeTransaction(failing),
+        ...Array.from({ length: 12 }, (_, n) => store.executeTransaction(triageTransaction(`group-${12 + n}`))),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual([...Array(12).fill('fulfilled'), 'rejected', ...Array(12).fill('fulfilled')]);
+      expect(await idsByTag(store, 'Patient', 'group-failing-patient')).toEqual([]);
+      const locations = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.entry?.[0]?.response?.location] : []));
+      await store.close();
+
+      const reopened = await openTestStore(dir);
+      for (let n = 0; n < 24; n++) {
+        const [id] = await idsByTag(reopened, 'Patient', `group-${n}-patient`);
+        expect(`Patient/${id}`).toBe(locations[n]);
+        expect(await idsByTag(reopened, 'Observation', `group-${n}-obs-2`)).toHaveLength(1);
+      }
+      expect(await idsByTag(reopened, 'Patient', 'group-failing-patient')).toEqual([]);
+      await reopened.close();
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('handleRest', () => {
   it('refuses an invalid resource with a 400 OperationOutcome naming the path', async () => {
     const store = await openEmbeddedStore({ dataDir: ':memory:', logger: recordingLogger() });
@@ -279,6 +353,7 @@ describe('handleRest', () => {
       const steps: { readonly req: FhirRequest; readonly status: number; readonly check?: (resource: Resource | undefined) => void }[] = [
         { req: request('GET', `Patient/${created.id}`), status: 200, check: (r) => expect(r?.meta?.versionId).toBe(v2) },
         { req: request('GET', `Patient/${created.id}/_history/${v1}`), status: 200, check: (r) => expect((r as Patient).gender).toBeUndefined() },
+        { req: request('GET', `Patient/${created.id}/_history/no-such-version`), status: 404 },
         {
           req: request('GET', `Patient/${created.id}/_history`),
           status: 200,

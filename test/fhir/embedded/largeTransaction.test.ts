@@ -1,3 +1,4 @@
+import { getStatus } from '@medplum/core';
 import type { Bundle, BundleEntry, Patient } from '@medplum/fhirtypes';
 import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
 
@@ -27,9 +28,21 @@ describe('embedded store transactions larger than Medplum’s 8-entry strict-iso
     await store.close();
   });
 
-  it('leaves the store unchanged when the last of 12 entries is invalid', async () => {
+  it('leaves the store unchanged when the last of 12 entries is invalid (a client transaction to /fhir is validated)', async () => {
     const store = await openEmbeddedStore({ dataDir: ':memory:', logger: silent });
-    await expect(store.executeTransaction(conditionalTransaction(12, 11))).rejects.toThrow();
+    const [outcome, answer] = await store.handleRest({ method: 'POST', url: '', pathname: '', params: {}, query: {}, body: conditionalTransaction(12, 11) });
+    expect(answer).toBeUndefined();
+    expect(getStatus(outcome)).toBe(400);
+    expect(outcome.issue?.[0]?.expression).toEqual(['Patient.birthDate']);
+    expect(await store.searchResources('Patient', {})).toHaveLength(0);
+    await store.close();
+  });
+
+  it('leaves the store unchanged when the last of 13 entries fails (the service’s own transaction)', async () => {
+    const store = await openEmbeddedStore({ dataDir: ':memory:', logger: silent });
+    const bundle = conditionalTransaction(12);
+    bundle.entry?.push({ request: { method: 'DELETE', url: 'Patient/no-such-patient' } });
+    await expect(store.executeTransaction(bundle)).rejects.toMatchObject({ outcome: { id: 'not-found' } });
     expect(await store.searchResources('Patient', {})).toHaveLength(0);
     await store.close();
   });
