@@ -5,9 +5,9 @@ import { TRIAGE_METHOD_CODE, TRIAGE_METHOD_SYSTEM } from '../triage/results/buil
 import { salvageRedFlags } from '../triage/salvage';
 import type { TriageContent } from '../triage/triageContent';
 import type { CdsCard, CdsService } from './cdsTypes';
+import { DISPOSITION_SYSTEM } from '../content/buildTriageContent';
 
 export const CDS_SERVICE_ID = 'hip-pain-triage';
-const DISPOSITION_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-disposition';
 
 /** The latest RiskAssessment this service made for the patient: prefetched by the EHR, or searched for as a fallback. */
 export const LAST_TRIAGE_QUERY = `RiskAssessment?subject=Patient/{{context.patientId}}&method=${TRIAGE_METHOD_SYSTEM}|${TRIAGE_METHOD_CODE}&_sort=-date&_count=1`;

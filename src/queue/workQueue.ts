@@ -5,6 +5,7 @@ import { statusOf } from '../outcomes';
 import type { RequestPriority } from '../routing/routingTable';
 import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM } from '../triage/results/idempotencyKey';
 import { compareQueueItems, compareUrgency, URGENCY_ORDER } from './queueOrder';
+import { TRIAGE_RULE_SYSTEM } from '../triage/results/terminology';
 
 /** Open work: what a team still has to act on. */
 export const OPEN_TASK_STATUSES: readonly Task['status'][] = ['requested', 'accepted', 'in-progress'];
@@ -15,7 +16,6 @@ export const QUEUE_TASK_LIMIT = 500;
 /** Ids per `_id=`/`identifier=` search, to keep URLs well under common server limits. */
 const IDS_PER_SEARCH = 40;
 
-const RULE_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-rule';
 const TASK_CODE_SYSTEM = 'http://hl7.org/fhir/CodeSystem/task-code';
 
 export interface QueuePatient {
@@ -254,7 +254,7 @@ function triageOutputs(guidance: GuidanceResponse): TriageOutputs {
   const response = parameters.find((p) => p.name === 'response')?.valueReference?.reference;
   return {
     disposition: disposition ? (disposition.display ?? disposition.code) : undefined,
-    rules: parameters.flatMap((p) => (p.name === 'rule' && p.valueCoding?.system === RULE_SYSTEM && p.valueCoding.code ? [p.valueCoding.code] : [])),
+    rules: parameters.flatMap((p) => (p.name === 'rule' && p.valueCoding?.system === TRIAGE_RULE_SYSTEM && p.valueCoding.code ? [p.valueCoding.code] : [])),
     responseId: response?.startsWith('QuestionnaireResponse/') ? response.slice('QuestionnaireResponse/'.length) : undefined,
   };
 }

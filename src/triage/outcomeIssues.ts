@@ -1,4 +1,5 @@
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { TRIAGE_BASE } from './ruleset';
 
 /** C0 control characters other than tab, LF and CR: a FHIR string may not hold them. */
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
@@ -14,9 +15,9 @@ export function printable(text: string): string {
 }
 
 /** The CodeSystem of the problems the engine reports, so adapters act on a code, never on English. */
-export const RESPONSE_PROBLEM_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/response-problem';
+export const RESPONSE_PROBLEM_SYSTEM = `${TRIAGE_BASE}/CodeSystem/response-problem`;
 /** The extension giving an out-of-range problem's bounds (a Range), for adapters that word it themselves. */
-export const PROBLEM_BOUNDS_EXTENSION = 'https://fhir.hip-triage.example.org/StructureDefinition/response-problem-bounds';
+export const PROBLEM_BOUNDS_EXTENSION = `${TRIAGE_BASE}/StructureDefinition/response-problem-bounds`;
 
 /** Every problem the engine can find in a response (CodeSystem-response-problem.json lists them with their meaning). */
 export type ResponseProblem =

@@ -1,9 +1,10 @@
 import type { Annotation, RiskAssessment } from '@medplum/fhirtypes';
 import { resultIdentifier } from './idempotencyKey';
 import { type ResultContext, roleMeta, rulesetCanonical } from './resultContext';
+import { TRIAGE_BASE } from '../ruleset';
 
 /** The system of RiskAssessment.method: searching `method=<system>|hip-pain-triage` finds this service's assessments. */
-export const TRIAGE_METHOD_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-method';
+export const TRIAGE_METHOD_SYSTEM = `${TRIAGE_BASE}/CodeSystem/triage-method`;
 export const TRIAGE_METHOD_CODE = 'hip-pain-triage';
 
 /**

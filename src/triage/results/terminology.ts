@@ -1,6 +1,11 @@
 import type { CodeableConcept, Coding } from '@medplum/fhirtypes';
 
+import { TRIAGE_BASE } from '../ruleset';
+
 export const SNOMED_CT = 'http://snomed.info/sct';
+
+/** The ruleset's rule codes (CodeSystem-triage-rule.json): how results name the rules that fired. */
+export const TRIAGE_RULE_SYSTEM = `${TRIAGE_BASE}/CodeSystem/triage-rule`;
 
 /**
  * SNOMED CT 3457005 |Patient referral|: the ServiceRequest category for a referral, as
@@ -36,7 +41,7 @@ export const PROVENANCE_CREATE: CodeableConcept = {
 };
 
 /** Task codes of this service's own, for work the R4 task-code set has no code for. */
-export const TRIAGE_TASK_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triage-task';
+export const TRIAGE_TASK_SYSTEM = `${TRIAGE_BASE}/CodeSystem/triage-task`;
 
 /** A clinician reviews a triage of an old response before any referral from it is acted on. */
 export const REVIEW_STALE_TRIAGE: CodeableConcept = {
