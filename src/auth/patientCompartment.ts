@@ -123,3 +123,4 @@ export function searchNamesPatient(resourceType: string, query: Readonly<Record<
   }
   return false;
 }
+

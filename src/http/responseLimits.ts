@@ -92,9 +92,7 @@ export function responseLimits(settings: ResponseLimitSettings, options: Respons
             {
               severity: 'error',
               code: 'too-costly',
-              details: {
-                text: `This Bundle writes ${count} QuestionnaireResponses; at most ${settings.perTransaction} are taken in one request. Send them in smaller Bundles.`,
-              },
+              details: { text: `This Bundle writes ${count} QuestionnaireResponses; at most ${settings.perTransaction} are taken in one request. Send them in smaller Bundles.` },
               expression: ['Bundle.entry'],
             },
           ],
@@ -118,9 +116,7 @@ export function responseLimits(settings: ResponseLimitSettings, options: Respons
             {
               severity: 'error',
               code: 'throttled',
-              details: {
-                text: `More than ${settings.perMinute} QuestionnaireResponses a minute from one caller: wait for the time in Retry-After, then send again.`,
-              },
+              details: { text: `More than ${settings.perMinute} QuestionnaireResponses a minute from one caller: wait for the time in Retry-After, then send again.` },
             },
           ],
         })

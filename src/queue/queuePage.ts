@@ -40,25 +40,23 @@ export function renderQueuePage(options: QueuePageOptions): string {
   return page(
     'Work queues',
     html`<header class="top">
-        <div>
-          <h1>Work queues</h1>
-          <p>
-            Open hip pain triage tasks: ${plural(total, 'task')}, ${plural(overdue, 'overdue task')}. Times are ${timeZone} time; shown at
-            ${formatTime(now, timeZone)}. <a href="/queue">Refresh</a>
-          </p>
-        </div>
-        ${options.signedInAs !== undefined ? signOut(options.signedInAs, options.signOutToken ?? '') : ''}
-      </header>
-      <main id="main">
-        ${queue.truncated ? notShownWarning(queue) : ''}
-        <nav aria-label="Queues">
-          <h2>Queues</h2>
-          <ul class="summary">
-            ${queue.services.map((service, i) => html`<li><a href="#queue-${i + 1}">${service.name}</a>: ${summary(service, now)}</li>`)}
-          </ul>
-        </nav>
-        ${queue.services.map((service, i) => serviceSection(service, i + 1, options))}
-      </main>`
+  <div>
+    <h1>Work queues</h1>
+    <p>Open hip pain triage tasks: ${plural(total, 'task')}, ${plural(overdue, 'overdue task')}. Times are ${timeZone} time; shown at ${formatTime(now, timeZone)}.
+    <a href="/queue">Refresh</a></p>
+  </div>
+  ${options.signedInAs !== undefined ? signOut(options.signedInAs, options.signOutToken ?? '') : ''}
+</header>
+<main id="main">
+  ${queue.truncated ? notShownWarning(queue) : ''}
+  <nav aria-label="Queues">
+    <h2>Queues</h2>
+    <ul class="summary">
+      ${queue.services.map((service, i) => html`<li><a href="#queue-${i + 1}">${service.name}</a>: ${summary(service, now)}</li>`)}
+    </ul>
+  </nav>
+  ${queue.services.map((service, i) => serviceSection(service, i + 1, options))}
+</main>`
   );
 }
 
@@ -69,46 +67,36 @@ export function renderQueuePage(options: QueuePageOptions): string {
 function notShownWarning(queue: WorkQueue): Html {
   const { notShown } = queue;
   const atLeast = notShown.exact ? '' : 'at least ';
-  const parts = (['stat', 'asap', 'urgent', 'routine'] as const)
-    .filter((p) => notShown.byPriority[p] > 0)
-    .map((p) => `${notShown.byPriority[p]} ${PRIORITY_WORDS[p].toLowerCase()}`);
-  return html`<p class="warning" role="alert" data-not-shown="${String(notShown.total)}">
-    <strong>Not every task is shown:</strong> ${atLeast}${plural(notShown.total, 'more open task')} (${parts.join(', ')}) ${notShown.total === 1 ? 'is' : 'are'}
-    not on this page, which lists the most urgent first. Use the FHIR searches in the README to see the rest.
-  </p>`;
+  const parts = (['stat', 'asap', 'urgent', 'routine'] as const).filter((p) => notShown.byPriority[p] > 0).map((p) => `${notShown.byPriority[p]} ${PRIORITY_WORDS[p].toLowerCase()}`);
+  return html`<p class="warning" role="alert" data-not-shown="${String(notShown.total)}"><strong>Not every task is shown:</strong> ${atLeast}${plural(notShown.total, 'more open task')} (${parts.join(', ')}) ${notShown.total === 1 ? 'is' : 'are'} not on this page, which lists the most urgent first. Use the FHIR searches in the README to see the rest.</p>`;
 }
 
 /** A page with only a heading and a sentence: sign-in problems, access refused, the server unreachable. */
 export function renderMessagePage(title: string, message: string): string {
-  return page(
-    title,
-    html`<main id="main">
-      <h1>${title}</h1>
-      <p>${message}</p>
-    </main>`
-  );
+  return page(title, html`<main id="main"><h1>${title}</h1><p>${message}</p></main>`);
 }
 
 function page(title: string, body: Html): string {
   return html`<!doctype html>
-    <html lang="en-GB">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        <title>${title}: hip pain triage</title>
-        <link rel="stylesheet" href="${QUEUE_STYLESHEET_PATH}" />
-      </head>
-      <body>
-        <a class="skip" href="#main">Skip to the queues</a>
-        ${body}
-      </body>
-    </html> `.text;
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${title}: hip pain triage</title>
+<link rel="stylesheet" href="${QUEUE_STYLESHEET_PATH}">
+</head>
+<body>
+<a class="skip" href="#main">Skip to the queues</a>
+${body}
+</body>
+</html>
+`.text;
 }
 
 function signOut(name: string, token: string): Html {
   return html`<form class="account" method="post" action="/queue/sign-out">
-    <input type="hidden" name="csrf" value="${token}" />
+    <input type="hidden" name="csrf" value="${token}">
     <p>Signed in${name ? html` as ${name}` : ''}.</p>
     <button type="submit">Sign out</button>
   </form>`;
@@ -126,59 +114,51 @@ function serviceSection(service: ServiceQueue, n: number, options: QueuePageOpti
   const headingId = `queue-${n}-heading`;
   if (service.items.length === 0) {
     return html`<section id="queue-${n}">
-      <h2 id="${headingId}">${service.name}</h2>
-      <p>No open tasks.</p>
-    </section>`;
+  <h2 id="${headingId}">${service.name}</h2>
+  <p>No open tasks.</p>
+</section>`;
   }
   // The scrolling wrapper is the one landmark per queue, named by the table's caption.
   return html`<section id="queue-${n}">
-    <h2 id="${headingId}">${service.name}</h2>
-    ${service.isService ? '' : html`<p class="warning">These tasks are owned by something that is not one of the services: check the routing table.</p>`}
-    <div class="table-wrap" role="region" aria-labelledby="queue-${n}-caption" tabindex="0">
-      <table>
-        <caption id="queue-${n}-caption">
-          Open tasks for ${service.name}, most urgent first, then by due time
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Priority</th>
-            <th scope="col">Patient</th>
-            <th scope="col">Disposition</th>
-            <th scope="col">Rules</th>
-            <th scope="col">Due</th>
-            <th scope="col">Status</th>
-            <th scope="col">Task</th>
-            <th scope="col">Response</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${service.items.map((item) => row(item, options))}
-        </tbody>
-      </table>
-    </div>
-  </section>`;
+  <h2 id="${headingId}">${service.name}</h2>
+  ${service.isService ? '' : html`<p class="warning">These tasks are owned by something that is not one of the services: check the routing table.</p>`}
+  <div class="table-wrap" role="region" aria-labelledby="queue-${n}-caption" tabindex="0">
+  <table>
+    <caption id="queue-${n}-caption">Open tasks for ${service.name}, most urgent first, then by due time</caption>
+    <thead>
+      <tr>
+        <th scope="col">Priority</th>
+        <th scope="col">Patient</th>
+        <th scope="col">Disposition</th>
+        <th scope="col">Rules</th>
+        <th scope="col">Due</th>
+        <th scope="col">Status</th>
+        <th scope="col">Task</th>
+        <th scope="col">Response</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${service.items.map((item) => row(item, options))}
+    </tbody>
+  </table>
+  </div>
+</section>`;
 }
 
 function row(item: QueueItem, options: QueuePageOptions): Html {
   const { now, timeZone } = options;
   const priority = item.priority ?? 'routine';
   const overdue = isOverdue(item, now);
-  return html`<tr data-task="${item.id}" ${overdue ? html` class="overdue"` : ''}>
-    <td><span class="priority priority-${priority}">${PRIORITY_WORDS[priority]}</span></td>
-    <th scope="row">
-      ${item.patient.label}${item.patient.birthDate ? html`<span class="detail">born ${formatBirthDate(item.patient.birthDate)}</span>` : ''}${item.patient.onRecord ? '' : html`<span class="detail">no Patient record</span>`}
-    </th>
-    <td>${item.disposition ?? 'Not recorded'}</td>
-    <td>${item.rules.length ? item.rules.join(', ') : 'None recorded'}</td>
-    <td>
-      ${item.due ? html`<time datetime="${item.due.toISOString()}">${formatTime(item.due, timeZone)}</time>${overdue ? html`<strong class="overdue-flag">Overdue by ${duration(now.getTime() - item.due.getTime())}</strong>` : ''}` : 'No due time'}
-    </td>
-    <td>${STATUS_WORDS[item.status] ?? item.status}</td>
-    <td>${item.kind}${item.description ? html`<span class="detail">${item.description}</span>` : ''}</td>
-    <td>
-      ${item.responseId ? html`<a href="${options.responseUrl(item.responseId)}">Open response<span class="visually-hidden"> for ${item.patient.label}</span></a>` : 'None linked'}
-    </td>
-  </tr>`;
+  return html`<tr data-task="${item.id}"${overdue ? html` class="overdue"` : ''}>
+        <td><span class="priority priority-${priority}">${PRIORITY_WORDS[priority]}</span></td>
+        <th scope="row">${item.patient.label}${item.patient.birthDate ? html`<span class="detail">born ${formatBirthDate(item.patient.birthDate)}</span>` : ''}${item.patient.onRecord ? '' : html`<span class="detail">no Patient record</span>`}</th>
+        <td>${item.disposition ?? 'Not recorded'}</td>
+        <td>${item.rules.length ? item.rules.join(', ') : 'None recorded'}</td>
+        <td>${item.due ? html`<time datetime="${item.due.toISOString()}">${formatTime(item.due, timeZone)}</time>${overdue ? html`<strong class="overdue-flag">Overdue by ${duration(now.getTime() - item.due.getTime())}</strong>` : ''}` : 'No due time'}</td>
+        <td>${STATUS_WORDS[item.status] ?? item.status}</td>
+        <td>${item.kind}${item.description ? html`<span class="detail">${item.description}</span>` : ''}</td>
+        <td>${item.responseId ? html`<a href="${options.responseUrl(item.responseId)}">Open response<span class="visually-hidden"> for ${item.patient.label}</span></a>` : 'None linked'}</td>
+      </tr>`;
 }
 
 function isOverdue(item: QueueItem, now: Date): boolean {

@@ -61,9 +61,7 @@ export async function loadReviewStates(store: FhirStore, assessmentIds: readonly
     if (!assessment.id || !assessment.meta?.versionId) {
       continue;
     }
-    const own = audits.filter(
-      (a) => a.entity?.[0]?.what?.reference === `RiskAssessment/${assessment.id}` && a.subtype?.some((s) => s.code === TRIAGE_REVIEW_EVENT.code)
-    );
+    const own = audits.filter((a) => a.entity?.[0]?.what?.reference === `RiskAssessment/${assessment.id}` && a.subtype?.some((s) => s.code === TRIAGE_REVIEW_EVENT.code));
     const override = own.find((a) => a.entity?.[0]?.detail?.some((d) => d.type === DETAIL.decision && d.valueString === 'override'));
     states.set(assessment.id, {
       assessmentId: assessment.id,
@@ -98,38 +96,24 @@ export function renderReviewCell(o: ReviewCellOptions): Html {
     return html`<p class="review-mark" id="review-${id}"><strong>Confirmed</strong> by a clinician.</p>`;
   }
   if (state.state === 'overridden') {
-    return html`<p class="review-mark" id="review-${id}">
-      <strong>Overridden</strong>${state.overriddenTo ? ` to ${o.dispositions.find((d) => d.code === state.overriddenTo)?.display ?? state.overriddenTo}` : ''}
-      by a clinician.
-    </p>`;
+    return html`<p class="review-mark" id="review-${id}"><strong>Overridden</strong>${state.overriddenTo ? ` to ${o.dispositions.find((d) => d.code === state.overriddenTo)?.display ?? state.overriddenTo}` : ''} by a clinician.</p>`;
   }
-  const hidden = html`<input type="hidden" name="csrf" value="${o.csrfToken}" /><input type="hidden" name="version" value="${state.versionId}" />`;
+  const hidden = html`<input type="hidden" name="csrf" value="${o.csrfToken}"><input type="hidden" name="version" value="${state.versionId}">`;
   const reviewer = (suffix: string) =>
     o.askReviewer
-      ? html`<label for="reviewer-${suffix}-${id}">Your Practitioner id</label>
-          <input id="reviewer-${suffix}-${id}" name="reviewer" required pattern="[A-Za-z0-9\\-.]{1,64}" autocomplete="off" />`
+      ? html`<label for="reviewer-${suffix}-${id}">Your Practitioner id</label> <input id="reviewer-${suffix}-${id}" name="reviewer" required pattern="[A-Za-z0-9\\-.]{1,64}" autocomplete="off">`
       : '';
   return html`<div class="review" id="review-${id}">
-    <form method="post" action="${QUEUE_REVIEW_PATH}/${id}">
-      ${hidden}<input type="hidden" name="decision" value="confirm" />${reviewer('confirm')}<button type="submit">Confirm triage</button>
-    </form>
-    <details>
-      <summary>Override triage</summary>
-      <form method="post" action="${QUEUE_REVIEW_PATH}/${id}">
-        ${hidden}<input type="hidden" name="decision" value="override" />
-        <label for="disposition-${id}">New disposition</label>
-        <select id="disposition-${id}" name="disposition" required>
-          ${o.dispositions.filter((d) => d.code !== state.disposition).map((d) => html`<option value="${d.code}">${d.display}</option>`)}
-        </select>
-        <label for="reason-${id}">Reason</label>
-        <select id="reason-${id}" name="reason">
-          <option value="">(give the reason in words)</option>
-          ${[...REVIEW_REASON_CODES].map(([code, display]) => html`<option value="${code}">${display}</option>`)}
-        </select>
-        <label for="reason-text-${id}">Reason in words (optional with a coded reason)</label>
-        <textarea id="reason-text-${id}" name="reasonText" rows="2" maxlength="2000"></textarea>
-        ${reviewer('override')}<button type="submit">Override triage</button>
-      </form>
-    </details>
-  </div>`;
+<form method="post" action="${QUEUE_REVIEW_PATH}/${id}">${hidden}<input type="hidden" name="decision" value="confirm">${reviewer('confirm')}<button type="submit">Confirm triage</button></form>
+<details><summary>Override triage</summary>
+<form method="post" action="${QUEUE_REVIEW_PATH}/${id}">${hidden}<input type="hidden" name="decision" value="override">
+<label for="disposition-${id}">New disposition</label>
+<select id="disposition-${id}" name="disposition" required>${o.dispositions.filter((d) => d.code !== state.disposition).map((d) => html`<option value="${d.code}">${d.display}</option>`)}</select>
+<label for="reason-${id}">Reason</label>
+<select id="reason-${id}" name="reason"><option value="">(give the reason in words)</option>${[...REVIEW_REASON_CODES].map(([code, display]) => html`<option value="${code}">${display}</option>`)}</select>
+<label for="reason-text-${id}">Reason in words (optional with a coded reason)</label>
+<textarea id="reason-text-${id}" name="reasonText" rows="2" maxlength="2000"></textarea>
+${reviewer('override')}<button type="submit">Override triage</button>
+</form></details>
+</div>`;
 }

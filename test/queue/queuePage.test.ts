@@ -10,7 +10,7 @@ describe('the HTML template', () => {
   it('escapes every interpolated value, once', () => {
     expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
     const inner = html`<b>${'<i>'}</b>`;
-    expect(html`<p>${inner}${['<', html`<br />`]}${undefined}${0}</p>`.text).toBe('<p><b>&lt;i&gt;</b>&lt;<br>0</p>');
+    expect(html`<p>${inner}${['<', html`<br>`]}${undefined}${0}</p>`.text).toBe('<p><b>&lt;i&gt;</b>&lt;<br>0</p>');
     expect(new Html('<x>').toString()).toBe('<x>');
   });
 
@@ -44,14 +44,7 @@ describe('GET /queue: what each row shows', () => {
     const stored = await request(service.app)
       .put('/fhir/Patient/rule-e1')
       .set('Content-Type', 'application/fhir+json')
-      .send(
-        JSON.stringify({
-          resourceType: 'Patient',
-          id: 'rule-e1',
-          name: [{ given: ['<script>alert("x")</script>'], family: `O'Neil & <b>Sons</b>` }],
-          birthDate: '1986-04-02',
-        })
-      );
+      .send(JSON.stringify({ resourceType: 'Patient', id: 'rule-e1', name: [{ given: ['<script>alert("x")</script>'], family: `O'Neil & <b>Sons</b>` }], birthDate: '1986-04-02' }));
     expect(stored.status).toBeLessThan(300);
     const { tasks } = await triageAndStore(service.app, ruleFixture('E1'));
     const page = (await request(service.app).get('/queue').expect(200)).text;
@@ -108,8 +101,7 @@ describe('GET /queue: what each row shows', () => {
       for: { reference: 'Patient/rule-s1', display: 'Display Name From Reference' },
       owner: { reference: 'Organization/somewhere-else', display: 'A team outside the routing table' },
     };
-    const created = (await request(service.app).post('/fhir/Task').set('Content-Type', 'application/fhir+json').send(JSON.stringify(task)).expect(201))
-      .body as Task;
+    const created = (await request(service.app).post('/fhir/Task').set('Content-Type', 'application/fhir+json').send(JSON.stringify(task)).expect(201)).body as Task;
     const page = (await request(service.app).get('/queue')).text;
     expect(page).toContain('<h2 id="queue-');
     expect(page).toContain('A team outside the routing table</h2>');

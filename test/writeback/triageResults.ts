@@ -19,9 +19,7 @@ export function gpResponse(subject: string): QuestionnaireResponse {
 
 /** `Type/id` of every stored resource in a `$triage` answer, in order. */
 export function storedReferences(answer: Bundle): string[] {
-  return (answer.entry ?? []).flatMap((e) =>
-    e.resource && e.resource.resourceType !== 'OperationOutcome' ? [`${e.resource.resourceType}/${e.resource.id ?? ''}`] : []
-  );
+  return (answer.entry ?? []).flatMap((e) => (e.resource && e.resource.resourceType !== 'OperationOutcome' ? [`${e.resource.resourceType}/${e.resource.id ?? ''}`] : []));
 }
 
 /**
