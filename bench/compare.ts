@@ -51,7 +51,9 @@ export function compareResults(before: ResultsFile, after: ResultsFile, beforeNa
     const change = changeOf(old?.value, g.value);
     const way = change === undefined || change.delta === 0 ? '' : directionOf(g.better, change.delta);
     const loads = `${g.loadAverage?.[0] === undefined || old?.loadAverage?.[0] === undefined ? '' : `${old.loadAverage[0]} / ${g.loadAverage[0]}`}`;
-    lines.push(`${g.name.padEnd(54)} ${show(old?.value).padStart(12)} ${show(g.value).padStart(12)} ${(change?.text ?? '').padStart(9)}  ${way.padEnd(5)} ${loads}`);
+    lines.push(
+      `${g.name.padEnd(54)} ${show(old?.value).padStart(12)} ${show(g.value).padStart(12)} ${(change?.text ?? '').padStart(9)}  ${way.padEnd(5)} ${loads}`
+    );
   }
   const ratios = new Set([...Object.keys(before.ratios ?? {}), ...Object.keys(after.ratios ?? {})]);
   lines.push('', `${'ratio'.padEnd(54)} ${'before'.padStart(12)} ${'after'.padStart(12)} ${'change'.padStart(9)}`);
@@ -72,7 +74,8 @@ function changeOf(before: unknown, after: unknown): { delta: number; text: strin
     return undefined;
   }
   const delta = after - before;
-  const text = before === 0 ? (delta === 0 ? '0' : `${delta > 0 ? '+' : ''}${delta}`) : `${delta >= 0 ? '+' : ''}${((delta / Math.abs(before)) * 100).toFixed(1)}%`;
+  const text =
+    before === 0 ? (delta === 0 ? '0' : `${delta > 0 ? '+' : ''}${delta}`) : `${delta >= 0 ? '+' : ''}${((delta / Math.abs(before)) * 100).toFixed(1)}%`;
   return { delta, text };
 }
 

@@ -111,9 +111,14 @@ export async function measureHttpThroughput(options: HttpOptions, log: (line: st
       for (const name of names) {
         const cpuBefore = processCpuMs(targets[name].pid);
         const driven = await drive(targets[name], { seconds: options.roundSeconds, connections: options.connections, counter });
-        const result: MeasuredRound = { ...driven, serverCpuMsPerRequest: round3((processCpuMs(targets[name].pid) - cpuBefore) / Math.max(driven.requests, 1)) };
+        const result: MeasuredRound = {
+          ...driven,
+          serverCpuMsPerRequest: round3((processCpuMs(targets[name].pid) - cpuBefore) / Math.max(driven.requests, 1)),
+        };
         rounds[name].push(result);
-        log(`  round ${round}/${options.rounds} ${targets[name].name}: ${Math.round(result.perSecond)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${result.serverCpuMsPerRequest} ms/req${result.non2xx || result.errors ? ` (non-2xx ${result.non2xx}, errors ${result.errors})` : ''}`);
+        log(
+          `  round ${round}/${options.rounds} ${targets[name].name}: ${Math.round(result.perSecond)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${result.serverCpuMsPerRequest} ms/req${result.non2xx || result.errors ? ` (non-2xx ${result.non2xx}, errors ${result.errors})` : ''}`
+        );
       }
     }
     const summary = (results: readonly MeasuredRound[]): TargetSummary => ({

@@ -105,7 +105,9 @@ async function main(): Promise<number> {
     platform: `${process.platform} ${process.arch}`,
     loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
   };
-  log(`hip-pain-triage benchmark (${plan.quick ? 'quick' : 'full'}): ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`);
+  log(
+    `hip-pain-triage benchmark (${plan.quick ? 'quick' : 'full'}): ${machine.cores} cores, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`
+  );
   const errors: Record<string, string> = {};
   const loads: SectionLoads = {};
   const run = async <T>(name: SectionName, title: string, measure: () => Promise<T>): Promise<T | undefined> => {
@@ -130,9 +132,13 @@ async function main(): Promise<number> {
     const ours = await runJsonChild<ScoringSection['ours']>(join(DIST, 'bench/scoringRate.js'), [seconds]);
     log(`  scoreResponse: ${ours.perSecond}/s (${ours.perCpuSecond} per CPU second)`);
     const templateExtract = await runJsonChild<ScoringSection['templateExtract']>(join(DIST, 'bench/templateExtract/templateExtractRate.js'), [seconds]);
-    log(`  @aehrc/sdc-template-extract RiskAssessment: ${templateExtract.perSecond}/s (${templateExtract.perCpuSecond} per CPU second); risks ${JSON.stringify(templateExtract.risks)}`);
+    log(
+      `  @aehrc/sdc-template-extract RiskAssessment: ${templateExtract.perSecond}/s (${templateExtract.perCpuSecond} per CPU second); risks ${JSON.stringify(templateExtract.risks)}`
+    );
     const structureCheck = await runJsonChild<StructureCheckRate>(join(DIST, 'bench/structureCheckRate.js'), [seconds]);
-    log(`  structure check: ${structureCheck.compiledPerCpuSecond} per CPU second with the build-time validators, ${structureCheck.runtimePerCpuSecond} compiled at start-up (${structureCheck.compiledVsRuntime}×)`);
+    log(
+      `  structure check: ${structureCheck.compiledPerCpuSecond} per CPU second with the build-time validators, ${structureCheck.runtimePerCpuSecond} compiled at start-up (${structureCheck.compiledVsRuntime}×)`
+    );
     return { ours, templateExtract, structureCheck };
   });
   const http = await run('http', 'Ceiling and ratio (loopback HTTP, alternating rounds)', () => measureHttpThroughput(plan.http, log));
@@ -220,10 +226,34 @@ function buildGoals(r: {
   const trips = r.roundTrips;
   const noPersist = r.http?.targets.triageNoPersist;
   return [
-    goal('noPersistVsExpressEcho', 'http', '$triage?persist=false ÷ express echo', '≥ 0.6', 'higher', r.http?.ratios.triageNoPersistVsExpressEcho, r.http && r.http.ratios.triageNoPersistVsExpressEcho >= 0.6),
+    goal(
+      'noPersistVsExpressEcho',
+      'http',
+      '$triage?persist=false ÷ express echo',
+      '≥ 0.6',
+      'higher',
+      r.http?.ratios.triageNoPersistVsExpressEcho,
+      r.http && r.http.ratios.triageNoPersistVsExpressEcho >= 0.6
+    ),
     goal('noPersistP99Ms', 'http', '$triage?persist=false p99 ms, 10 connections', '≤ 10', 'lower', noPersist?.p99Ms, noPersist && noPersist.p99Ms <= 10),
-    goal('persistVsExpressEcho', 'http', '$triage (persist) ÷ express echo', '≥ 0.4', 'higher', r.http?.ratios.triagePersistVsExpressEcho, r.http && r.http.ratios.triagePersistVsExpressEcho >= 0.4),
-    goal('scoringPerCpuSecond', 'scoring', 'responses scored per CPU second (one core)', '≥ 50000', 'higher', r.scoring?.ours.perCpuSecond, r.scoring && r.scoring.ours.perCpuSecond >= 50_000),
+    goal(
+      'persistVsExpressEcho',
+      'http',
+      '$triage (persist) ÷ express echo',
+      '≥ 0.4',
+      'higher',
+      r.http?.ratios.triagePersistVsExpressEcho,
+      r.http && r.http.ratios.triagePersistVsExpressEcho >= 0.4
+    ),
+    goal(
+      'scoringPerCpuSecond',
+      'scoring',
+      'responses scored per CPU second (one core)',
+      '≥ 50000',
+      'higher',
+      r.scoring?.ours.perCpuSecond,
+      r.scoring && r.scoring.ours.perCpuSecond >= 50_000
+    ),
     goal(
       'writeBackVsEmpty',
       'growth',
@@ -233,11 +263,43 @@ function buildGoals(r: {
       r.growth ? Object.values(r.growth.writeBackVsEmpty).join(' / ') : undefined,
       worstGrowth === undefined ? undefined : worstGrowth >= 0.8
     ),
-    goal('coldStartMedianMs', 'coldStart', 'cold start to /readyz (median, ms)', '≤ 1500', 'lower', r.coldStart?.medianMs, r.coldStart && r.coldStart.medianMs <= 1500),
-    goal('bulkWallSeconds', 'bulk', `bulk: ${r.bulk?.responses ?? 100_000} responses, wall seconds`, '≤ 10', 'lower', r.bulk?.wallSeconds, r.bulk && r.bulk.wallSeconds <= 10),
-    goal('bulkPeakRssMb', 'bulk', `bulk: ${r.bulk?.responses ?? 100_000} responses, peak RSS MB`, '≤ 300', 'lower', r.bulk?.peakRssMb, r.bulk && r.bulk.peakRssMb <= 300),
+    goal(
+      'coldStartMedianMs',
+      'coldStart',
+      'cold start to /readyz (median, ms)',
+      '≤ 1500',
+      'lower',
+      r.coldStart?.medianMs,
+      r.coldStart && r.coldStart.medianMs <= 1500
+    ),
+    goal(
+      'bulkWallSeconds',
+      'bulk',
+      `bulk: ${r.bulk?.responses ?? 100_000} responses, wall seconds`,
+      '≤ 10',
+      'lower',
+      r.bulk?.wallSeconds,
+      r.bulk && r.bulk.wallSeconds <= 10
+    ),
+    goal(
+      'bulkPeakRssMb',
+      'bulk',
+      `bulk: ${r.bulk?.responses ?? 100_000} responses, peak RSS MB`,
+      '≤ 300',
+      'lower',
+      r.bulk?.peakRssMb,
+      r.bulk && r.bulk.peakRssMb <= 300
+    ),
     goal('roundTripsNew', 'roundTrips', 'round trips: $triage, new response', 'exactly 1', 'lower', trips?.newResponse.requests, trips?.newResponse.met),
-    goal('roundTripsSameAgain', 'roundTrips', 'round trips: $triage, same response again', '≤ 1', 'lower', trips?.sameResponseAgain.requests, trips?.sameResponseAgain.met),
+    goal(
+      'roundTripsSameAgain',
+      'roundTrips',
+      'round trips: $triage, same response again',
+      '≤ 1',
+      'lower',
+      trips?.sameResponseAgain.requests,
+      trips?.sameResponseAgain.met
+    ),
     goal('roundTripsStored', 'roundTrips', 'round trips: {id}/$triage', 'a read, then 1', 'lower', trips?.storedResponse.requests, trips?.storedResponse.met),
     goal(
       'coldStartFullMs',
@@ -273,7 +335,9 @@ function printTable(log: (line: string) => void, ratios: Record<string, number |
   if (http) {
     log('\ntarget                                req/s   p50 ms   p99 ms   server CPU ms/req');
     for (const [name, t] of Object.entries(http.targets)) {
-      log(`${name.padEnd(34)} ${String(t.perSecond).padStart(8)} ${String(t.p50Ms).padStart(8)} ${String(t.p99Ms).padStart(8)}   ${String(t.serverCpuMsPerRequest).padStart(8)}`);
+      log(
+        `${name.padEnd(34)} ${String(t.perSecond).padStart(8)} ${String(t.p50Ms).padStart(8)} ${String(t.p99Ms).padStart(8)}   ${String(t.serverCpuMsPerRequest).padStart(8)}`
+      );
     }
   }
   log('\nratio                                 value');

@@ -58,7 +58,12 @@ export function measureStructureCheckRate(options: { seconds: number; rounds: nu
   }
   const compiledPerCpuSecond = Math.round(median(results.compiled));
   const runtimePerCpuSecond = Math.round(median(results.runtime));
-  return { compiledPerCpuSecond, runtimePerCpuSecond, compiledVsRuntime: Math.round((compiledPerCpuSecond / runtimePerCpuSecond) * 100) / 100, rounds: options.rounds };
+  return {
+    compiledPerCpuSecond,
+    runtimePerCpuSecond,
+    compiledVsRuntime: Math.round((compiledPerCpuSecond / runtimePerCpuSecond) * 100) / 100,
+    rounds: options.rounds,
+  };
 }
 
 if (require.main === module) {

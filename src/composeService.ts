@@ -132,11 +132,26 @@ export async function composeService(
         staff: staffGateFromConfig(config, { revoked: staffRevocations }),
       }),
       queueReviewRoutes(
-        { store, content, routing, clock, timeZone: config.timeZone, logger, staff: staffGateFromConfig(config, { revoked: staffRevocations }), sessionSecret: config.sessionSecret, issuer: config.auth?.issuer },
+        {
+          store,
+          content,
+          routing,
+          clock,
+          timeZone: config.timeZone,
+          logger,
+          staff: staffGateFromConfig(config, { revoked: staffRevocations }),
+          sessionSecret: config.sessionSecret,
+          issuer: config.auth?.issuer,
+        },
         queueReviewCsrf
       ),
       intake.router,
-      ...smartFeatures(config, { triage: triageDeps, store, clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth), sessionStore: seams.smartSessionStore }),
+      ...smartFeatures(config, {
+        triage: triageDeps,
+        store,
+        clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth),
+        sessionStore: seams.smartSessionStore,
+      }),
     ],
   });
   return {
@@ -223,10 +238,30 @@ function describe(err: unknown): string {
 
 /** Types the embedded server advertises; every R4 type is served, these are listed. */
 const EMBEDDED_TYPES = [
-  'Patient', 'Practitioner', 'PractitionerRole', 'Organization', 'HealthcareService', 'Device', 'Encounter',
-  'Questionnaire', 'QuestionnaireResponse', 'PlanDefinition', 'ActivityDefinition', 'CodeSystem', 'ValueSet',
-  'RiskAssessment', 'CarePlan', 'ServiceRequest', 'Task', 'GuidanceResponse', 'Provenance', 'OperationOutcome',
-  'SearchParameter', 'Subscription', 'AuditEvent', 'OperationDefinition',
+  'Patient',
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'HealthcareService',
+  'Device',
+  'Encounter',
+  'Questionnaire',
+  'QuestionnaireResponse',
+  'PlanDefinition',
+  'ActivityDefinition',
+  'CodeSystem',
+  'ValueSet',
+  'RiskAssessment',
+  'CarePlan',
+  'ServiceRequest',
+  'Task',
+  'GuidanceResponse',
+  'Provenance',
+  'OperationOutcome',
+  'SearchParameter',
+  'Subscription',
+  'AuditEvent',
+  'OperationDefinition',
 ];
 
 /** Milliseconds spent in each start-up phase, logged so an operator can see what a slow start costs. */

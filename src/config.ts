@@ -43,7 +43,8 @@ export interface Config {
      * JWK/PEM file: `private_key_jwt`, confidential-asymmetric, its public key published at
      * `/smart/jwks.json`); neither: a public client (PKCE only).
      */
-    readonly clientAuth: { readonly method: 'client-secret'; readonly secret: string } | { readonly method: 'private-key-jwt'; readonly keyFile: string } | undefined;
+    readonly clientAuth:
+      { readonly method: 'client-secret'; readonly secret: string } | { readonly method: 'private-key-jwt'; readonly keyFile: string } | undefined;
     /**
      * SMART_OFFLINE_ACCESS: ask for `offline_access` (a refresh token that outlives the
      * person's EHR session) instead of `online_access`; either way the app refreshes its token.
@@ -190,9 +191,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   const cds = readCdsTrustedIssuers(text('CDS_TRUSTED_ISSUERS'), problems);
   const cdsUnsigned = baseList(text('CDS_FHIR_SERVERS'), 'CDS_FHIR_SERVERS', problems);
   if (cdsUnsigned.length > 0 && (auth !== undefined || Object.keys(cds.jwks).length > 0)) {
-    problems.push('CDS_FHIR_SERVERS is for unsigned CDS calls only: with AUTH_* or CDS_TRUSTED_ISSUERS set, name each EHR\'s FHIR bases under its issuer in CDS_TRUSTED_ISSUERS ({"<iss>": {"jwks": "<url>", "fhirServers": ["<base>"]}})');
+    problems.push(
+      'CDS_FHIR_SERVERS is for unsigned CDS calls only: with AUTH_* or CDS_TRUSTED_ISSUERS set, name each EHR\'s FHIR bases under its issuer in CDS_TRUSTED_ISSUERS ({"<iss>": {"jwks": "<url>", "fhirServers": ["<base>"]}})'
+    );
   }
-  const outboundAllowedNetworks = (text('OUTBOUND_ALLOWED_NETWORKS') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const outboundAllowedNetworks = (text('OUTBOUND_ALLOWED_NETWORKS') ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   for (const network of outboundAllowedNetworks) {
     if (!isCidr(network)) {
       problems.push(`OUTBOUND_ALLOWED_NETWORKS must be comma-separated CIDR blocks such as 127.0.0.0/8 or ::1/128 (got '${network}')`);
@@ -203,18 +209,26 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
   const responsesPerMinute = integer('RESPONSE_LIMIT_PER_MINUTE', rateLimitPerMinute === 0 ? 0 : 120, 0, 1_000_000);
   const responsesPerTransaction = integer('RESPONSE_LIMIT_PER_TRANSACTION', 50, 0, 100_000);
   if (responsesPerMinute > 0 && responsesPerTransaction > responsesPerMinute) {
-    problems.push(`RESPONSE_LIMIT_PER_TRANSACTION (${responsesPerTransaction}) must not exceed RESPONSE_LIMIT_PER_MINUTE (${responsesPerMinute}): such a Bundle could never be taken`);
+    problems.push(
+      `RESPONSE_LIMIT_PER_TRANSACTION (${responsesPerTransaction}) must not exceed RESPONSE_LIMIT_PER_MINUTE (${responsesPerMinute}): such a Bundle could never be taken`
+    );
   }
   const dataDir = text('DATA_DIR') ?? './data';
   const fhirBaseUrl = url('FHIR_BASE_URL');
   const fhirClient = readFhirClientSettings(env, problems);
-  const smartAllowedIss = (text('SMART_ALLOWED_ISS') ?? '').split(',').map((iss) => iss.trim().replace(/\/+$/, '')).filter((iss) => iss !== '');
+  const smartAllowedIss = (text('SMART_ALLOWED_ISS') ?? '')
+    .split(',')
+    .map((iss) => iss.trim().replace(/\/+$/, ''))
+    .filter((iss) => iss !== '');
   for (const iss of smartAllowedIss) {
     if (!/^https?:\/\/[^/\s]+/.test(iss)) {
       problems.push(`SMART_ALLOWED_ISS must be comma-separated http(s) FHIR base URLs (got '${iss}')`);
     }
   }
-  const smartFrameAncestors = (text('SMART_FRAME_ANCESTORS') ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  const smartFrameAncestors = (text('SMART_FRAME_ANCESTORS') ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
   for (const origin of smartFrameAncestors) {
     // Origins only: a path, query, wildcard or keyword would widen (or break) the CSP directive they go into.
     if (!/^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?$/.test(origin)) {
@@ -276,7 +290,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, contentRoot: string): Config 
     rulesetFile: text('RULESET_FILE') === undefined ? undefined : fromRoot(text('RULESET_FILE') ?? ''),
     routingFile: fromRoot(text('ROUTING_FILE') ?? resolve(contentRoot, 'config/routing.json')),
     timeZone,
-    corsOrigins: (text('CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== ''),
+    corsOrigins: (text('CORS_ORIGINS') ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== ''),
     rateLimitPerMinute,
     logLevel,
     metricsToken,
@@ -332,7 +349,8 @@ export function readCdsTrustedIssuers(
   if (raw === undefined) {
     return { jwks, fhirServers };
   }
-  const shape = 'CDS_TRUSTED_ISSUERS must be a JSON object mapping each issuer to its JWKS URL, or to {"jwks": "<JWKS URL>", "fhirServers": ["<FHIR base URL>", ...]}';
+  const shape =
+    'CDS_TRUSTED_ISSUERS must be a JSON object mapping each issuer to its JWKS URL, or to {"jwks": "<JWKS URL>", "fhirServers": ["<FHIR base URL>", ...]}';
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -351,7 +369,13 @@ export function readCdsTrustedIssuers(
     }
     const entry = value as { jwks?: unknown; fhirServers?: unknown } | null;
     const servers = entry?.fhirServers ?? [];
-    if (typeof entry !== 'object' || entry === null || typeof entry.jwks !== 'string' || !Array.isArray(servers) || servers.some((s) => typeof s !== 'string')) {
+    if (
+      typeof entry !== 'object' ||
+      entry === null ||
+      typeof entry.jwks !== 'string' ||
+      !Array.isArray(servers) ||
+      servers.some((s) => typeof s !== 'string')
+    ) {
       problems.push(`${shape} (issuer '${issuer}')`);
       continue;
     }
@@ -364,7 +388,10 @@ export function readCdsTrustedIssuers(
 /** Comma-separated http(s) base URLs without query or fragment, trailing slashes dropped. */
 function baseList(raw: string | undefined, name: string, problems: string[]): string[] {
   const bases: string[] = [];
-  for (const item of (raw ?? '').split(',').map((b) => b.trim()).filter((b) => b !== '')) {
+  for (const item of (raw ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '')) {
     try {
       const url = new URL(item);
       if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
@@ -400,9 +427,13 @@ export function isLoopback(host: string): boolean {
  * would never match anything: refused, to say so.
  */
 function smartAllowedIssProblems(allowed: readonly string[], base: { readonly publicBaseUrl: string; readonly publicBaseUrlSet: boolean }): string[] {
-  const problems = allowed.filter((iss) => /[?#@]/.test(iss)).map((iss) => `SMART_ALLOWED_ISS entries must not carry a query, fragment or credentials (got '${iss}')`);
+  const problems = allowed
+    .filter((iss) => /[?#@]/.test(iss))
+    .map((iss) => `SMART_ALLOWED_ISS entries must not carry a query, fragment or credentials (got '${iss}')`);
   if (allowed.length === 0 && base.publicBaseUrlSet && !isLoopbackUrl(base.publicBaseUrl)) {
-    problems.push('SMART_ALLOWED_ISS is required when PUBLIC_BASE_URL is not a loopback address: set it to the FHIR base URL(s) of the EHR(s) allowed to launch the SMART app');
+    problems.push(
+      'SMART_ALLOWED_ISS is required when PUBLIC_BASE_URL is not a loopback address: set it to the FHIR base URL(s) of the EHR(s) allowed to launch the SMART app'
+    );
   }
   return problems;
 }

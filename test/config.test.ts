@@ -48,34 +48,73 @@ describe('issue 19 settings: CDS fhirServer bases, outbound networks, response l
       {
         CDS_TRUSTED_ISSUERS: JSON.stringify({
           'https://old-ehr.example.org': 'https://old-ehr.example.org/jwks',
-          'https://ehr.example.org': { jwks: 'https://ehr.example.org/jwks', fhirServers: ['https://ehr.example.org/fhir/R4/', 'https://fhir.ehr.example.org'] },
+          'https://ehr.example.org': {
+            jwks: 'https://ehr.example.org/jwks',
+            fhirServers: ['https://ehr.example.org/fhir/R4/', 'https://fhir.ehr.example.org'],
+          },
         }),
       },
       '/srv/app'
     );
-    expect(config.cdsTrustedIssuers).toEqual({ 'https://old-ehr.example.org': 'https://old-ehr.example.org/jwks', 'https://ehr.example.org': 'https://ehr.example.org/jwks' });
-    expect(config.cdsFhirServers).toEqual({ byIssuer: { 'https://ehr.example.org': ['https://ehr.example.org/fhir/R4', 'https://fhir.ehr.example.org'] }, unsigned: [] });
+    expect(config.cdsTrustedIssuers).toEqual({
+      'https://old-ehr.example.org': 'https://old-ehr.example.org/jwks',
+      'https://ehr.example.org': 'https://ehr.example.org/jwks',
+    });
+    expect(config.cdsFhirServers).toEqual({
+      byIssuer: { 'https://ehr.example.org': ['https://ehr.example.org/fhir/R4', 'https://fhir.ehr.example.org'] },
+      unsigned: [],
+    });
     expect(config.outboundAllowedNetworks).toEqual([]);
   });
 
   it.each([
-    [{ CDS_TRUSTED_ISSUERS: JSON.stringify({ 'https://ehr.example.org': { fhirServers: ['https://ehr.example.org/fhir'] } }) }, /CDS_TRUSTED_ISSUERS must be a JSON object.*issuer 'https:\/\/ehr.example.org'/],
-    [{ CDS_TRUSTED_ISSUERS: JSON.stringify({ 'https://ehr.example.org': { jwks: 'https://ehr.example.org/jwks', fhirServers: 'https://ehr.example.org/fhir' } }) }, /CDS_TRUSTED_ISSUERS/],
-    [{ CDS_TRUSTED_ISSUERS: JSON.stringify({ 'https://ehr.example.org': { jwks: 'https://ehr.example.org/jwks', fhirServers: ['https://ehr.example.org/fhir?x=1'] } }) }, /without credentials, query or fragment/],
-    [{ CDS_TRUSTED_ISSUERS: JSON.stringify({ 'https://ehr.example.org': { jwks: 'https://ehr.example.org/jwks', fhirServers: ['ftp://ehr.example.org/fhir'] } }) }, /http\(s\) FHIR base URLs/],
+    [
+      { CDS_TRUSTED_ISSUERS: JSON.stringify({ 'https://ehr.example.org': { fhirServers: ['https://ehr.example.org/fhir'] } }) },
+      /CDS_TRUSTED_ISSUERS must be a JSON object.*issuer 'https:\/\/ehr.example.org'/,
+    ],
+    [
+      {
+        CDS_TRUSTED_ISSUERS: JSON.stringify({
+          'https://ehr.example.org': { jwks: 'https://ehr.example.org/jwks', fhirServers: 'https://ehr.example.org/fhir' },
+        }),
+      },
+      /CDS_TRUSTED_ISSUERS/,
+    ],
+    [
+      {
+        CDS_TRUSTED_ISSUERS: JSON.stringify({
+          'https://ehr.example.org': { jwks: 'https://ehr.example.org/jwks', fhirServers: ['https://ehr.example.org/fhir?x=1'] },
+        }),
+      },
+      /without credentials, query or fragment/,
+    ],
+    [
+      {
+        CDS_TRUSTED_ISSUERS: JSON.stringify({
+          'https://ehr.example.org': { jwks: 'https://ehr.example.org/jwks', fhirServers: ['ftp://ehr.example.org/fhir'] },
+        }),
+      },
+      /http\(s\) FHIR base URLs/,
+    ],
     [{ ...AUTH, CDS_FHIR_SERVERS: 'https://ehr.example.org/fhir' }, /CDS_FHIR_SERVERS is for unsigned CDS calls only/],
     [{ CDS_FHIR_SERVERS: 'https://user:pw@ehr.example.org/fhir' }, /CDS_FHIR_SERVERS must be http\(s\) FHIR base URLs without credentials/],
     [{ OUTBOUND_ALLOWED_NETWORKS: '127.0.0.1' }, /OUTBOUND_ALLOWED_NETWORKS must be comma-separated CIDR blocks/],
     [{ OUTBOUND_ALLOWED_NETWORKS: '10.0.0.0/33' }, /OUTBOUND_ALLOWED_NETWORKS/],
     [{ OUTBOUND_ALLOWED_NETWORKS: 'localhost/8' }, /OUTBOUND_ALLOWED_NETWORKS/],
-    [{ RESPONSE_LIMIT_PER_MINUTE: '10', RESPONSE_LIMIT_PER_TRANSACTION: '20' }, /RESPONSE_LIMIT_PER_TRANSACTION \(20\) must not exceed RESPONSE_LIMIT_PER_MINUTE \(10\)/],
+    [
+      { RESPONSE_LIMIT_PER_MINUTE: '10', RESPONSE_LIMIT_PER_TRANSACTION: '20' },
+      /RESPONSE_LIMIT_PER_TRANSACTION \(20\) must not exceed RESPONSE_LIMIT_PER_MINUTE \(10\)/,
+    ],
     [{ RESPONSE_LIMIT_PER_MINUTE: '-1' }, /RESPONSE_LIMIT_PER_MINUTE must be a whole number/],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig(env, '/srv/app')).toThrow(message);
   });
 
   it('takes CDS_FHIR_SERVERS without auth, and OUTBOUND_ALLOWED_NETWORKS as CIDR blocks of either family', () => {
-    const config = loadConfig({ CDS_FHIR_SERVERS: 'http://127.0.0.1:8090/fhir, https://ehr.test/fhir/', OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8, ::1/128' }, '/srv/app');
+    const config = loadConfig(
+      { CDS_FHIR_SERVERS: 'http://127.0.0.1:8090/fhir, https://ehr.test/fhir/', OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8, ::1/128' },
+      '/srv/app'
+    );
     expect(config.cdsFhirServers.unsigned).toEqual(['http://127.0.0.1:8090/fhir', 'https://ehr.test/fhir']);
     expect(config.outboundAllowedNetworks).toEqual(['127.0.0.0/8', '::1/128']);
   });
@@ -83,6 +122,8 @@ describe('issue 19 settings: CDS fhirServer bases, outbound networks, response l
   it('limits responses per caller by default (120 a minute, 50 a request); off by default only with the request rate limit off', () => {
     expect(loadConfig({}, '/srv/app').responseLimits).toEqual({ perMinute: 120, perTransaction: 50 });
     expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }, '/srv/app').responseLimits).toEqual({ perMinute: 0, perTransaction: 50 });
-    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0', RESPONSE_LIMIT_PER_MINUTE: '30', RESPONSE_LIMIT_PER_TRANSACTION: '0' }, '/srv/app').responseLimits).toEqual({ perMinute: 30, perTransaction: 0 });
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0', RESPONSE_LIMIT_PER_MINUTE: '30', RESPONSE_LIMIT_PER_TRANSACTION: '0' }, '/srv/app').responseLimits).toEqual(
+      { perMinute: 30, perTransaction: 0 }
+    );
   });
 });

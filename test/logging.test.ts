@@ -18,10 +18,21 @@ describe('logs carry no health data', () => {
   it('a patient record and a full triage leave no name, birth date or answer in the logs', async () => {
     const service = await startTestService({ LOG_LEVEL: 'debug' });
     const patient: Patient = { resourceType: 'Patient', id: 'log-check', name: [{ family: 'Quixotic', given: ['Zebedee'] }], birthDate: '1961-07-14' };
-    await request(service.app).put('/fhir/Patient/log-check').set('Content-Type', 'application/fhir+json').send(JSON.stringify(patient)).expect((r) => expect(r.status).toBeLessThan(300));
+    await request(service.app)
+      .put('/fhir/Patient/log-check')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(patient))
+      .expect((r) => expect(r.status).toBeLessThan(300));
     const response = buildResponse(answersWith({ 'saddle-numbness': true, 'pain-score': 9 }), { subject: { reference: 'Patient/log-check' } });
-    await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(response)).expect(200);
-    await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send('{"resourceType":"QuestionnaireResponse","item":[{"linkId":"saddle-numbness"}]}');
+    await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(response))
+      .expect(200);
+    await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send('{"resourceType":"QuestionnaireResponse","item":[{"linkId":"saddle-numbness"}]}');
     await service.close();
 
     const logs = service.logs.text();
@@ -40,8 +51,17 @@ describe('request logs', () => {
   it('one line per request with method, route pattern, status, duration and request id, and nothing that identifies a patient', async () => {
     const service = await startTestService({ LOG_LEVEL: 'debug' });
     const app = service.app;
-    const patient: Patient = { resourceType: 'Patient', id: 'reqlog-patient', name: [{ family: 'Quillfeather', given: ['Ottoline'] }], birthDate: '1958-03-02' };
-    await request(app).put('/fhir/Patient/reqlog-patient').set('Content-Type', 'application/fhir+json').set('Cookie', `session=${SESSION_COOKIE}`).send(JSON.stringify(patient));
+    const patient: Patient = {
+      resourceType: 'Patient',
+      id: 'reqlog-patient',
+      name: [{ family: 'Quillfeather', given: ['Ottoline'] }],
+      birthDate: '1958-03-02',
+    };
+    await request(app)
+      .put('/fhir/Patient/reqlog-patient')
+      .set('Content-Type', 'application/fhir+json')
+      .set('Cookie', `session=${SESSION_COOKIE}`)
+      .send(JSON.stringify(patient));
     const triaged = await request(app)
       .post('/fhir/QuestionnaireResponse/$triage')
       .set('Content-Type', 'application/fhir+json')
@@ -50,8 +70,13 @@ describe('request logs', () => {
       .send(JSON.stringify(buildResponse(answersWith({ 'pain-score': 7 }), { subject: { reference: 'Patient/reqlog-patient' } })))
       .expect(200);
     // A request id that is not a plain token (here: a name) is replaced, never logged.
-    const renamed = await request(app).get('/fhir/RiskAssessment?subject=Patient/reqlog-patient&name=Quillfeather').set('X-Request-Id', 'Ottoline Quillfeather');
-    const invalid = await request(app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send('{"resourceType":"QuestionnaireResponse","status":"completed"}');
+    const renamed = await request(app)
+      .get('/fhir/RiskAssessment?subject=Patient/reqlog-patient&name=Quillfeather')
+      .set('X-Request-Id', 'Ottoline Quillfeather');
+    const invalid = await request(app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send('{"resourceType":"QuestionnaireResponse","status":"completed"}');
     await request(app).get('/healthz');
     await service.close();
 
@@ -79,7 +104,17 @@ describe('request logs', () => {
     expect(requestLines.map((l) => l.level)).toEqual([30, 30, 30, 30, 20]);
 
     const text = service.logs.text();
-    for (const forbidden of ['Quillfeather', 'Ottoline', '1958-03-02', 'reqlog-patient', 'subject=', SECRET_TOKEN, SESSION_COOKIE, 'pain-score', 'valueInteger']) {
+    for (const forbidden of [
+      'Quillfeather',
+      'Ottoline',
+      '1958-03-02',
+      'reqlog-patient',
+      'subject=',
+      SECRET_TOKEN,
+      SESSION_COOKIE,
+      'pain-score',
+      'valueInteger',
+    ]) {
       expect([forbidden, text.includes(forbidden)]).toEqual([forbidden, false]);
     }
   });

@@ -15,7 +15,9 @@ describe('the server entry point on an old Node', () => {
     });
     expect(run.status).toBe(1);
     const lines = run.stderr.split('\n').filter((line) => line !== '' && !line.startsWith('@medplum loaded'));
-    expect(lines).toEqual(['hip-pain-triage needs Node.js 22.18 or newer (this is 20.19.0): start it with `npm start`, which uses the node@24 dev-dependency, or install Node.js 24 LTS.']);
+    expect(lines).toEqual([
+      'hip-pain-triage needs Node.js 22.18 or newer (this is 20.19.0): start it with `npm start`, which uses the node@24 dev-dependency, or install Node.js 24 LTS.',
+    ]);
     expect(run.stderr).toContain('@medplum loaded: false');
     expect(run.stdout).toBe('');
   });

@@ -40,7 +40,9 @@ function startServer(dataDir: string) {
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal }))
+  );
   return {
     child,
     lines,
@@ -190,7 +192,12 @@ describe('the shutdown sequence', () => {
   it('a second signal exits 1 at once', async () => {
     const { server } = await listening((res) => res.end());
     const codes: number[] = [];
-    const stop = prepareGracefulShutdown(server, { closeService: () => new Promise(() => undefined), logger: createLogger('silent'), exit: (code) => codes.push(code), graceMs: 60_000 });
+    const stop = prepareGracefulShutdown(server, {
+      closeService: () => new Promise(() => undefined),
+      logger: createLogger('silent'),
+      exit: (code) => codes.push(code),
+      graceMs: 60_000,
+    });
     stop('SIGTERM');
     stop('SIGINT');
     expect(codes).toEqual([1]);

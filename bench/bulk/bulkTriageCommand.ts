@@ -65,7 +65,9 @@ export async function measureBulkTriage(options: { responses: number }, log: (li
       throw new Error(`hip-triage triage exited ${code}:\n${stderr.slice(-2000)}`);
     }
     const peakKb = useTime ? Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? Number.NaN) : hwmKb;
-    const lines = readFileSync(output, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(output, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     const dispositions: Record<string, number> = {};
     for (const line of lines) {
       const result = JSON.parse(line) as { disposition?: string };
@@ -85,7 +87,9 @@ export async function measureBulkTriage(options: { responses: number }, log: (li
       outputLines: lines.length,
       dispositions,
     };
-    log(`  ${options.responses} responses (${section.inputMb} MB): ${section.wallSeconds} s, ${section.perSecond}/s, peak RSS ${section.peakRssMb} MB (${section.peakRssSource})`);
+    log(
+      `  ${options.responses} responses (${section.inputMb} MB): ${section.wallSeconds} s, ${section.perSecond}/s, peak RSS ${section.peakRssMb} MB (${section.peakRssSource})`
+    );
     return section;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -31,7 +31,12 @@ export interface GrowthSection {
   readonly openVsEmpty: number;
   readonly coldStart: { readonly runsMs: readonly number[]; readonly medianMs: number; readonly phasesMs: Record<string, number> | undefined };
   /** The same, with the largest level stored in DATA_DIR. */
-  readonly coldStartFull: { readonly storedTriages: number; readonly runsMs: readonly number[]; readonly medianMs: number; readonly phasesMs: Record<string, number> | undefined };
+  readonly coldStartFull: {
+    readonly storedTriages: number;
+    readonly runsMs: readonly number[];
+    readonly medianMs: number;
+    readonly phasesMs: Record<string, number> | undefined;
+  };
 }
 
 /**
@@ -58,7 +63,11 @@ export async function measureGrowth(options: GrowthOptions, log: (line: string) 
         }
       }
       const nodeArgs = ['--expose-gc', ...(level >= options.bigHeapFrom ? [`--max-old-space-size=${options.bigHeapMb}`] : [])];
-      const result = await runJsonChild<GrowthLevel>(join(DIST, 'bench/growth/storeGrowth.js'), [dir, String(options.seconds), String(options.concurrency), String(level)], nodeArgs);
+      const result = await runJsonChild<GrowthLevel>(
+        join(DIST, 'bench/growth/storeGrowth.js'),
+        [dir, String(options.seconds), String(options.concurrency), String(level)],
+        nodeArgs
+      );
       levels.push({ ...result, nodeArgs });
       log(
         `  ${level} triages stored (${result.storedResources} resources): open ${result.openMs} ms, RSS ${result.rssMb} MB (heap ${result.heapUsedMb} of ${result.heapLimitMb} MB), ` +
@@ -127,7 +136,9 @@ async function measureColdStart(runs: number, dataDir: string, log: (line: strin
     }
     await server.stop();
   }
-  log(`  cold start to /readyz (DATA_DIR ${dataDir === ':memory:' ? ':memory:' : 'with the largest level'}): ${runsMs.join(', ')} ms (median ${median(runsMs)} ms)${phasesMs ? `; phases ${JSON.stringify(phasesMs)}` : ''}`);
+  log(
+    `  cold start to /readyz (DATA_DIR ${dataDir === ':memory:' ? ':memory:' : 'with the largest level'}): ${runsMs.join(', ')} ms (median ${median(runsMs)} ms)${phasesMs ? `; phases ${JSON.stringify(phasesMs)}` : ''}`
+  );
   return { runsMs, medianMs: median(runsMs), phasesMs };
 }
 

@@ -17,7 +17,12 @@ import { median } from '../support/loadGenerator';
 const ARTIFACTS = [TYPE_SCHEMA_SNAPSHOT_FILE, COMPILED_VALIDATORS_FILE];
 
 async function startOnce(): Promise<{ ms: number; phases: Record<string, number> | undefined }> {
-  const server = await startServer({ name: 'service (cold start)', script: join(DIST, 'src/server.js'), env: serviceEnv({ DATA_DIR: ':memory:', LOG_LEVEL: 'info' }), keepStdout: true });
+  const server = await startServer({
+    name: 'service (cold start)',
+    script: join(DIST, 'src/server.js'),
+    env: serviceEnv({ DATA_DIR: ':memory:', LOG_LEVEL: 'info' }),
+    keepStdout: true,
+  });
   let phases: Record<string, number> | undefined;
   for (const line of server.stdoutLines()) {
     try {

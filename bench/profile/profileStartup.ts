@@ -64,7 +64,10 @@ export function byPackage(path: string): Array<[string, number]> {
     const key = packageOf(node.callFrame);
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([key, n]) => [key, (n / Math.max(samples.length, 1)) * 100]);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([key, n]) => [key, (n / Math.max(samples.length, 1)) * 100]);
 }
 
 function packageOf(frame: { functionName: string; url: string }): string {

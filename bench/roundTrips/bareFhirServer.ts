@@ -19,7 +19,13 @@ async function main(): Promise<void> {
   app.get('/readyz', (_req, res) => {
     res.json({ status: 'ready' });
   });
-  const capabilityStatement = buildCapabilityStatement({ mode: 'embedded', publicBaseUrl: 'http://127.0.0.1', softwareVersion: 'bench', resourceTypes: [], contentTypes: [] });
+  const capabilityStatement = buildCapabilityStatement({
+    mode: 'embedded',
+    publicBaseUrl: 'http://127.0.0.1',
+    softwareVersion: 'bench',
+    resourceTypes: [],
+    contentTypes: [],
+  });
   app.use('/fhir', fhirRoutes({ rest: (request) => store.handleRest(request), contentResources: [], capabilityStatement }));
   const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
   process.on('SIGTERM', () => {

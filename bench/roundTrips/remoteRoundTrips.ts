@@ -44,18 +44,19 @@ export async function measureRoundTrips(log: (line: string) => void): Promise<Ro
   let service: RunningServer | undefined;
   let proxy: Server | undefined;
   try {
-    external = await startServer({ name: 'external FHIR server (bare embedded store)', script: join(DIST, 'bench/roundTrips/bareFhirServer.js'), env: process.env });
+    external = await startServer({
+      name: 'external FHIR server (bare embedded store)',
+      script: join(DIST, 'bench/roundTrips/bareFhirServer.js'),
+      env: process.env,
+    });
     const sent: SentRequest[] = [];
     const target = new URL(external.url);
     proxy = createServer((req, res) => {
       sent.push({ method: req.method ?? '', path: (req.url ?? '').split('?')[0] ?? '' });
-      const upstream = httpRequest(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        }
-      );
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
       upstream.on('error', () => res.writeHead(502).end());
       req.pipe(upstream);
     });
@@ -97,7 +98,12 @@ export async function measureRoundTrips(log: (line: string) => void): Promise<Ro
     const triagePath = '/fhir/QuestionnaireResponse/$triage';
     const newResponse = await measure(triagePath, response, 'exactly 1', (n) => n === 1);
     const sameResponseAgain = await measure(triagePath, response, 'at most 1', (n) => n <= 1);
-    const storedResponse = await measure(`/fhir/QuestionnaireResponse/bench-stored-response/$triage`, { resourceType: 'Parameters' }, 'a read, then 1', (n) => n <= 2);
+    const storedResponse = await measure(
+      `/fhir/QuestionnaireResponse/bench-stored-response/$triage`,
+      { resourceType: 'Parameters' },
+      'a read, then 1',
+      (n) => n <= 2
+    );
     const webhookPing = await measureWebhook(service.url, sent);
     for (const [name, route] of Object.entries({ newResponse, sameResponseAgain, storedResponse, webhookPing })) {
       log(
@@ -171,7 +177,11 @@ function answeredAge(response: QuestionnaireResponse): number {
 }
 
 async function put(baseUrl: string, type: string, id: string, resource: object): Promise<void> {
-  const answer = await fetch(`${baseUrl}/fhir/${type}/${id}`, { method: 'PUT', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
+  const answer = await fetch(`${baseUrl}/fhir/${type}/${id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(resource),
+  });
   if (!answer.ok) {
     throw new Error(`PUT ${type}/${id} on the external server: HTTP ${answer.status} ${await answer.text()}`);
   }

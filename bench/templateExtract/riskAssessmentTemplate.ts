@@ -11,7 +11,15 @@ export const TEMPLATE_ITEM = 'group-emergency-signs';
 const TEMPLATE_ID = 'hipPainRiskAssessment';
 
 /** Emergency-group questions whose "yes" makes the extracted risk high (the E rules' main inputs). */
-const RED_FLAG_QUESTIONS = ['cannot-weight-bear', 'leg-deformed', 'saddle-numbness', 'bladder-bowel-change', 'fever-or-unwell', 'hot-swollen-joint', 'sudden-severe-pain'];
+const RED_FLAG_QUESTIONS = [
+  'cannot-weight-bear',
+  'leg-deformed',
+  'saddle-numbness',
+  'bladder-bowel-change',
+  'fever-or-unwell',
+  'hot-swollen-joint',
+  'sudden-severe-pain',
+];
 
 function value(expression: string): { extension: Extension[] } {
   return { extension: [{ url: TEMPLATE_EXTRACT_VALUE, valueString: expression }] };
@@ -72,7 +80,10 @@ export function questionnaireWithTemplate(): Questionnaire {
   const attach = (items: QuestionnaireItem[] | undefined): void => {
     for (const item of items ?? []) {
       if (item.linkId === TEMPLATE_ITEM) {
-        item.extension = [...(item.extension ?? []), { url: TEMPLATE_EXTRACT, extension: [{ url: 'template', valueReference: { reference: `#${TEMPLATE_ID}` } }] }];
+        item.extension = [
+          ...(item.extension ?? []),
+          { url: TEMPLATE_EXTRACT, extension: [{ url: 'template', valueReference: { reference: `#${TEMPLATE_ID}` } }] },
+        ];
         return;
       }
       attach(item.item);

@@ -29,7 +29,9 @@ async function extractRisk(response: QuestionnaireResponse, questionnaire: unkno
  * from the same 31 rule fixtures `scoringRate.ts` scores, one response at a time (each
  * extraction awaited, as a request handler would).
  */
-export async function measureTemplateExtractRate(options: { seconds: number }): Promise<{ perSecond: number; perCpuSecond: number; responses: number; fixtures: number; risks: Record<string, number> }> {
+export async function measureTemplateExtractRate(options: {
+  seconds: number;
+}): Promise<{ perSecond: number; perCpuSecond: number; responses: number; fixtures: number; risks: Record<string, number> }> {
   const fixtures = loadRuleFixtures();
   const questionnaire = questionnaireWithTemplate();
   // The library logs FHIRPath warnings with console.warn; none are expected, and printing

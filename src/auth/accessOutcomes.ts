@@ -43,6 +43,12 @@ export function keysUnavailableError(): OperationOutcomeError {
   return new OperationOutcomeError({
     resourceType: 'OperationOutcome',
     id: 'service-unavailable',
-    issue: [{ severity: 'error', code: 'transient', details: { text: "The token could not be checked: the authorisation server's keys are unavailable. Try again shortly." } }],
+    issue: [
+      {
+        severity: 'error',
+        code: 'transient',
+        details: { text: "The token could not be checked: the authorisation server's keys are unavailable. Try again shortly." },
+      },
+    ],
   });
 }

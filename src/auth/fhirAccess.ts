@@ -46,13 +46,14 @@ export const GOVERNED_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 function writeNeed(resourceType: string, permission: Permission): Need {
-  return GOVERNED_TYPES.has(resourceType) ? { resourceType, anyOf: [permission], unrestrictedOnly: true, namedOnly: true } : { resourceType, anyOf: [permission] };
+  return GOVERNED_TYPES.has(resourceType)
+    ? { resourceType, anyOf: [permission], unrestrictedOnly: true, namedOnly: true }
+    : { resourceType, anyOf: [permission] };
 }
 
 export type ScopeDecision =
   /** `patient` set: allowed only within that patient's compartment (checked next, against the data). */
-  | { readonly kind: 'allowed'; readonly patient: string | undefined }
-  | { readonly kind: 'forbidden'; readonly reason: string };
+  { readonly kind: 'allowed'; readonly patient: string | undefined } | { readonly kind: 'forbidden'; readonly reason: string };
 
 /**
  * What `$triage` writes when it persists. The clinical results are in the Patient
@@ -97,7 +98,10 @@ export function needsOf(interaction: FhirInteraction, contentTypes: ReadonlySet<
     case 'search-system':
       return systemSearchNeeds(interaction.query);
     case 'create':
-      return [writeNeed(interaction.resourceType, 'c'), ...(interaction.conditional ? [{ resourceType: interaction.resourceType, anyOf: ['s'] as Permission[] }] : [])];
+      return [
+        writeNeed(interaction.resourceType, 'c'),
+        ...(interaction.conditional ? [{ resourceType: interaction.resourceType, anyOf: ['s'] as Permission[] }] : []),
+      ];
     case 'update':
     case 'patch':
       return [writeNeed(interaction.resourceType, 'u')];
@@ -125,7 +129,11 @@ export function needsOf(interaction: FhirInteraction, contentTypes: ReadonlySet<
 /** What `$review` reads and writes; user/ or system/ grants only (a patient does not review their own triage). */
 const REVIEW_NEEDS: readonly Need[] = [
   { resourceType: 'RiskAssessment', anyOf: ['u'], unrestrictedOnly: true },
-  ...(['RiskAssessment', 'Provenance', 'AuditEvent', 'ServiceRequest', 'Task'] as const).map((resourceType): Need => ({ resourceType, anyOf: ['c'], unrestrictedOnly: true })),
+  ...(['RiskAssessment', 'Provenance', 'AuditEvent', 'ServiceRequest', 'Task'] as const).map((resourceType): Need => ({
+    resourceType,
+    anyOf: ['c'],
+    unrestrictedOnly: true,
+  })),
 ];
 
 function systemSearchNeeds(query: Query): Need[] {
@@ -184,7 +192,9 @@ function writesOutside(resourceType: string): boolean {
 }
 
 function asResource(value: unknown): Resource | undefined {
-  return value !== null && typeof value === 'object' && typeof (value as { resourceType?: unknown }).resourceType === 'string' ? (value as Resource) : undefined;
+  return value !== null && typeof value === 'object' && typeof (value as { resourceType?: unknown }).resourceType === 'string'
+    ? (value as Resource)
+    : undefined;
 }
 
 /**
@@ -246,11 +256,15 @@ export async function compartmentViolation(interaction: FhirInteraction, patient
       return stored && !belongsToPatient(stored, patient, 'every') ? NOT_THEIRS : undefined;
     }
     case 'patch':
-      return writesOutside(interaction.resourceType) ? notPatientData(interaction.resourceType) : 'A patient-limited token may not PATCH (send the whole resource with PUT instead).';
+      return writesOutside(interaction.resourceType)
+        ? notPatientData(interaction.resourceType)
+        : 'A patient-limited token may not PATCH (send the whole resource with PUT instead).';
     case 'conditional-update':
     case 'conditional-patch':
     case 'conditional-delete':
-      return writesOutside(interaction.resourceType) ? notPatientData(interaction.resourceType) : 'A patient-limited token may not make conditional updates or deletes.';
+      return writesOutside(interaction.resourceType)
+        ? notPatientData(interaction.resourceType)
+        : 'A patient-limited token may not make conditional updates or deletes.';
     case 'bundle':
       for (const entry of interaction.entries) {
         const violation = await compartmentViolation(entry, patient, lookup);

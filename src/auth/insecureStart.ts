@@ -11,7 +11,9 @@ export function insecureStartWarnings(config: Config): string[] {
     return [];
   }
   if (config.auth) {
-    return ['ALLOW_INSECURE=true is set: AUTH_* still protects the API, but a check with no credential configured (the Subscription receiver without WEBHOOK_SECRET) lets requests through unauthenticated'];
+    return [
+      'ALLOW_INSECURE=true is set: AUTH_* still protects the API, but a check with no credential configured (the Subscription receiver without WEBHOOK_SECRET) lets requests through unauthenticated',
+    ];
   }
   const exposure = isLoopback(config.host)
     ? `on ${config.host} (loopback)`

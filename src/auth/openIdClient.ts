@@ -59,7 +59,9 @@ export function pkceChallenge(codeVerifier: string): string {
 }
 
 /** How a failed sign-in exchange failed, for the person's message: refused, unverifiable, or unreachable. */
-export function signInFailure(err: unknown): { readonly kind: 'refused'; readonly error: string } | { readonly kind: 'unverifiable' } | { readonly kind: 'unreachable' } {
+export function signInFailure(
+  err: unknown
+): { readonly kind: 'refused'; readonly error: string } | { readonly kind: 'unverifiable' } | { readonly kind: 'unreachable' } {
   if (err instanceof oidc.AuthorizationResponseError || err instanceof oidc.ResponseBodyError) {
     return { kind: 'refused', error: err.error };
   }
@@ -69,7 +71,9 @@ export function signInFailure(err: unknown): { readonly kind: 'refused'; readonl
     return err.code === 'OAUTH_TIMEOUT' || err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ? { kind: 'unreachable' } : { kind: 'unverifiable' };
   }
   // fetch's own failure (connection refused, DNS): a TypeError.
-  return err instanceof TypeError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) ? { kind: 'unreachable' } : { kind: 'unverifiable' };
+  return err instanceof TypeError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+    ? { kind: 'unreachable' }
+    : { kind: 'unverifiable' };
 }
 
 function isPlainHttp(url: string | undefined): boolean {

@@ -123,4 +123,3 @@ export function searchNamesPatient(resourceType: string, query: Readonly<Record<
   }
   return false;
 }
-

@@ -55,12 +55,12 @@ export function cdsRoutes(deps: CdsDeps): Router {
     const cards = triageCards({
       hookInstance: request.hookInstance,
       launchUrl: deps.launchUrl,
-        lastTriage,
-        lastResponses,
-        patient,
-        content: deps.content,
-        timeZone: deps.timeZone,
-        now: (deps.clock ?? (() => new Date()))(),
+      lastTriage,
+      lastResponses,
+      patient,
+      content: deps.content,
+      timeZone: deps.timeZone,
+      now: (deps.clock ?? (() => new Date()))(),
     });
     deps.feedback?.rememberCards(cards, lastTriage);
     // A card about a triage offers our review reasons, so an EHR's override comes back coded.
@@ -74,7 +74,10 @@ export function cdsRoutes(deps: CdsDeps): Router {
     }
     // Feedback says which card was accepted or overridden; card uuids and outcomes carry no patient data.
     for (const item of feedback) {
-      deps.logger.info({ card: String(item.card ?? ''), outcome: String(item.outcome ?? ''), overrideReasons: item.overrideReasons?.length ?? 0 }, 'CDS Hooks feedback');
+      deps.logger.info(
+        { card: String(item.card ?? ''), outcome: String(item.outcome ?? ''), overrideReasons: item.overrideReasons?.length ?? 0 },
+        'CDS Hooks feedback'
+      );
     }
     await deps.feedback?.record(feedback as FeedbackItem[]);
     res.status(200).json({});
@@ -198,7 +201,9 @@ function firstRiskAssessment(value: Resource | Bundle | null | undefined): RiskA
   if (value.resourceType === 'Bundle') {
     // What a FHIR server sent back: checked for shape, not trusted to have one.
     const entries: unknown = value.entry;
-    return Array.isArray(entries) ? entries.map((e) => (e as { resource?: Resource } | null)?.resource).find((r): r is RiskAssessment => r?.resourceType === 'RiskAssessment') : undefined;
+    return Array.isArray(entries)
+      ? entries.map((e) => (e as { resource?: Resource } | null)?.resource).find((r): r is RiskAssessment => r?.resourceType === 'RiskAssessment')
+      : undefined;
   }
   return undefined;
 }

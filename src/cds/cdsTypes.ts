@@ -22,7 +22,11 @@ export interface CdsCard {
   readonly summary: string;
   readonly detail?: string;
   readonly indicator: 'info' | 'warning' | 'critical';
-  readonly source: { readonly label: string; readonly url?: string; readonly topic?: { readonly system: string; readonly code: string; readonly display?: string } };
+  readonly source: {
+    readonly label: string;
+    readonly url?: string;
+    readonly topic?: { readonly system: string; readonly code: string; readonly display?: string };
+  };
   readonly links?: readonly CdsLink[];
 }
 

@@ -91,7 +91,13 @@ async function triageLine(raw: string, line: number, options: BulkTriageOptions)
       }
     }
     // Red flags first, whatever the structure check finds: the same judgement as `$triage`.
-    const outcome = assessResponse({ content: options.content, body: response, checkStructure: options.checkStructure, now: options.now, timeZone: options.timeZone });
+    const outcome = assessResponse({
+      content: options.content,
+      body: response,
+      checkStructure: options.checkStructure,
+      now: options.now,
+      timeZone: options.timeZone,
+    });
     if (!outcome.valid) {
       return { line, id: responseId, ...invalidLine({ resourceType: 'OperationOutcome', issue: invalidIssues(options.content, outcome) }), ...flag };
     }

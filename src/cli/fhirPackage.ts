@@ -13,7 +13,8 @@ export const PACKAGE_MANIFEST: FhirPackageManifest = {
   version: SOFTWARE_VERSION,
   canonical: TRIAGE_BASE,
   title: 'Hip-pain triage',
-  description: 'The hip-pain triage Questionnaire, ruleset (PlanDefinition), advice and materials (ActivityDefinitions), CodeSystems, extensions, the $triage OperationDefinition and the Task due SearchParameter.',
+  description:
+    'The hip-pain triage Questionnaire, ruleset (PlanDefinition), advice and materials (ActivityDefinitions), CodeSystems, extensions, the $triage OperationDefinition and the Task due SearchParameter.',
   author: 'hip-pain-triage',
   license: 'Apache-2.0',
 };

@@ -23,7 +23,9 @@ export const CONTENT_SCOPES = [...PUBLISHED_TYPES, 'Subscription'].map((type) =>
 export const pushContentCommand: CliCommand = (program, io, run) => {
   program
     .command('push-content')
-    .description('load the Questionnaire, ruleset, CodeSystems, ActivityDefinitions, OperationDefinition, Device and routing services into an external FHIR server, idempotently')
+    .description(
+      'load the Questionnaire, ruleset, CodeSystems, ActivityDefinitions, OperationDefinition, Device and routing services into an external FHIR server, idempotently'
+    )
     .option('--server <url>', 'the FHIR server base URL (default: FHIR_BASE_URL)')
     .option('--wait <seconds>', 'wait up to this long for the server to answer (a server still starting, as in docker compose)', '0')
     .action(async (options: { server?: string; wait: string }) => {
@@ -55,7 +57,12 @@ export const pushContentCommand: CliCommand = (program, io, run) => {
           io.stderr(`warning: ${warning}\n`);
         }
         // Subscriptions last: the content they make the server notify about is in place first.
-        const subscriptions = await registerShippedSubscriptions({ connection, contentRoot: findContentRoot(__dirname), env: io.env, onProgress: (line) => io.stdout(`${line}\n`) });
+        const subscriptions = await registerShippedSubscriptions({
+          connection,
+          contentRoot: findContentRoot(__dirname),
+          env: io.env,
+          onProgress: (line) => io.stdout(`${line}\n`),
+        });
         const count = (action: string) => subscriptions.filter((s) => s.action === action).length;
         const created = report.counts.created + count('created');
         const updated = report.counts.updated + count('updated');

@@ -13,7 +13,10 @@ export function readShippedContent(): Resource[] {
 export function describeError(err: unknown): string {
   if (err && typeof err === 'object' && 'outcome' in err) {
     const outcome = (err as { outcome: { issue?: { details?: { text?: string }; diagnostics?: string }[] } }).outcome;
-    return (outcome.issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? '').filter((t) => t !== '').join('; ');
+    return (outcome.issue ?? [])
+      .map((i) => i.details?.text ?? i.diagnostics ?? '')
+      .filter((t) => t !== '')
+      .join('; ');
   }
   return err instanceof Error ? err.message : String(err);
 }

@@ -73,12 +73,23 @@ async function runTriageCommand(input: string, options: TriageCommandOptions, io
     let persist: Parameters<typeof bulkTriage>[1]['persist'];
     if (options.persist) {
       store = (await openStore(config, logger, resources)).store;
-      const runTriage = createTriageRunner({ content, checkStructure, store, routing: loadRouting(config), clock: () => new Date(), timeZone: config.timeZone, logger });
+      const runTriage = createTriageRunner({
+        content,
+        checkStructure,
+        store,
+        routing: loadRouting(config),
+        clock: () => new Date(),
+        timeZone: config.timeZone,
+        logger,
+      });
       persist = (response: QuestionnaireResponse, stale) => runTriage({ response, persist: true, responseAlreadyStored: false, stale });
     }
     const out = options.out ? createWriteStream(options.out) : undefined;
     const started = Date.now();
-    const progress = process.stderr.isTTY && (out !== undefined || !process.stdout.isTTY) ? createProgressLine({ write: io.stderr, totalBytes: source.totalBytes, startedAt: started, now: Date.now }) : undefined;
+    const progress =
+      process.stderr.isTTY && (out !== undefined || !process.stdout.isTTY)
+        ? createProgressLine({ write: io.stderr, totalBytes: source.totalBytes, startedAt: started, now: Date.now })
+        : undefined;
     let bytesRead = 0;
     const lines = countingLines(source, (n) => {
       bytesRead += n;

@@ -12,7 +12,9 @@ import { describeError, readShippedContent } from './shippedContent';
 export const verifyRulesetCommand: CliCommand = (program, io, run) => {
   program
     .command('verify-ruleset')
-    .description('check a replacement ruleset PlanDefinition against the contract: red-flag scenarios at every age boundary, children, advice, safety net, monotonicity')
+    .description(
+      'check a replacement ruleset PlanDefinition against the contract: red-flag scenarios at every age boundary, children, advice, safety net, monotonicity'
+    )
     .argument('<file>', 'the PlanDefinition (JSON)')
     .action((file: string) => {
       let content;

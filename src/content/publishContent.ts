@@ -48,7 +48,11 @@ export interface PublishReport {
  * match whose content is the same is left alone, one that differs is updated. References
  * between the resources follow the ids the server actually assigned.
  */
-export async function publishContent(connection: FhirServerConnection, content: readonly Resource[], onProgress: (line: string) => void = () => undefined): Promise<PublishReport> {
+export async function publishContent(
+  connection: FhirServerConnection,
+  content: readonly Resource[],
+  onProgress: (line: string) => void = () => undefined
+): Promise<PublishReport> {
   const ordered = PUBLISHED_TYPES.flatMap((type) => content.filter((r) => r.resourceType === type));
   const storedIds = new Map<string, string>();
   const resources: PublishedResource[] = [];
@@ -80,7 +84,9 @@ async function publishCanonical(connection: FhirServerConnection, resource: Cano
   const key = resource.version ? `${resource.url}|${resource.version}` : resource.url;
   const query: Record<string, string> = resource.version ? { url: resource.url, version: resource.version } : { url: resource.url };
   const [existing] = await searchAll(connection, resource.resourceType, query);
-  return existing ? keepOrUpdate(connection, resource, existing, key) : { action: 'created', key, stored: reference(await connection.create(forCreate(resource))) };
+  return existing
+    ? keepOrUpdate(connection, resource, existing, key)
+    : { action: 'created', key, stored: reference(await connection.create(forCreate(resource))) };
 }
 
 async function publishIdentified(connection: FhirServerConnection, resource: Resource, warnings: string[]): Promise<PublishedResource> {
@@ -163,9 +169,7 @@ function withReferences<T extends Resource>(resource: T, storedIds: ReadonlyMap<
       return value.map(rewrite);
     }
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, k === 'reference' && typeof v === 'string' ? (storedIds.get(v) ?? v) : rewrite(v)])
-      );
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'reference' && typeof v === 'string' ? (storedIds.get(v) ?? v) : rewrite(v)]));
     }
     return value;
   };

@@ -6,7 +6,9 @@ import type { Resource } from '@medplum/fhirtypes';
 export function readResourceFiles(folders: readonly string[]): Resource[] {
   const resources: Resource[] = [];
   for (const folder of folders) {
-    for (const name of readdirSync(folder).filter((n) => n.endsWith('.json')).sort()) {
+    for (const name of readdirSync(folder)
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
       const parsed = JSON.parse(readFileSync(join(folder, name), 'utf8')) as Resource;
       if (typeof parsed.resourceType !== 'string') {
         throw new Error(`${join(folder, name)} is not a FHIR resource`);

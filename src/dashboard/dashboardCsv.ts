@@ -7,7 +7,11 @@ import type { DashboardFigures } from './dashboardFigures';
 export function dashboardCsv(figures: DashboardFigures, dispositionCodes: readonly string[]): string {
   const rows: (string | number | undefined)[][] = [['section', 'key', 'measure', 'value']];
   rows.push(['range', 'from', 'date', figures.from], ['range', 'to', 'date', figures.to]);
-  rows.push(['summary', 'all', 'triages', figures.triages], ['summary', 'all', 'red-flag triages', figures.redFlags], ['summary', 'all', 'red-flag rate %', figures.redFlagRate]);
+  rows.push(
+    ['summary', 'all', 'triages', figures.triages],
+    ['summary', 'all', 'red-flag triages', figures.redFlags],
+    ['summary', 'all', 'red-flag rate %', figures.redFlagRate]
+  );
   for (const week of figures.weeks) {
     for (const code of dispositionCodes) {
       rows.push(['dispositions per week', week.week, code, week.counts[code] ?? 0]);

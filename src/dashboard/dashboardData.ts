@@ -27,7 +27,11 @@ export async function loadDashboardResources(store: FhirStore, range: { from: st
   const count = String(DASHBOARD_SEARCH_LIMIT);
   const [assessments, audits, tasks] = await Promise.all([
     store.searchResources<RiskAssessment>('RiskAssessment', { method: `${TRIAGE_METHOD_SYSTEM}|${TRIAGE_METHOD_CODE}`, date: `ge${since}`, _count: count }),
-    store.searchResources<AuditEvent>('AuditEvent', { subtype: `${REVIEW_EVENT_SYSTEM}|triage-review,${REVIEW_EVENT_SYSTEM}|cds-feedback`, date: `ge${since}`, _count: count }),
+    store.searchResources<AuditEvent>('AuditEvent', {
+      subtype: `${REVIEW_EVENT_SYSTEM}|triage-review,${REVIEW_EVENT_SYSTEM}|cds-feedback`,
+      date: `ge${since}`,
+      _count: count,
+    }),
     store.searchResources<Task>('Task', { 'authored-on': `ge${since}`, _count: count }),
   ]);
   const before = (when: string | undefined): boolean => when === undefined || when < until;

@@ -167,7 +167,14 @@ export function computeFigures(inputs: FigureInputs): DashboardFigures {
     redFlagRate: percent(redFlags, triages.length),
     weeks: [...weekCounts].map(([week, counts]) => ({ week, counts, total: Object.values(counts).reduce((a, b) => a + b, 0) })),
     queues: [...timings]
-      .map(([queue, t]) => ({ queue, label: t.label, triages: t.triages, acted: t.minutes.length, medianMinutes: quantile(t.minutes, 0.5), p90Minutes: quantile(t.minutes, 0.9) }))
+      .map(([queue, t]) => ({
+        queue,
+        label: t.label,
+        triages: t.triages,
+        acted: t.minutes.length,
+        medianMinutes: quantile(t.minutes, 0.5),
+        p90Minutes: quantile(t.minutes, 0.9),
+      }))
       .sort((a, b) => a.label.localeCompare(b.label)),
     rules: [...ruleRows].map(([key, row]) => finish(key, row)).sort((a, b) => ruleOrder(a.key, b.key)),
     dispositions: [...dispositionRows].map(([key, row]) => finish(key, row)),
@@ -214,7 +221,9 @@ function ruleOrder(a: string, b: string): number {
 
 /** The service's own triage (its Device performed it), not a clinician's override, and not retracted. */
 function isAutomated(assessment: RiskAssessment): boolean {
-  return assessment.performer?.reference?.startsWith('Device/') === true && assessment.status !== 'entered-in-error' && assessment.occurrenceDateTime !== undefined;
+  return (
+    assessment.performer?.reference?.startsWith('Device/') === true && assessment.status !== 'entered-in-error' && assessment.occurrenceDateTime !== undefined
+  );
 }
 
 function inRange(when: string | undefined, inputs: FigureInputs): boolean {
@@ -307,7 +316,7 @@ export function mondayOf(day: string): string {
 /** Every week (its Monday) that overlaps the range. */
 export function weeksOf(from: string, to: string): string[] {
   const weeks: string[] = [];
-  for (let week = mondayOf(from); week <= to; ) {
+  for (let week = mondayOf(from); week <= to;) {
     weeks.push(week);
     const next = new Date(`${week}T00:00:00Z`);
     next.setUTCDate(next.getUTCDate() + 7);

@@ -56,8 +56,16 @@ export function renderDashboardPage(o: DashboardPageOptions): string {
     id: 'chart-first-action',
     title: 'Minutes from triage to first staff action, median and 90th percentile, per queue',
     bars: figures.queues.flatMap((q) => [
-      { label: `${shortQueue(q.label)}: median`, value: q.medianMinutes ?? 0, text: q.medianMinutes === undefined ? 'no action yet' : `${q.medianMinutes} min` },
-      { label: `${shortQueue(q.label)}: 90th percentile`, value: q.p90Minutes ?? 0, text: q.p90Minutes === undefined ? 'no action yet' : `${q.p90Minutes} min` },
+      {
+        label: `${shortQueue(q.label)}: median`,
+        value: q.medianMinutes ?? 0,
+        text: q.medianMinutes === undefined ? 'no action yet' : `${q.medianMinutes} min`,
+      },
+      {
+        label: `${shortQueue(q.label)}: 90th percentile`,
+        value: q.p90Minutes ?? 0,
+        text: q.p90Minutes === undefined ? 'no action yet' : `${q.p90Minutes} min`,
+      },
     ]),
   })}
   ${table(
@@ -122,7 +130,17 @@ function rate(value: number | undefined): string {
 function rateTable(caption: string, heading: string, rows: readonly RateRow[], label: (key: string) => string): Html {
   return table(
     caption,
-    [heading, 'Triages', 'Reviewed', 'Review rate', 'Overridden', 'Override rate', 'Overridden up (more urgent)', 'Overridden down (less urgent)', 'CDS cards overridden with a coded reason'],
+    [
+      heading,
+      'Triages',
+      'Reviewed',
+      'Review rate',
+      'Overridden',
+      'Override rate',
+      'Overridden up (more urgent)',
+      'Overridden down (less urgent)',
+      'CDS cards overridden with a coded reason',
+    ],
     rows.map((r) => [label(r.key), r.triages, r.reviewed, rate(r.reviewRate), r.overridden, rate(r.overrideRate), r.up, r.down, r.cdsCodedOverrides])
   );
 }
@@ -176,7 +194,8 @@ function weeklyChart(figures: DashboardFigures, dispositions: readonly Dispositi
   const width = left + figures.weeks.length * columnWidth + 10;
   const max = Math.max(1, ...figures.weeks.map((w) => w.total));
   const description =
-    figures.weeks.map((w) => `Week of ${w.week}: ${dispositions.map((d) => `${w.counts[d.code] ?? 0} ${d.display}`).join(', ')}`).join('; ') || 'No weeks in this range.';
+    figures.weeks.map((w) => `Week of ${w.week}: ${dispositions.map((d) => `${w.counts[d.code] ?? 0} ${d.display}`).join(', ')}`).join('; ') ||
+    'No weeks in this range.';
   return html`<svg role="img" aria-labelledby="chart-weekly-title chart-weekly-desc" viewBox="0 0 ${width} ${chartHeight + 50}" width="${width}" height="${chartHeight + 50}" xmlns="http://www.w3.org/2000/svg">
 <title id="chart-weekly-title">Triages per week by disposition (stacked)</title>
 <desc id="chart-weekly-desc">${description}</desc>
@@ -188,7 +207,9 @@ ${figures.weeks.map((w, i) => {
   const parts = dispositions.map((d) => {
     const h = Math.round(((w.counts[d.code] ?? 0) / max) * chartHeight);
     top -= h;
-    return h === 0 ? '' : html`<rect x="${x + 4}" y="${top}" width="${columnWidth - 8}" height="${h}" fill="${FILL[d.code] ?? '#1d4ed8'}" stroke="#fff"></rect>`;
+    return h === 0
+      ? ''
+      : html`<rect x="${x + 4}" y="${top}" width="${columnWidth - 8}" height="${h}" fill="${FILL[d.code] ?? '#1d4ed8'}" stroke="#fff"></rect>`;
   });
   return html`${parts}<text x="${x + columnWidth / 2}" y="${top - 4}" text-anchor="middle" font-size="12" fill="#1b1b1b">${w.total}</text>
 <text x="${x + columnWidth / 2}" y="${chartHeight + 28}" text-anchor="middle" font-size="11" fill="#1b1b1b">${w.week.slice(5)}</text>`;

@@ -46,7 +46,11 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Router {
     secureHeaders(res);
     const decision = options.staff(req);
     if (decision.kind === 'forbidden') {
-      sendPage(res, 403, renderDashboardMessage('Not available here', 'The dashboard is shown only on this machine until staff sign-in (AUTH_* and STAFF_*) is configured.'));
+      sendPage(
+        res,
+        403,
+        renderDashboardMessage('Not available here', 'The dashboard is shown only on this machine until staff sign-in (AUTH_* and STAFF_*) is configured.')
+      );
       return;
     }
     if (decision.kind === 'sign-in') {
@@ -55,7 +59,14 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Router {
       return;
     }
     if (decision.kind === 'unavailable') {
-      sendPage(res, 503, renderDashboardMessage('Sign-in not configured', 'Staff sign-in (STAFF_CLIENT_ID, STAFF_CLIENT_SECRET and SESSION_SECRET) is not configured, so the dashboard cannot be shown.'));
+      sendPage(
+        res,
+        503,
+        renderDashboardMessage(
+          'Sign-in not configured',
+          'Staff sign-in (STAFF_CLIENT_ID, STAFF_CLIENT_SECRET and SESSION_SECRET) is not configured, so the dashboard cannot be shown.'
+        )
+      );
       return;
     }
     const range = rangeOf(req, dateInZone(options.clock(), options.timeZone));
@@ -68,17 +79,38 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Router {
       const figures = computeFigures({ ...resources, dispositions: options.dispositions, redFlags: options.redFlags, ...range, timeZone: options.timeZone });
       if (format === 'csv') {
         res.setHeader('Content-Disposition', `attachment; filename="triage-dashboard-${range.from}-to-${range.to}.csv"`);
-        res.status(200).type('text/csv; charset=utf-8').send(dashboardCsv(figures, options.dispositions.map((d) => d.code)));
+        res
+          .status(200)
+          .type('text/csv; charset=utf-8')
+          .send(
+            dashboardCsv(
+              figures,
+              options.dispositions.map((d) => d.code)
+            )
+          );
         return;
       }
-      sendPage(res, 200, renderDashboardPage({ figures, dispositions: options.dispositions, truncated: resources.truncated, signedInAs: decision.kind === 'allowed' ? decision.staff?.name : undefined }));
+      sendPage(
+        res,
+        200,
+        renderDashboardPage({
+          figures,
+          dispositions: options.dispositions,
+          truncated: resources.truncated,
+          signedInAs: decision.kind === 'allowed' ? decision.staff?.name : undefined,
+        })
+      );
     } catch (err) {
       if (!(err instanceof OperationOutcomeError)) {
         throw err;
       }
       const status = statusOf(err.outcome);
       options.logger.warn({ status }, 'dashboard: the FHIR store could not answer');
-      sendPage(res, status >= 500 ? status : 502, renderDashboardMessage('Dashboard unavailable', 'The FHIR store could not answer the searches behind the figures. Try again shortly.'));
+      sendPage(
+        res,
+        status >= 500 ? status : 502,
+        renderDashboardMessage('Dashboard unavailable', 'The FHIR store could not answer the searches behind the figures. Try again shortly.')
+      );
     }
   };
   router.get(DASHBOARD_PATH, serve('html'));

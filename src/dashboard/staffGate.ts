@@ -23,7 +23,10 @@ export type StaffGate = (req: Request) => StaffDecision;
  * derives; without SESSION_SECRET the queue signs with a random key of its own, which this
  * module cannot share, so the pages fail closed ('unavailable').
  */
-export function staffGateFromConfig(config: Config, options: { readonly revoked?: RevokedSessions | undefined; readonly nowMs?: () => number } = {}): StaffGate {
+export function staffGateFromConfig(
+  config: Config,
+  options: { readonly revoked?: RevokedSessions | undefined; readonly nowMs?: () => number } = {}
+): StaffGate {
   const nowMs = options.nowMs ?? Date.now;
   const signInRequired = config.auth !== undefined;
   const staffClientConfigured = config.staff.clientId !== undefined && config.staff.clientSecret !== undefined;
@@ -32,7 +35,12 @@ export function staffGateFromConfig(config: Config, options: { readonly revoked?
     const signed = signer?.verify(readCookie(req.headers.cookie, SESSION_COOKIE), 'session', nowMs());
     // Signed out on /queue: refused here too (the queue and these pages share the revocations).
     const session = signed && !options.revoked?.isRevoked(signed) ? signed : undefined;
-    const access = queueAccess({ signInRequired, staffClientConfigured: staffClientConfigured && signer !== undefined, remoteAddress: req.socket.remoteAddress, hasStaffSession: session !== undefined });
+    const access = queueAccess({
+      signInRequired,
+      staffClientConfigured: staffClientConfigured && signer !== undefined,
+      remoteAddress: req.socket.remoteAddress,
+      hasStaffSession: session !== undefined,
+    });
     return access === 'allowed' ? { kind: 'allowed', staff: session ? { sub: session.sub, name: session.name } : undefined } : { kind: access };
   };
 }

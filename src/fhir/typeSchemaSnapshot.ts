@@ -180,7 +180,11 @@ export function applyTypeSchemaSnapshot(snapshot: TypeSchemaSnapshot, isLoaded: 
 
 /** As @medplum/core's loadDataType decides it: indexed by url only, not as the base type. */
 function isProfile(sd: StructureDefinition): boolean {
-  const special = ['http://hl7.org/fhir/StructureDefinition/MoneyQuantity', 'http://hl7.org/fhir/StructureDefinition/SimpleQuantity', 'http://hl7.org/fhir/uv/sql-on-fhir/StructureDefinition/ViewDefinition'];
+  const special = [
+    'http://hl7.org/fhir/StructureDefinition/MoneyQuantity',
+    'http://hl7.org/fhir/StructureDefinition/SimpleQuantity',
+    'http://hl7.org/fhir/uv/sql-on-fhir/StructureDefinition/ViewDefinition',
+  ];
   if (special.includes(sd.url)) {
     return false;
   }

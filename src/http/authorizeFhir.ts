@@ -40,8 +40,17 @@ export function fhirAuthorization(options: FhirAuthorizationOptions): RequestHan
       return;
     }
     const parsed = parsedFhirRequestOf(req) ?? parseFhirRequest(req, DEFAULT_SEARCH_LIMITS);
-    const interaction = classifyFhirCall({ method: parsed.method, path: parsed.path, query: parsed.query, body: parsed.body, ifNoneExist: req.get('If-None-Exist') });
-    const decision = caller.kind === 'bearer' ? decideScopes(caller, interaction, options.contentTypes) : { kind: 'forbidden' as const, reason: 'A CDS Hooks token does not give access to FHIR data.' };
+    const interaction = classifyFhirCall({
+      method: parsed.method,
+      path: parsed.path,
+      query: parsed.query,
+      body: parsed.body,
+      ifNoneExist: req.get('If-None-Exist'),
+    });
+    const decision =
+      caller.kind === 'bearer'
+        ? decideScopes(caller, interaction, options.contentTypes)
+        : { kind: 'forbidden' as const, reason: 'A CDS Hooks token does not give access to FHIR data.' };
     if (decision.kind === 'forbidden') {
       next(forbiddenError(res, decision.reason));
       return;

@@ -42,7 +42,10 @@ export function buildCapabilityStatement(options: CapabilityOptions): Capability
     publisher: 'Hip Pain Triage project',
     kind: 'instance',
     software: { name: 'hip-pain-triage', version: options.softwareVersion },
-    implementation: { description: `Hip-pain triage service (${embedded ? 'embedded FHIR store' : 'remote FHIR server'})`, url: `${options.publicBaseUrl}/fhir` },
+    implementation: {
+      description: `Hip-pain triage service (${embedded ? 'embedded FHIR store' : 'remote FHIR server'})`,
+      url: `${options.publicBaseUrl}/fhir`,
+    },
     fhirVersion: '4.0.1',
     format: ['json'],
     rest: [

@@ -71,7 +71,10 @@ export function createApp(deps: AppDeps): Express {
     app.use(feature);
   }
   app.use('/fhir', fhirRequestParsing(security.searchLimits, deps.bodyLimit));
-  app.use('/fhir', fhirAuthorization({ store: deps.store, contentTypes: new Set(deps.contentResources.map((r) => r.resourceType)), restServed: deps.rest !== undefined }));
+  app.use(
+    '/fhir',
+    fhirAuthorization({ store: deps.store, contentTypes: new Set(deps.contentResources.map((r) => r.resourceType)), restServed: deps.rest !== undefined })
+  );
   app.use('/fhir', triageRoutes(deps.triage));
   for (const operations of deps.fhirOperations ?? []) {
     app.use('/fhir', operations);

@@ -103,7 +103,9 @@ export function withoutJavaScriptErrors(outcome: OperationOutcome): OperationOut
   return {
     ...outcome,
     issue: (outcome.issue ?? []).map((issue) =>
-      leaks(issue.details?.text) || leaks(issue.diagnostics) ? { severity: issue.severity, code: issue.code, details: { text: 'The request could not be processed as sent.' } } : issue
+      leaks(issue.details?.text) || leaks(issue.diagnostics)
+        ? { severity: issue.severity, code: issue.code, details: { text: 'The request could not be processed as sent.' } }
+        : issue
     ),
   };
 }

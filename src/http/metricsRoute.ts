@@ -38,8 +38,14 @@ export function metricsRoute(metrics: ServiceMetrics, token: string | undefined)
       if (access === 'unauthorized') {
         res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
       }
-      const text = access === 'unauthorized' ? 'A valid metrics bearer token is required.' : 'Metrics are served to the local machine only (set METRICS_TOKEN to allow others).';
-      sendFhir(res, access === 'unauthorized' ? 401 : 403, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: access === 'unauthorized' ? 'login' : 'forbidden', details: { text } }] });
+      const text =
+        access === 'unauthorized'
+          ? 'A valid metrics bearer token is required.'
+          : 'Metrics are served to the local machine only (set METRICS_TOKEN to allow others).';
+      sendFhir(res, access === 'unauthorized' ? 401 : 403, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: access === 'unauthorized' ? 'login' : 'forbidden', details: { text } }],
+      });
       return;
     }
     res.setHeader('Cache-Control', 'no-store');

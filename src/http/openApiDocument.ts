@@ -30,7 +30,8 @@ const cdsSecurity = [{ cdsHooksJwt: [] }, {}];
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 1 } } };
 const requestId = {
   'X-Request-Id': {
-    description: 'The request id: the one sent, if it is a plain token (letters, digits, `._:-`, at most 128), else a generated UUID. Every log line of the request carries it.',
+    description:
+      'The request id: the one sent, if it is a plain token (letters, digits, `._:-`, at most 128), else a generated UUID. Every log line of the request carries it.',
     schema: { type: 'string' },
   },
 };
@@ -49,15 +50,24 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
       headers: requestId,
       content: { [FHIR_JSON]: { schema: ref('Bundle') } },
     },
-    '400': outcome(instance ? 'A `persist` parameter that is not a boolean.' : 'Not JSON, not a QuestionnaireResponse (nor a Parameters holding one), or a `persist` parameter that is not a boolean.'),
+    '400': outcome(
+      instance
+        ? 'A `persist` parameter that is not a boolean.'
+        : 'Not JSON, not a QuestionnaireResponse (nor a Parameters holding one), or a `persist` parameter that is not a boolean.'
+    ),
     ...(options.auth ? { '401': outcome('No valid bearer token.'), '403': outcome('The token lacks the scope for this operation.') } : {}),
     ...(instance ? { '404': outcome('No QuestionnaireResponse with this id.') } : {}),
     '413': outcome('The body is larger than the service accepts.'),
-    '429': outcome('More QuestionnaireResponses from this caller in a minute than RESPONSE_LIMIT_PER_MINUTE (or more requests than RATE_LIMIT_PER_MINUTE): wait for Retry-After.', retryAfter),
+    '429': outcome(
+      'More QuestionnaireResponses from this caller in a minute than RESPONSE_LIMIT_PER_MINUTE (or more requests than RATE_LIMIT_PER_MINUTE): wait for Retry-After.',
+      retryAfter
+    ),
     '422': outcome(
       'The response breaks the Questionnaire or the triage contract; every problem is an issue. When the answers given already show a red flag, the first issue (severity `information`) carries the disposition and its advice.'
     ),
-    '502': outcome('The FHIR server refused the write; nothing was saved. Its own issues follow, and an `information` issue carries the disposition and advice.'),
+    '502': outcome(
+      'The FHIR server refused the write; nothing was saved. Its own issues follow, and an `information` issue carries the disposition and advice.'
+    ),
     '503': outcome('The FHIR server could not be reached; nothing was saved. An `information` issue carries the disposition and advice.', retryAfter),
   });
   const persistParameter = {
@@ -88,10 +98,22 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
     },
   });
   const dashboardRange = [
-    { name: 'from', in: 'query', required: false, description: 'First day of the range (YYYY-MM-DD, clinical time zone).', schema: { type: 'string', format: 'date' } },
+    {
+      name: 'from',
+      in: 'query',
+      required: false,
+      description: 'First day of the range (YYYY-MM-DD, clinical time zone).',
+      schema: { type: 'string', format: 'date' },
+    },
     { name: 'to', in: 'query', required: false, description: 'Last day of the range, included.', schema: { type: 'string', format: 'date' } },
   ];
-  const idParameter = { name: 'id', in: 'path', required: true, description: 'The logical id of a stored QuestionnaireResponse.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } };
+  const idParameter = {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: 'The logical id of a stored QuestionnaireResponse.',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' },
+  };
 
   return {
     openapi: '3.1.0',
@@ -100,7 +122,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
       version: options.softwareVersion,
       summary: 'FHIR-native clinical decision support for hip pain.',
       description:
-        'Scores a FHIR QuestionnaireResponse against clinical rules kept as data and writes the results back to a FHIR R4 server. Decision support: it never replaces a clinician\'s judgement. This document covers every route except plain FHIR REST under `/fhir`, which the CapabilityStatement at `/fhir/metadata` describes.',
+        "Scores a FHIR QuestionnaireResponse against clinical rules kept as data and writes the results back to a FHIR R4 server. Decision support: it never replaces a clinician's judgement. This document covers every route except plain FHIR REST under `/fhir`, which the CapabilityStatement at `/fhir/metadata` describes.",
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: options.publicBaseUrl }],
@@ -146,17 +168,38 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['triage'],
           operationId: 'reviewTriage',
           summary: 'A clinician confirms or overrides a triage',
-          description: `[${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review](${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review). Confirm: a Provenance (verify). Override: a new RiskAssessment, the old one amended, the referral replaced per the routing table (more urgent open work is left open beside a review-downgrade Task), a Provenance (update). Always an AuditEvent. The same review sent again records nothing new.${options.auth ? ' The reviewer is the token\'s fhirUser; user/ or system/ scopes only.' : ' With auth off, the `reviewer` parameter names the Practitioner.'}`,
+          description: `[${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review](${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review). Confirm: a Provenance (verify). Override: a new RiskAssessment, the old one amended, the referral replaced per the routing table (more urgent open work is left open beside a review-downgrade Task), a Provenance (update). Always an AuditEvent. The same review sent again records nothing new.${options.auth ? " The reviewer is the token's fhirUser; user/ or system/ scopes only." : ' With auth off, the `reviewer` parameter names the Practitioner.'}`,
           security: triageSecurity,
           parameters: [
-            { name: 'id', in: 'path', required: true, description: 'The logical id of a RiskAssessment this service wrote.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } },
-            { name: 'If-Match', in: 'header', required: false, description: 'W/"<versionId>" of the RiskAssessment as the reviewer loaded it: 409 if it changed since.', schema: { type: 'string' } },
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              description: 'The logical id of a RiskAssessment this service wrote.',
+              schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' },
+            },
+            {
+              name: 'If-Match',
+              in: 'header',
+              required: false,
+              description: 'W/"<versionId>" of the RiskAssessment as the reviewer loaded it: 409 if it changed since.',
+              schema: { type: 'string' },
+            },
           ],
           requestBody: { required: true, content: fhirBody(ref('ReviewParameters')) },
           responses: {
-            '200': { description: 'Recorded (or already recorded: `replayed` true). A Parameters: outcome, replayed, assessment, provenance, auditEvent.', headers: requestId, content: { [FHIR_JSON]: { schema: ref('Resource') } } },
+            '200': {
+              description: 'Recorded (or already recorded: `replayed` true). A Parameters: outcome, replayed, assessment, provenance, auditEvent.',
+              headers: requestId,
+              content: { [FHIR_JSON]: { schema: ref('Resource') } },
+            },
             '400': outcome('Not a Parameters resource, or a malformed If-Match.'),
-            ...(options.auth ? { '401': outcome('No valid bearer token.'), '403': outcome('A patient-scoped token, scopes short of user/ or system/, or no Practitioner fhirUser.') } : {}),
+            ...(options.auth
+              ? {
+                  '401': outcome('No valid bearer token.'),
+                  '403': outcome('A patient-scoped token, scopes short of user/ or system/, or no Practitioner fhirUser.'),
+                }
+              : {}),
             '404': outcome('No RiskAssessment with this id.'),
             '409': outcome('The triage changed since it was loaded (another review overrode it), or it is no longer current.'),
             '422': outcome('The Parameters break the OperationDefinition; each issue names the parameter.'),
@@ -171,21 +214,29 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
       '/subscriptions/questionnaire-response/QuestionnaireResponse/{id}': {
         parameters: [idParameter],
         post: { ...subscriptionOperation('Subscription notification for one response (POST)'), operationId: 'notifyResourcePost' },
-        put: { ...subscriptionOperation('Subscription notification for one response (servers send `PUT {endpoint}/QuestionnaireResponse/{id}`)'), operationId: 'notifyResourcePut' },
+        put: {
+          ...subscriptionOperation('Subscription notification for one response (servers send `PUT {endpoint}/QuestionnaireResponse/{id}`)'),
+          operationId: 'notifyResourcePut',
+        },
       },
       '/cds-services': {
         get: {
           tags: ['cds-hooks'],
           operationId: 'cdsDiscovery',
           summary: 'CDS Hooks discovery',
-          responses: { '200': { description: 'The services offered: `hip-pain-triage` for the `patient-view` hook.', content: { 'application/json': { schema: ref('CdsDiscovery') } } } },
+          responses: {
+            '200': {
+              description: 'The services offered: `hip-pain-triage` for the `patient-view` hook.',
+              content: { 'application/json': { schema: ref('CdsDiscovery') } },
+            },
+          },
         },
       },
       '/cds-services/hip-pain-triage': {
         post: {
           tags: ['cds-hooks'],
           operationId: 'cdsPatientView',
-          summary: 'patient-view: cards for the patient\'s latest triage, or one to start it',
+          summary: "patient-view: cards for the patient's latest triage, or one to start it",
           description:
             'With a recent triage by this service: a card with its disposition (indicator `critical` for emergency and urgent, `warning` for GP, `info` otherwise), a one-line summary, the reasons in `detail`, and a `smart` link to review it. Without one: an `info` card with a `smart` link to start the triage. Data comes from `prefetch`, or else is fetched from `fhirServer` with `fhirAuthorization`.',
           security: cdsSecurity,
@@ -218,10 +269,19 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           operationId: 'smartLaunch',
           summary: 'SMART App Launch entry (EHR launch with `iss` and `launch`; standalone with `iss` only)',
           parameters: [
-            { name: 'iss', in: 'query', required: true, description: 'The FHIR server the app is launched against.', schema: { type: 'string', format: 'uri' } },
+            {
+              name: 'iss',
+              in: 'query',
+              required: true,
+              description: 'The FHIR server the app is launched against.',
+              schema: { type: 'string', format: 'uri' },
+            },
             { name: 'launch', in: 'query', required: false, description: 'The EHR launch context handle.', schema: { type: 'string' } },
           ],
-          responses: { '303': { description: 'To the authorization server (redirect URI `/smart/callback`), with a session cookie.' }, '400': { description: 'No usable `iss`.' } },
+          responses: {
+            '303': { description: 'To the authorization server (redirect URI `/smart/callback`), with a session cookie.' },
+            '400': { description: 'No usable `iss`.' },
+          },
         },
       },
       '/smart/callback': {
@@ -234,7 +294,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
             { name: 'state', in: 'query', required: true, schema: { type: 'string' } },
             { name: 'error', in: 'query', required: false, description: 'Set by the authorization server when it refused.', schema: { type: 'string' } },
           ],
-          responses: { '303': { description: 'Signed in: to `/smart/app`, with a new session cookie.' }, '400': { description: 'Unknown or expired state, or an authorization error.' } },
+          responses: {
+            '303': { description: 'Signed in: to `/smart/app`, with a new session cookie.' },
+            '400': { description: 'Unknown or expired state, or an authorization error.' },
+          },
         },
       },
       '/smart/app': {
@@ -243,7 +306,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           operationId: 'smartApp',
           summary: 'The SMART app: the questionnaire and the triage result for the launched patient',
           description: 'Needs the session cookie that `/smart/callback` sets (signed with SESSION_SECRET).',
-          responses: { '200': { description: 'The form page.', content: { 'text/html': { schema: { type: 'string' } } } }, '401': { description: 'No signed-in session: a page saying to open the app again from the record system.' } },
+          responses: {
+            '200': { description: 'The form page.', content: { 'text/html': { schema: { type: 'string' } } } },
+            '401': { description: 'No signed-in session: a page saying to open the app again from the record system.' },
+          },
         },
       },
       '/smart/submit': {
@@ -253,12 +319,27 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           summary: 'The form page script sends the answers (a QuestionnaireResponse) to be scored and saved',
           description: 'Needs the session cookie and the page’s CSRF token in `X-CSRF-Token`.',
           parameters: [{ name: 'X-CSRF-Token', in: 'header', required: true, schema: { type: 'string' } }],
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['response'], properties: { response: { type: 'object' } } } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', required: ['response'], properties: { response: { type: 'object' } } } } },
+          },
           responses: {
-            '200': { description: 'Scored (saved, held or not saved): the result page to show.', content: { 'application/json': { schema: { type: 'object', required: ['next'], properties: { next: { const: '/smart/result' } } } } } },
-            '401': { description: 'Not tied to a launch: scored only, its advice returned.', content: { 'application/json': { schema: ref('SmartProblems') } } },
-            '403': { description: 'From an out-of-date page, or a subject or author that is not the launch’s.', content: { 'application/json': { schema: ref('SmartProblems') } } },
-            '422': { description: 'Answers to fix: problems by linkId, red-flag advice first.', content: { 'application/json': { schema: ref('SmartProblems') } } },
+            '200': {
+              description: 'Scored (saved, held or not saved): the result page to show.',
+              content: { 'application/json': { schema: { type: 'object', required: ['next'], properties: { next: { const: '/smart/result' } } } } },
+            },
+            '401': {
+              description: 'Not tied to a launch: scored only, its advice returned.',
+              content: { 'application/json': { schema: ref('SmartProblems') } },
+            },
+            '403': {
+              description: 'From an out-of-date page, or a subject or author that is not the launch’s.',
+              content: { 'application/json': { schema: ref('SmartProblems') } },
+            },
+            '422': {
+              description: 'Answers to fix: problems by linkId, red-flag advice first.',
+              content: { 'application/json': { schema: ref('SmartProblems') } },
+            },
           },
         },
       },
@@ -267,8 +348,15 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['smart'],
           operationId: 'smartRetry',
           summary: '"Try saving again" / "Save the answers you gave earlier": the held answers, unchanged (same idempotency key)',
-          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['csrf'], properties: { csrf: { type: 'string' } } } } } },
-          responses: { '303': { description: 'To `/smart/result` (or `/smart/app` when nothing is held).' }, '401': { description: 'No signed-in session.' }, '403': { description: 'Wrong CSRF token.' } },
+          requestBody: {
+            required: true,
+            content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['csrf'], properties: { csrf: { type: 'string' } } } } },
+          },
+          responses: {
+            '303': { description: 'To `/smart/result` (or `/smart/app` when nothing is held).' },
+            '401': { description: 'No signed-in session.' },
+            '403': { description: 'Wrong CSRF token.' },
+          },
         },
       },
       '/smart/result': {
@@ -276,7 +364,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['smart'],
           operationId: 'smartResult',
           summary: 'The result page of the last submission in this session',
-          responses: { '200': { description: 'The result page.', content: { 'text/html': { schema: { type: 'string' } } } }, '303': { description: 'No result yet: to `/smart/app`.' } },
+          responses: {
+            '200': { description: 'The result page.', content: { 'text/html': { schema: { type: 'string' } } } },
+            '303': { description: 'No result yet: to `/smart/app`.' },
+          },
         },
       },
       '/smart/assets/{path}': {
@@ -284,7 +375,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['smart'],
           operationId: 'smartAsset',
           summary: 'The app’s static files (scripts, styles, LHC-Forms), brotli or gzip by Accept-Encoding',
-          description: 'With `v` = the file’s content hash (as the pages link it): `Cache-Control: public, max-age=31536000, immutable`; otherwise `no-cache` with an ETag.',
+          description:
+            'With `v` = the file’s content hash (as the pages link it): `Cache-Control: public, max-age=31536000, immutable`; otherwise `no-cache` with an ETag.',
           parameters: [
             { name: 'path', in: 'path', required: true, schema: { type: 'string' } },
             { name: 'v', in: 'query', required: false, description: 'The file’s content hash.', schema: { type: 'string' } },
@@ -297,7 +389,13 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['smart'],
           operationId: 'smartClientJwks',
           summary: 'The SMART app’s public key (`private_key_jwt`), to register as its `jwks_uri`; only with SMART_CLIENT_KEY',
-          responses: { '200': { description: 'A JWK Set.', content: { 'application/json': { schema: { type: 'object', required: ['keys'], properties: { keys: { type: 'array' } } } } } }, '404': { description: 'No SMART_CLIENT_KEY.' } },
+          responses: {
+            '200': {
+              description: 'A JWK Set.',
+              content: { 'application/json': { schema: { type: 'object', required: ['keys'], properties: { keys: { type: 'array' } } } } },
+            },
+            '404': { description: 'No SMART_CLIENT_KEY.' },
+          },
         },
       },
       '/queue/dashboard': {
@@ -321,18 +419,29 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           operationId: 'staffDashboardCsv',
           summary: 'Every figure of the dashboard as CSV (section, key, measure, value)',
           parameters: dashboardRange,
-          responses: { '200': { description: 'The figures.', content: { 'text/csv': { schema: { type: 'string' } } } }, '303': { description: 'Not signed in: to /queue.' }, '403': { description: 'Not staff.' } },
+          responses: {
+            '200': { description: 'The figures.', content: { 'text/csv': { schema: { type: 'string' } } } },
+            '303': { description: 'Not signed in: to /queue.' },
+            '403': { description: 'Not staff.' },
+          },
         },
       },
       '/dashboard': {
-        get: { tags: ['staff'], operationId: 'dashboardAlias', summary: 'Redirects to /queue/dashboard (where the staff session cookie reaches)', responses: { '302': { description: 'To /queue/dashboard, the query kept.' } } },
+        get: {
+          tags: ['staff'],
+          operationId: 'dashboardAlias',
+          summary: 'Redirects to /queue/dashboard (where the staff session cookie reaches)',
+          responses: { '302': { description: 'To /queue/dashboard, the query kept.' } },
+        },
       },
       '/queue/review/{id}': {
         post: {
           tags: ['staff'],
           operationId: 'staffReview',
           summary: "A queue row's Confirm or Override form: RiskAssessment/$review for the signed-in staff member",
-          parameters: [{ name: 'id', in: 'path', required: true, description: 'The RiskAssessment id.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } }],
+          parameters: [
+            { name: 'id', in: 'path', required: true, description: 'The RiskAssessment id.', schema: { type: 'string', pattern: '^[A-Za-z0-9\\-\\.]{1,64}$' } },
+          ],
           requestBody: {
             required: true,
             content: {
@@ -340,7 +449,15 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
                 schema: {
                   type: 'object',
                   required: ['csrf', 'version', 'decision'],
-                  properties: { csrf: { type: 'string' }, version: { type: 'string' }, decision: { enum: ['confirm', 'override'] }, disposition: { type: 'string' }, reason: { type: 'string' }, reasonText: { type: 'string' }, reviewer: { type: 'string' } },
+                  properties: {
+                    csrf: { type: 'string' },
+                    version: { type: 'string' },
+                    decision: { enum: ['confirm', 'override'] },
+                    disposition: { type: 'string' },
+                    reason: { type: 'string' },
+                    reasonText: { type: 'string' },
+                    reviewer: { type: 'string' },
+                  },
                 },
               },
             },
@@ -358,7 +475,9 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['staff'],
           operationId: 'staffQueue',
           summary: 'Staff work queue: referral Tasks by team and due time',
-          description: options.auth ? 'Needs a staff session: OpenID Connect sign-in against AUTH_ISSUER, with the STAFF_ROLE_CLAIM role.' : 'Open: no AUTH_* is set on this instance.',
+          description: options.auth
+            ? 'Needs a staff session: OpenID Connect sign-in against AUTH_ISSUER, with the STAFF_ROLE_CLAIM role.'
+            : 'Open: no AUTH_* is set on this instance.',
           responses: {
             '200': { description: 'The queue page.', content: { 'text/html': { schema: { type: 'string' } } } },
             '302': { description: 'Not signed in: to the OpenID Connect sign-in.' },
@@ -371,7 +490,12 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['operations'],
           operationId: 'liveness',
           summary: 'Liveness: the process is up',
-          responses: { '200': { description: 'Up.', content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } } } } },
+          responses: {
+            '200': {
+              description: 'Up.',
+              content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } } },
+            },
+          },
         },
       },
       '/readyz': {
@@ -390,7 +514,9 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           tags: ['operations'],
           operationId: 'metrics',
           summary: 'Prometheus metrics',
-          description: options.metricsToken ? 'Needs the `METRICS_TOKEN` bearer token.' : 'Served to loopback clients only (judged by the connection, not by headers).',
+          description: options.metricsToken
+            ? 'Needs the `METRICS_TOKEN` bearer token.'
+            : 'Served to loopback clients only (judged by the connection, not by headers).',
           security: options.metricsToken ? [{ metricsToken: [] }] : [],
           responses: {
             '200': { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } },
@@ -409,9 +535,24 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
     },
     components: {
       securitySchemes: {
-        smartBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from AUTH_ISSUER for AUTH_AUDIENCE, with SMART scopes.' },
-        webhookSecret: { type: 'http', scheme: 'bearer', description: 'WEBHOOK_SECRET, as the Subscription sends it in `channel.header`. A notification signed with it is accepted too: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Webhook-Timestamp>.<X-Webhook-Id>." and the body bytes as sent>`, with `X-Webhook-Timestamp` (Unix seconds, within 300 s) and `X-Webhook-Id` (8–128 of A–Z a–z 0–9 . _ : -, taken once).' },
-        cdsHooksJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The CDS client\'s JWT, signed by an issuer in CDS_TRUSTED_ISSUERS, `aud` the service endpoint.' },
+        smartBearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'An access token from AUTH_ISSUER for AUTH_AUDIENCE, with SMART scopes.',
+        },
+        webhookSecret: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'WEBHOOK_SECRET, as the Subscription sends it in `channel.header`. A notification signed with it is accepted too: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of "<X-Webhook-Timestamp>.<X-Webhook-Id>." and the body bytes as sent>`, with `X-Webhook-Timestamp` (Unix seconds, within 300 s) and `X-Webhook-Id` (8–128 of A–Z a–z 0–9 . _ : -, taken once).',
+        },
+        cdsHooksJwt: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: "The CDS client's JWT, signed by an issuer in CDS_TRUSTED_ISSUERS, `aud` the service endpoint.",
+        },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' },
       },
       schemas: SCHEMAS,
@@ -522,7 +663,10 @@ const SCHEMAS: Json = {
     required: ['message', 'problems'],
     properties: {
       message: { type: 'string' },
-      problems: { type: 'array', items: { type: 'object', required: ['text'], properties: { linkId: { type: 'string' }, question: { type: 'string' }, text: { type: 'string' } } } },
+      problems: {
+        type: 'array',
+        items: { type: 'object', required: ['text'], properties: { linkId: { type: 'string' }, question: { type: 'string' }, text: { type: 'string' } } },
+      },
       advice: { type: 'string', description: 'Advice the answers already give (a red flag), shown first.' },
       urgent: { type: 'boolean' },
     },
@@ -577,7 +721,11 @@ const SCHEMAS: Json = {
           patient: { type: 'string' },
         },
       },
-      context: { type: 'object', required: ['userId', 'patientId'], properties: { userId: { type: 'string' }, patientId: { type: 'string' }, encounterId: { type: 'string' } } },
+      context: {
+        type: 'object',
+        required: ['userId', 'patientId'],
+        properties: { userId: { type: 'string' }, patientId: { type: 'string' }, encounterId: { type: 'string' } },
+      },
       prefetch: { type: 'object', additionalProperties: { oneOf: [ref('Resource'), { type: 'null' }] } },
     },
   },
@@ -589,7 +737,11 @@ const SCHEMAS: Json = {
       summary: { type: 'string', maxLength: 140 },
       detail: { type: 'string', description: 'GitHub-flavoured Markdown.' },
       indicator: { enum: ['info', 'warning', 'critical'] },
-      source: { type: 'object', required: ['label'], properties: { label: { type: 'string' }, url: { type: 'string' }, icon: { type: 'string' }, topic: coding } },
+      source: {
+        type: 'object',
+        required: ['label'],
+        properties: { label: { type: 'string' }, url: { type: 'string' }, icon: { type: 'string' }, topic: coding },
+      },
       links: {
         type: 'array',
         items: {

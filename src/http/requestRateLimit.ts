@@ -43,7 +43,13 @@ export function requestRateLimit(perMinute: number): RequestHandler[] {
           new OperationOutcomeError({
             resourceType: 'OperationOutcome',
             id: 'too-many-requests',
-            issue: [{ severity: 'error', code: 'throttled', details: { text: `More than ${perMinute} requests in a minute: wait for the time in Retry-After, then try again.` } }],
+            issue: [
+              {
+                severity: 'error',
+                code: 'throttled',
+                details: { text: `More than ${perMinute} requests in a minute: wait for the time in Retry-After, then try again.` },
+              },
+            ],
           })
         );
       },

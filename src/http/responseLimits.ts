@@ -92,7 +92,9 @@ export function responseLimits(settings: ResponseLimitSettings, options: Respons
             {
               severity: 'error',
               code: 'too-costly',
-              details: { text: `This Bundle writes ${count} QuestionnaireResponses; at most ${settings.perTransaction} are taken in one request. Send them in smaller Bundles.` },
+              details: {
+                text: `This Bundle writes ${count} QuestionnaireResponses; at most ${settings.perTransaction} are taken in one request. Send them in smaller Bundles.`,
+              },
               expression: ['Bundle.entry'],
             },
           ],
@@ -116,7 +118,9 @@ export function responseLimits(settings: ResponseLimitSettings, options: Respons
             {
               severity: 'error',
               code: 'throttled',
-              details: { text: `More than ${settings.perMinute} QuestionnaireResponses a minute from one caller: wait for the time in Retry-After, then send again.` },
+              details: {
+                text: `More than ${settings.perMinute} QuestionnaireResponses a minute from one caller: wait for the time in Retry-After, then send again.`,
+              },
             },
           ],
         })

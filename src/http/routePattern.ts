@@ -45,7 +45,10 @@ export function fhirRestPattern(path: string): string {
   if (path !== FHIR_BASE && !path.startsWith(`${FHIR_BASE}/`)) {
     return 'unmatched';
   }
-  const segments = path.slice(FHIR_BASE.length).split('/').filter((s) => s !== '');
+  const segments = path
+    .slice(FHIR_BASE.length)
+    .split('/')
+    .filter((s) => s !== '');
   if (segments.length > MAX_SEGMENTS) {
     return 'unmatched';
   }

@@ -54,7 +54,10 @@ export function outcomeErrorHandler(logError: (err: unknown, req: Request) => vo
           : httpError.type === 'entity.too.large'
             ? 'The body is too large.'
             : 'The request could not be read.';
-      sendFhir(res, status, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: status === 413 ? 'too-costly' : 'structure', details: { text } }] });
+      sendFhir(res, status, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: status === 413 ? 'too-costly' : 'structure', details: { text } }],
+      });
       return;
     }
     if (isOperationOutcome(err)) {

@@ -136,7 +136,10 @@ export function createIntakeQueue(options: IntakeQueueOptions): IntakeQueue {
         if (quick !== undefined) {
           logger.warn({ job: job.key, attempt: job.attempt, status }, 'intake failed; retrying');
         } else if (job.attempt === retryDelays.length + 1) {
-          logger.error({ job: job.key, attempts: job.attempt, status }, `INTAKE DELAYED: the response is not triaged yet; retrying every ${Math.round(slowRetryMs / 1000)} s until it is`);
+          logger.error(
+            { job: job.key, attempts: job.attempt, status },
+            `INTAKE DELAYED: the response is not triaged yet; retrying every ${Math.round(slowRetryMs / 1000)} s until it is`
+          );
         }
         const timers = quick !== undefined ? retries : parked;
         const timer = setTimeout(() => {

@@ -59,7 +59,9 @@ export function readNotification(pathId: string | undefined, body: unknown): Not
   if (resource.resourceType === 'Bundle' && pathId === undefined) {
     return readNotificationBundle(body);
   }
-  throw refused(`A ${typeof resource.resourceType === 'string' ? resource.resourceType.slice(0, 64) : 'body'} is not a notification this receiver takes (a QuestionnaireResponse, an empty ping, or a notification Bundle).`);
+  throw refused(
+    `A ${typeof resource.resourceType === 'string' ? resource.resourceType.slice(0, 64) : 'body'} is not a notification this receiver takes (a QuestionnaireResponse, an empty ping, or a notification Bundle).`
+  );
 }
 
 function readNotificationBundle(bundle: JsonRecord): Notification {

@@ -12,7 +12,14 @@ import type { TriageResult } from '../triage/scoreResponse';
 import type { TriageContent } from '../triage/triageContent';
 import { type EarlierResult, findEarlierResults, isOpenTask, keyAndRole } from './earlierResults';
 import { buildReviewTask, dutyClinician, type ReviewKind, reviewTaskEntry, serviceDeviceEntry } from './reviewTask';
-import { mostUrgentPriority, REVIEW_INPUT_NEW_ASSESSMENT, REVIEW_INPUT_OPEN_TASK, retractionEntries, supersessionPlan, type SupersessionPlan } from './statusChanges';
+import {
+  mostUrgentPriority,
+  REVIEW_INPUT_NEW_ASSESSMENT,
+  REVIEW_INPUT_OPEN_TASK,
+  retractionEntries,
+  supersessionPlan,
+  type SupersessionPlan,
+} from './statusChanges';
 
 export type TriageRunner = ReturnType<typeof createTriageRunner>;
 
@@ -34,19 +41,18 @@ export interface IntakeContext {
   readonly maxWaitMs?: number | undefined;
 }
 
-export type IgnoreReason =
-  | 'other-questionnaire'
-  | 'not-final'
-  | 'own-write-back'
-  | 'already-triaged'
-  | 'already-under-review'
-  | 'gone'
-  | 'unknown-status';
+export type IgnoreReason = 'other-questionnaire' | 'not-final' | 'own-write-back' | 'already-triaged' | 'already-under-review' | 'gone' | 'unknown-status';
 
 /** What intake did with one stored response; ids, codes and counts only. */
 export type IntakeOutcome =
   | { readonly action: 'ignored'; readonly reason: IgnoreReason }
-  | { readonly action: 'triaged'; readonly disposition: string; readonly superseded: number; readonly keptOpen: number; readonly review: ReviewKind | undefined }
+  | {
+      readonly action: 'triaged';
+      readonly disposition: string;
+      readonly superseded: number;
+      readonly keptOpen: number;
+      readonly review: ReviewKind | undefined;
+    }
   | { readonly action: 'review'; readonly priority: RequestPriority }
   | { readonly action: 'retracted'; readonly changed: number };
 
@@ -132,7 +138,11 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
     if (carriesOwnTag(response, key)) {
       // `$triage` stored this response in the same all-or-nothing transaction as its results:
       // one search confirms they are there and still current, and nothing else is needed.
-      const [risk] = await deps.store.searchResources<RiskAssessment>('RiskAssessment', { _tag: `${IDEMPOTENCY_TAG_SYSTEM}|${idempotencyCode(key, 'risk')}` }, wait(context));
+      const [risk] = await deps.store.searchResources<RiskAssessment>(
+        'RiskAssessment',
+        { _tag: `${IDEMPOTENCY_TAG_SYSTEM}|${idempotencyCode(key, 'risk')}` },
+        wait(context)
+      );
       if (risk?.status === 'final') {
         return { action: 'ignored', reason: 'own-write-back' };
       }
@@ -143,7 +153,11 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
     // After a clinician's override (src/review/) this content has two: the automated one, `amended`, and the clinician's, `final`: the current one counts.
     const risks = current.filter((e): e is EarlierResult & { resource: RiskAssessment } => e.resource.resourceType === 'RiskAssessment');
     const currentRisk = risks.find((e) => e.resource.status === 'final') ?? risks[0];
-    if (currentRisk && (currentRisk.resource.status === 'final' || current.some((e) => e.role === 'review-retriage')) && !supersessionPending(current, others, deps.clock())) {
+    if (
+      currentRisk &&
+      (currentRisk.resource.status === 'final' || current.some((e) => e.role === 'review-retriage')) &&
+      !supersessionPending(current, others, deps.clock())
+    ) {
       return { action: 'ignored', reason: 'already-triaged' };
     }
     if (current.some((e) => e.role === 'review')) {
@@ -238,7 +252,13 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
     const { kind, key, result, plan, newTasks, now } = options;
     const priority = mostUrgentPriority([...plan.keptOpen.map((t) => t.priority), ...newTasks.map((t) => t.priority)]) ?? 'routine';
     const rules = result.firedRules.map((r) => r.id).join(', ');
-    const earlierDispositions = [...new Set(options.others.flatMap((e) => (e.resource.resourceType === 'RiskAssessment' ? (e.resource.prediction?.[0]?.outcome?.coding ?? []).map((c) => c.code ?? '') : [])))].filter((c) => c !== '');
+    const earlierDispositions = [
+      ...new Set(
+        options.others.flatMap((e) =>
+          e.resource.resourceType === 'RiskAssessment' ? (e.resource.prediction?.[0]?.outcome?.coding ?? []).map((c) => c.code ?? '') : []
+        )
+      ),
+    ].filter((c) => c !== '');
     const description =
       kind === 'review-downgrade'
         ? `Hip pain triage review: the amended response was triaged again as ${result.disposition.code} (rules ${rules}); ` +
@@ -251,7 +271,10 @@ export function createResponseIntake(deps: IntakeDeps): ResponseIntake {
       { type: REVIEW_INPUT_NEW_ASSESSMENT, valueReference: { reference: resultUuid(key, 'risk') } },
     ];
     // Due when the most pressing of the work it is about falls due.
-    const dues = [...plan.keptOpen, ...newTasks].map((t) => t.restriction?.period?.end).filter((d): d is string => d !== undefined).sort();
+    const dues = [...plan.keptOpen, ...newTasks]
+      .map((t) => t.restriction?.period?.end)
+      .filter((d): d is string => d !== undefined)
+      .sort();
     const earliest = dues[0];
     const task = buildReviewTask({
       kind,
@@ -321,7 +344,9 @@ function isActive(e: EarlierResult): boolean {
  * on the amended response), or when a downgrade left Tasks open and no review exists yet.
  */
 function supersessionPending(current: readonly EarlierResult[], others: readonly EarlierResult[], now: Date): boolean {
-  const currentTasks = current.map((e): Task | undefined => (e.resource.resourceType === 'Task' ? e.resource : undefined)).filter((t): t is Task => t !== undefined);
+  const currentTasks = current
+    .map((e): Task | undefined => (e.resource.resourceType === 'Task' ? e.resource : undefined))
+    .filter((t): t is Task => t !== undefined);
   const newPriority = mostUrgentPriority(currentTasks.filter((t) => isReferralWork(keyAndRole(t).role)).map((t) => t.priority));
   const plan = supersessionPlan({ earlier: others, newPriority, now });
   const reviewed = current.some((e) => e.role === 'review-downgrade' || e.role === 'review-retriage');

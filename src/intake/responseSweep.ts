@@ -61,9 +61,11 @@ export class ResponseSweep {
 
   sweep(options: SweepOptions): Promise<SweepReport> {
     this.pending++;
-    const result = this.tail.then(() => this.run(options)).finally(() => {
-      this.pending--;
-    });
+    const result = this.tail
+      .then(() => this.run(options))
+      .finally(() => {
+        this.pending--;
+      });
     this.tail = result.catch(() => undefined);
     return result;
   }
@@ -85,7 +87,9 @@ export class ResponseSweep {
         { _lastUpdated: `ge${since}`, status: ACTED_ON, _sort: '_lastUpdated', _count: String(PAGE_SIZE) },
         { maxWaitMs: Math.max(1, options.deadline - performance.now()) }
       );
-      const fresh = page.filter((r): r is QuestionnaireResponse & { id: string } => r.id !== undefined && !(r.meta?.lastUpdated === this.mark && this.seenAtMark.has(r.id)));
+      const fresh = page.filter(
+        (r): r is QuestionnaireResponse & { id: string } => r.id !== undefined && !(r.meta?.lastUpdated === this.mark && this.seenAtMark.has(r.id))
+      );
       for (const response of fresh) {
         if (options.signal?.aborted) {
           return { visited, more: true };

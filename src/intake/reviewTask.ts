@@ -1,4 +1,15 @@
-import type { Annotation, BundleEntry, CodeableConcept, Coding, Device, OperationOutcome, QuestionnaireResponse, Reference, Task, TaskInput } from '@medplum/fhirtypes';
+import type {
+  Annotation,
+  BundleEntry,
+  CodeableConcept,
+  Coding,
+  Device,
+  OperationOutcome,
+  QuestionnaireResponse,
+  Reference,
+  Task,
+  TaskInput,
+} from '@medplum/fhirtypes';
 import type { RequestPriority, RoutingTable, TaskOwner } from '../routing/routingTable';
 import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM, resultUuid } from '../triage/results/idempotencyKey';
 import { SERVICE_DEVICE, serviceDeviceIdentifier } from '../triage/results/serviceDevice';
@@ -108,7 +119,11 @@ export function serviceDeviceEntry(key: string): { entry: BundleEntry; reference
   const fullUrl = resultUuid(key, 'device');
   const { id: _id, meta: _meta, ...device } = SERVICE_DEVICE;
   return {
-    entry: { fullUrl, resource: device as Device, request: { method: 'POST', url: 'Device', ifNoneExist: `identifier=${identifier.system}|${identifier.value}` } },
+    entry: {
+      fullUrl,
+      resource: device as Device,
+      request: { method: 'POST', url: 'Device', ifNoneExist: `identifier=${identifier.system}|${identifier.value}` },
+    },
     reference: { reference: fullUrl },
   };
 }

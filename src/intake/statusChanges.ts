@@ -89,9 +89,7 @@ export interface SupersessionPlan {
 export function supersessionPlan(options: SupersessionOptions): SupersessionPlan {
   const { earlier, newPriority, now } = options;
   const newRank = newPriority === undefined ? -1 : priorityRank(newPriority);
-  const keptOpen = earlier
-    .map((e) => e.resource)
-    .filter((r): r is Task & { id: string } => isOpenTask(r) && priorityRank(r.priority ?? 'routine') > newRank);
+  const keptOpen = earlier.map((e) => e.resource).filter((r): r is Task & { id: string } => isOpenTask(r) && priorityRank(r.priority ?? 'routine') > newRank);
   const keptRequests = new Set(keptOpen.flatMap((task) => [...(task.basedOn ?? []), ...(task.focus ? [task.focus] : [])]).map(referenceKey));
   const entries: BundleEntry[] = [];
   const when = now.toISOString();
@@ -109,7 +107,10 @@ export function supersessionPlan(options: SupersessionOptions): SupersessionPlan
         }
         break;
       case 'ServiceRequest':
-        if ((resource.status === 'active' || resource.status === 'draft' || resource.status === 'on-hold') && !keptRequests.has(`ServiceRequest/${resource.id}`)) {
+        if (
+          (resource.status === 'active' || resource.status === 'draft' || resource.status === 'on-hold') &&
+          !keptRequests.has(`ServiceRequest/${resource.id}`)
+        ) {
           entries.push(statusUpdate(resource, { ...resource, status: 'revoked' }));
         }
         break;
@@ -131,7 +132,10 @@ function referenceKey(reference: Reference): string {
 
 /** The most urgent of some priorities; undefined when there are none. */
 export function mostUrgentPriority(priorities: readonly (RequestPriority | undefined)[]): RequestPriority | undefined {
-  return priorities.reduce<RequestPriority | undefined>((best, p) => (p === undefined ? best : best === undefined || priorityRank(p) > priorityRank(best) ? p : best), undefined);
+  return priorities.reduce<RequestPriority | undefined>(
+    (best, p) => (p === undefined ? best : best === undefined || priorityRank(p) > priorityRank(best) ? p : best),
+    undefined
+  );
 }
 
 export const REVIEW_INPUT_OPEN_TASK: CodeableConcept = { text: 'Open Task of the earlier triage, left open' };

@@ -66,7 +66,10 @@ export function subscriptionReceiver(deps: ReceiverDeps): Router {
       rawBody,
     });
     if (verdict.verdict === 'refused') {
-      logger.warn({ status: verdict.status, signed: req.get(SIGNATURE_HEADER) !== undefined, bearer: req.get('authorization') !== undefined }, 'Subscription notification refused');
+      logger.warn(
+        { status: verdict.status, signed: req.get(SIGNATURE_HEADER) !== undefined, bearer: req.get('authorization') !== undefined },
+        'Subscription notification refused'
+      );
       if (verdict.status === 401) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="subscriptions"');
       }
@@ -88,7 +91,10 @@ export function subscriptionReceiver(deps: ReceiverDeps): Router {
     }
   };
 
-  const answer = async (notification: Notification, context: { logger: Logger; remaining: () => number; deadline: number }): Promise<OperationOutcomeIssue[]> => {
+  const answer = async (
+    notification: Notification,
+    context: { logger: Logger; remaining: () => number; deadline: number }
+  ): Promise<OperationOutcomeIssue[]> => {
     const admitted = (id: string, outcome: IntakeOutcome) => info(`QuestionnaireResponse/${id}: ${summary(outcome)}`);
     switch (notification.kind) {
       case 'handshake':
@@ -110,7 +116,9 @@ export function subscriptionReceiver(deps: ReceiverDeps): Router {
           if (event.responseId === undefined) {
             issues.push(info(`event ${event.eventNumber ?? ''}: no QuestionnaireResponse focus; ignored`));
           } else {
-            issues.push(admitted(event.responseId, await deps.intake.admitStored(event.responseId, { logger: context.logger, maxWaitMs: context.remaining() })));
+            issues.push(
+              admitted(event.responseId, await deps.intake.admitStored(event.responseId, { logger: context.logger, maxWaitMs: context.remaining() }))
+            );
           }
           if (seenKey !== undefined) {
             remember(seenEvents, seenKey);
@@ -142,7 +150,11 @@ export function subscriptionReceiver(deps: ReceiverDeps): Router {
 
   const continueInBackground = (): void => {
     deps.queue.enqueue('sweep', () =>
-      deps.sweep.sweep({ deadline: performance.now() + BACKGROUND_SWEEP_MS, signal: deps.signal, visit: (response) => deps.intake.admit(response).then(() => undefined) })
+      deps.sweep.sweep({
+        deadline: performance.now() + BACKGROUND_SWEEP_MS,
+        signal: deps.signal,
+        visit: (response) => deps.intake.admit(response).then(() => undefined),
+      })
     );
   };
 

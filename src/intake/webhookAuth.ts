@@ -91,11 +91,19 @@ export class WebhookAuthenticator {
     }
     const encoding = credentials.contentEncoding?.trim().toLowerCase();
     if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
-      return { verdict: 'refused', status: 415, text: 'A signed notification must be sent without Content-Encoding: the signature is checked over the bytes received.' };
+      return {
+        verdict: 'refused',
+        status: 415,
+        text: 'A signed notification must be sent without Content-Encoding: the signature is checked over the bytes received.',
+      };
     }
     const now = this.nowSeconds();
     if (Math.abs(now - timestamp) > SIGNATURE_WINDOW_SECONDS) {
-      return { verdict: 'refused', status: 401, text: `The notification's ${TIMESTAMP_HEADER} is more than ${SIGNATURE_WINDOW_SECONDS} s from this server's clock: sign it again.` };
+      return {
+        verdict: 'refused',
+        status: 401,
+        text: `The notification's ${TIMESTAMP_HEADER} is more than ${SIGNATURE_WINDOW_SECONDS} s from this server's clock: sign it again.`,
+      };
     }
     this.forgetExpired(now);
     if (this.seen.has(id) || this.inFlight.has(id)) {

@@ -67,7 +67,9 @@ export function renderQueuePage(options: QueuePageOptions): string {
 function notShownWarning(queue: WorkQueue): Html {
   const { notShown } = queue;
   const atLeast = notShown.exact ? '' : 'at least ';
-  const parts = (['stat', 'asap', 'urgent', 'routine'] as const).filter((p) => notShown.byPriority[p] > 0).map((p) => `${notShown.byPriority[p]} ${PRIORITY_WORDS[p].toLowerCase()}`);
+  const parts = (['stat', 'asap', 'urgent', 'routine'] as const)
+    .filter((p) => notShown.byPriority[p] > 0)
+    .map((p) => `${notShown.byPriority[p]} ${PRIORITY_WORDS[p].toLowerCase()}`);
   return html`<p class="warning" role="alert" data-not-shown="${String(notShown.total)}"><strong>Not every task is shown:</strong> ${atLeast}${plural(notShown.total, 'more open task')} (${parts.join(', ')}) ${notShown.total === 1 ? 'is' : 'are'} not on this page, which lists the most urgent first. Use the FHIR searches in the README to see the rest.</p>`;
 }
 

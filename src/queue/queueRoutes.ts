@@ -119,7 +119,11 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
     });
     try {
       if (access === 'forbidden') {
-        sendPage(res, 403, renderMessagePage('Not available here', 'The work queue is shown only on this machine until staff sign-in (AUTH_* and STAFF_*) is configured.'));
+        sendPage(
+          res,
+          403,
+          renderMessagePage('Not available here', 'The work queue is shown only on this machine until staff sign-in (AUTH_* and STAFF_*) is configured.')
+        );
         return;
       }
       if (access === 'sign-in' && signIn) {
@@ -130,7 +134,14 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
       }
       if (access !== 'allowed') {
         // 'unavailable': sign-in is required but no staff client is registered, so fail closed.
-        sendPage(res, 503, renderMessagePage('Sign-in not configured', 'Staff sign-in is not configured on this service (STAFF_CLIENT_ID and STAFF_CLIENT_SECRET), so the work queue cannot be shown.'));
+        sendPage(
+          res,
+          503,
+          renderMessagePage(
+            'Sign-in not configured',
+            'Staff sign-in is not configured on this service (STAFF_CLIENT_ID and STAFF_CLIENT_SECRET), so the work queue cannot be shown.'
+          )
+        );
         return;
       }
       const queue = await loadWorkQueue(options.store);
@@ -167,7 +178,10 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
       const staff = await signIn.complete(req.originalUrl, expected);
       const exp = nowMs() + SESSION_LIFETIME_MS;
       const sid = randomBytes(18).toString('base64url');
-      res.cookie(SESSION_COOKIE, signer.sign({ purpose: 'session', sid, sub: staff.sub, name: staff.name, exp }), { ...cookieBase, maxAge: SESSION_LIFETIME_MS });
+      res.cookie(SESSION_COOKIE, signer.sign({ purpose: 'session', sid, sub: staff.sub, name: staff.name, exp }), {
+        ...cookieBase,
+        maxAge: SESSION_LIFETIME_MS,
+      });
       res.redirect(303, '/queue');
     } catch (err) {
       // Why it failed, never who: no claims, names or tokens in the log.
@@ -188,7 +202,11 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
     if (session) {
       const token: unknown = (req.body as Record<string, unknown> | undefined)?.[SIGN_OUT_TOKEN_FIELD];
       if (!signer.checkCsrfToken(session, token)) {
-        sendPage(res, 403, renderMessagePage('Sign-out not confirmed', 'This sign-out did not come from the work queue page. Open /queue and use its Sign out button.'));
+        sendPage(
+          res,
+          403,
+          renderMessagePage('Sign-out not confirmed', 'This sign-out did not come from the work queue page. Open /queue and use its Sign out button.')
+        );
         return;
       }
       revoked.revoke(session, nowMs());
@@ -222,7 +240,10 @@ function sendFailure(res: Response, err: unknown, title: string): void {
   if (status === 503) {
     res.setHeader('Retry-After', '5');
   }
-  const text = err.outcome.issue?.map((i) => i.details?.text ?? i.diagnostics ?? '').filter((t) => t !== '').join(' ') || 'The request could not be completed.';
+  const text =
+    err.outcome.issue
+      ?.map((i) => i.details?.text ?? i.diagnostics ?? '')
+      .filter((t) => t !== '')
+      .join(' ') || 'The request could not be completed.';
   sendPage(res, status, renderMessagePage(status === 403 ? 'Not signed in as staff' : title, text));
 }
-

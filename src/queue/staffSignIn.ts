@@ -45,7 +45,13 @@ export class StaffSignIn {
   /** The issuer's authorization URL, and what the callback must find again. */
   async begin(nowMs: number): Promise<{ readonly url: string; readonly state: SignInState }> {
     const client = await this.discover();
-    const state: SignInState = { purpose: 'sign-in', state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier(), exp: nowMs + SIGN_IN_WINDOW_MS };
+    const state: SignInState = {
+      purpose: 'sign-in',
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      codeVerifier: oidc.randomPKCECodeVerifier(),
+      exp: nowMs + SIGN_IN_WINDOW_MS,
+    };
     const url = oidc.buildAuthorizationUrl(client, {
       scope: 'openid profile',
       response_type: 'code',
@@ -83,7 +89,10 @@ export class StaffSignIn {
       }
     }
     if (!hasRole(claimAt(claims, this.options.roleClaim), STAFF_ROLE)) {
-      throw new OperationOutcomeError({ ...forbidden, issue: [errorIssue('forbidden', `You are signed in, but not as staff: your account needs the '${STAFF_ROLE}' role in '${this.options.roleClaim}'.`)] });
+      throw new OperationOutcomeError({
+        ...forbidden,
+        issue: [errorIssue('forbidden', `You are signed in, but not as staff: your account needs the '${STAFF_ROLE}' role in '${this.options.roleClaim}'.`)],
+      });
     }
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
     const name = typeof claims.name === 'string' ? claims.name : typeof claims.preferred_username === 'string' ? claims.preferred_username : '';

@@ -235,7 +235,12 @@ interface TriageOutputs {
  */
 async function guidanceByKey(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, TriageOutputs>> {
   const keys = [...new Set(tasks.map(triageKey).filter((k): k is string => k !== undefined))];
-  const found = await searchInChunks<GuidanceResponse>(store, 'GuidanceResponse', 'identifier', keys.map((k) => `${IDEMPOTENCY_TAG_SYSTEM}|${k}`));
+  const found = await searchInChunks<GuidanceResponse>(
+    store,
+    'GuidanceResponse',
+    'identifier',
+    keys.map((k) => `${IDEMPOTENCY_TAG_SYSTEM}|${k}`)
+  );
   const byKey = new Map<string, TriageOutputs>();
   for (const guidance of found) {
     const key = guidance.requestIdentifier?.system === IDEMPOTENCY_TAG_SYSTEM ? guidance.requestIdentifier.value : undefined;
@@ -265,11 +270,18 @@ async function patientsById(store: FhirStore, tasks: readonly Task[]): Promise<M
   return new Map(found.flatMap((p) => (p.id ? [[p.id, p] as const] : [])));
 }
 
-async function searchInChunks<T extends Resource>(store: FhirStore, resourceType: T['resourceType'], parameter: string, values: readonly string[]): Promise<T[]> {
+async function searchInChunks<T extends Resource>(
+  store: FhirStore,
+  resourceType: T['resourceType'],
+  parameter: string,
+  values: readonly string[]
+): Promise<T[]> {
   const chunks: string[][] = [];
   for (let i = 0; i < values.length; i += IDS_PER_SEARCH) {
     chunks.push(values.slice(i, i + IDS_PER_SEARCH));
   }
-  const pages = await Promise.all(chunks.map((chunk) => store.searchResources<T>(resourceType, { [parameter]: chunk.join(','), _count: String(chunk.length * 2) })));
+  const pages = await Promise.all(
+    chunks.map((chunk) => store.searchResources<T>(resourceType, { [parameter]: chunk.join(','), _count: String(chunk.length * 2) }))
+  );
   return pages.flat();
 }

@@ -68,7 +68,9 @@ export class CdsFeedbackRecorder {
     }
     const entries = overridden.map((item) => {
       const audit = this.auditOf(item);
-      const key = createHash('sha256').update(`cds-feedback|${String(item.card)}|${String(item.outcomeTimestamp ?? '')}|${JSON.stringify(reasonCodes(item))}`).digest('hex');
+      const key = createHash('sha256')
+        .update(`cds-feedback|${String(item.card)}|${String(item.outcomeTimestamp ?? '')}|${JSON.stringify(reasonCodes(item))}`)
+        .digest('hex');
       const code = `${key}:cds-feedback`;
       return {
         resource: { ...audit, meta: { tag: [{ system: IDEMPOTENCY_TAG_SYSTEM, code }] } },

@@ -1,4 +1,15 @@
-import type { AuditEvent, AuditEventEntityDetail, Bundle, BundleEntry, CodeableConcept, Provenance, Reference, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type {
+  AuditEvent,
+  AuditEventEntityDetail,
+  Bundle,
+  BundleEntry,
+  CodeableConcept,
+  Provenance,
+  Reference,
+  RiskAssessment,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
 import type { EarlierResult } from '../intake/earlierResults';
 import { buildReviewTask } from '../intake/reviewTask';
 import { REVIEW_INPUT_NEW_ASSESSMENT, REVIEW_INPUT_OPEN_TASK, statusUpdate } from '../intake/statusChanges';
@@ -23,7 +34,6 @@ import {
 } from './reviewTerms';
 
 export type { NewReferral, Reviewer, StoredAssessment };
-
 
 export interface ReviewPlanOptions {
   readonly key: ReviewKeys;
@@ -52,7 +62,6 @@ export interface ReviewPlan {
   readonly keptOpen: readonly Task[];
 }
 
-
 /**
  * What a review writes, as one transaction. Pure: the caller has read everything.
  *
@@ -77,20 +86,30 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
   if (decision === 'override' && override) {
     const successorUrl = resultUuid(key.review, 'risk');
     successor = entries.length;
-    entries.push(create(key, 'risk', successorAssessment({ key, assessment, versioned, response, reviewer, when, from, to: override.to, reason: override.reason })));
+    entries.push(
+      create(key, 'risk', successorAssessment({ key, assessment, versioned, response, reviewer, when, from, to: override.to, reason: override.reason }))
+    );
     targets.push({ reference: successorUrl });
     const note = `Overridden on ${when} by a clinician's review (${from.code} to ${override.to.code}); the successor RiskAssessment is the current assessment.`;
     entries.push(
       statusUpdate(assessment, {
         ...assessment,
         status: 'amended',
-        extension: [...(assessment.extension ?? []).filter((e) => e.url !== REVIEW_SUCCESSOR_URL), { url: REVIEW_SUCCESSOR_URL, valueReference: { reference: successorUrl } }],
+        extension: [
+          ...(assessment.extension ?? []).filter((e) => e.url !== REVIEW_SUCCESSOR_URL),
+          { url: REVIEW_SUCCESSOR_URL, valueReference: { reference: successorUrl } },
+        ],
         note: [...(assessment.note ?? []), { time: when, text: note }],
       })
     );
     targets.push(current);
     const newPriority: RequestPriority | undefined = override.referral?.route.priority;
-    const superseded = supersede({ earlier: override.earlier, newPriority, now, reason: `Superseded: a clinician overrode the triage (${from.code} to ${override.to.code}).` });
+    const superseded = supersede({
+      earlier: override.earlier,
+      newPriority,
+      now,
+      reason: `Superseded: a clinician overrode the triage (${from.code} to ${override.to.code}).`,
+    });
     keptOpen = superseded.keptOpen;
     // The new request replaces the ones it revokes (not those left open beside a review-downgrade).
     const replaced = superseded.entries
@@ -115,11 +134,19 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
     }
     if (keptOpen.length > 0 && response?.reference) {
       const priority = keptOpen.map((t) => t.priority ?? 'routine').reduce((a, b) => (priorityRank(b) > priorityRank(a) ? b : a));
-      const due = keptOpen.map((t) => t.restriction?.period?.end).filter((d): d is string => d !== undefined).sort()[0];
+      const due = keptOpen
+        .map((t) => t.restriction?.period?.end)
+        .filter((d): d is string => d !== undefined)
+        .sort()[0];
       const task = buildReviewTask({
         kind: 'review-downgrade',
         key: key.review,
-        response: { resourceType: 'QuestionnaireResponse', status: 'completed', id: response.reference.slice('QuestionnaireResponse/'.length), subject: assessment.subject },
+        response: {
+          resourceType: 'QuestionnaireResponse',
+          status: 'completed',
+          id: response.reference.slice('QuestionnaireResponse/'.length),
+          subject: assessment.subject,
+        },
         priority,
         owner: override.dutyClinician,
         description: `Review: a clinician overrode hip pain triage ${from.code} (rules ${rules.join(', ')}) to ${override.to.code}; ${keptOpen.length} more urgent open Task(s) were left open. Decide whether to close them.`,
@@ -131,7 +158,14 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
         ],
         due: due ? new Date(due) : undefined,
       });
-      entries.push(create(key, 'review-downgrade', { ...task, meta: { tag: [tag(key, 'review-downgrade')] }, identifier: [identifier(key, 'review-downgrade')], requester: reviewer as Task['requester'] }));
+      entries.push(
+        create(key, 'review-downgrade', {
+          ...task,
+          meta: { tag: [tag(key, 'review-downgrade')] },
+          identifier: [identifier(key, 'review-downgrade')],
+          requester: reviewer as Task['requester'],
+        })
+      );
       targets.push({ reference: resultUuid(key.review, 'review-downgrade' as ResultRole) });
     }
   } else {
@@ -181,5 +215,9 @@ export function planReview(options: ReviewPlanOptions): ReviewPlan {
   };
   const auditIndex = entries.length;
   entries.push(create(key, 'audit', audit));
-  return { bundle: { resourceType: 'Bundle', type: 'transaction', entry: entries }, positions: { provenance: provenanceIndex, auditEvent: auditIndex, successor }, keptOpen };
+  return {
+    bundle: { resourceType: 'Bundle', type: 'transaction', entry: entries },
+    positions: { provenance: provenanceIndex, auditEvent: auditIndex, successor },
+    keptOpen,
+  };
 }

@@ -61,7 +61,9 @@ export async function loadReviewStates(store: FhirStore, assessmentIds: readonly
     if (!assessment.id || !assessment.meta?.versionId) {
       continue;
     }
-    const own = audits.filter((a) => a.entity?.[0]?.what?.reference === `RiskAssessment/${assessment.id}` && a.subtype?.some((s) => s.code === TRIAGE_REVIEW_EVENT.code));
+    const own = audits.filter(
+      (a) => a.entity?.[0]?.what?.reference === `RiskAssessment/${assessment.id}` && a.subtype?.some((s) => s.code === TRIAGE_REVIEW_EVENT.code)
+    );
     const override = own.find((a) => a.entity?.[0]?.detail?.some((d) => d.type === DETAIL.decision && d.valueString === 'override'));
     states.set(assessment.id, {
       assessmentId: assessment.id,

@@ -26,10 +26,14 @@ export interface QueueReviewOptions extends ReviewDeps {
 export class QueueReviewCsrf {
   private readonly key: Buffer;
   constructor(sessionSecret: string | undefined) {
-    this.key = createHmac('sha256', sessionSecret ?? randomBytes(32)).update('hip-pain-triage queue review csrf v1').digest();
+    this.key = createHmac('sha256', sessionSecret ?? randomBytes(32))
+      .update('hip-pain-triage queue review csrf v1')
+      .digest();
   }
   tokenFor(sub: string | undefined): string {
-    return createHmac('sha256', this.key).update(sub ?? 'loopback').digest('base64url');
+    return createHmac('sha256', this.key)
+      .update(sub ?? 'loopback')
+      .digest('base64url');
   }
   check(sub: string | undefined, presented: unknown): boolean {
     const expected = Buffer.from(this.tokenFor(sub));
@@ -73,9 +77,18 @@ export function queueReviewRoutes(options: QueueReviewOptions, csrf = new QueueR
       return;
     }
     try {
-      const reviewer = decision.staff ? await practitionerOf(options, decision.staff.sub) : typeof form.reviewer === 'string' && ID.test(form.reviewer) ? `Practitioner/${form.reviewer}` : undefined;
+      const reviewer = decision.staff
+        ? await practitionerOf(options, decision.staff.sub)
+        : typeof form.reviewer === 'string' && ID.test(form.reviewer)
+          ? `Practitioner/${form.reviewer}`
+          : undefined;
       if (!reviewer) {
-        sendPage(res, 403, 'No Practitioner record', 'A review is recorded against your Practitioner record, and none was found for your sign-in (identifier AUTH_ISSUER|sub).');
+        sendPage(
+          res,
+          403,
+          'No Practitioner record',
+          'A review is recorded against your Practitioner record, and none was found for your sign-in (identifier AUTH_ISSUER|sub).'
+        );
         return;
       }
       await reviewTriage(options, { assessmentId: id, body: parametersOf(form, reviewer), ifMatch: `W/"${version}"`, authenticated: undefined });
@@ -85,7 +98,11 @@ export function queueReviewRoutes(options: QueueReviewOptions, csrf = new QueueR
         throw err;
       }
       const status = statusOf(err.outcome);
-      const text = err.outcome.issue?.map((i) => i.details?.text ?? '').filter((t) => t !== '').join(' ') || 'The review could not be recorded.';
+      const text =
+        err.outcome.issue
+          ?.map((i) => i.details?.text ?? '')
+          .filter((t) => t !== '')
+          .join(' ') || 'The review could not be recorded.';
       sendPage(res, status, status === 409 ? 'Changed meanwhile' : 'Review not recorded', text);
     }
   });

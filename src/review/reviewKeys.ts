@@ -9,8 +9,16 @@ import type { ReviewDecision } from './reviewTerms';
  * (conditional creates on `<key>:<role>`) instead of recording a second one. Hashed, like
  * the triage's key, so it is 64 hex characters and safe in a `_tag` search.
  */
-export function reviewKey(parts: { assessmentId: string; version: string; decision: ReviewDecision; disposition: string | undefined; reviewer: string }): string {
-  return createHash('sha256').update(`review|${parts.assessmentId}|${parts.version}|${parts.decision}|${parts.disposition ?? ''}|${parts.reviewer}`).digest('hex');
+export function reviewKey(parts: {
+  assessmentId: string;
+  version: string;
+  decision: ReviewDecision;
+  disposition: string | undefined;
+  reviewer: string;
+}): string {
+  return createHash('sha256')
+    .update(`review|${parts.assessmentId}|${parts.version}|${parts.decision}|${parts.disposition ?? ''}|${parts.reviewer}`)
+    .digest('hex');
 }
 
 /**
@@ -36,7 +44,6 @@ export function isReviewRole(role: string | undefined, roles: readonly string[])
   return match !== null && roles.includes(match[1] as string);
 }
 
-
 /** Our idempotency tag for one of a review's resources. */
 export function tag(keys: ReviewKeys, role: string) {
   return { system: IDEMPOTENCY_TAG_SYSTEM, code: reviewRoleCode(keys, role) };
@@ -55,4 +62,3 @@ export function create(keys: ReviewKeys, role: string, resource: BundleEntry['re
     request: { method: 'POST', url: resource.resourceType, ifNoneExist: `_tag=${IDEMPOTENCY_TAG_SYSTEM}|${reviewRoleCode(keys, role)}` },
   };
 }
-

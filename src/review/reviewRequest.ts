@@ -43,7 +43,13 @@ export function parseReviewRequest(body: unknown, dispositions: ReadonlySet<stri
   const decisionAt = at('decision');
   const decision = decisionAt.value?.valueCode ?? decisionAt.value?.valueString;
   if (decision !== 'confirm' && decision !== 'override') {
-    issues.push(errorIssue('required', "The decision must be 'confirm' or 'override'.", decisionAt.index < 0 ? 'Parameters.parameter' : `Parameters.parameter[${decisionAt.index}].valueCode`));
+    issues.push(
+      errorIssue(
+        'required',
+        "The decision must be 'confirm' or 'override'.",
+        decisionAt.index < 0 ? 'Parameters.parameter' : `Parameters.parameter[${decisionAt.index}].valueCode`
+      )
+    );
   }
   const dispositionAt = at('disposition');
   const disposition = dispositionAt.value?.valueCode ?? dispositionAt.value?.valueString;
@@ -56,12 +62,24 @@ export function parseReviewRequest(body: unknown, dispositions: ReadonlySet<stri
     }
     issues.push(...reasonIssues(reason, reasonAt.index));
   } else if (decision === 'confirm' && (dispositionAt.value || reasonAt.value)) {
-    issues.push(errorIssue('invariant', 'A confirm takes no disposition or reason.', `Parameters.parameter[${dispositionAt.index < 0 ? reasonAt.index : dispositionAt.index}]`));
+    issues.push(
+      errorIssue(
+        'invariant',
+        'A confirm takes no disposition or reason.',
+        `Parameters.parameter[${dispositionAt.index < 0 ? reasonAt.index : dispositionAt.index}]`
+      )
+    );
   }
   const reviewerAt = at('reviewer');
   const reviewer = reviewerAt.value?.valueReference;
   if (reviewerAt.value && !REVIEWER_REFERENCE.test(reviewer?.reference ?? '')) {
-    issues.push(errorIssue('value', 'The reviewer must be a reference to a Practitioner or PractitionerRole (Practitioner/{id}).', `Parameters.parameter[${reviewerAt.index}].valueReference`));
+    issues.push(
+      errorIssue(
+        'value',
+        'The reviewer must be a reference to a Practitioner or PractitionerRole (Practitioner/{id}).',
+        `Parameters.parameter[${reviewerAt.index}].valueReference`
+      )
+    );
   }
   if (issues.length > 0) {
     throw unprocessableError(issues);
@@ -87,7 +105,13 @@ function reasonIssues(reason: CodeableConcept | undefined, index: number) {
   }
   codings.forEach((coding, i) => {
     if (coding.system !== REVIEW_REASON_SYSTEM || !REVIEW_REASON_CODES.has(coding.code ?? '')) {
-      issues.push(errorIssue('code-invalid', `A reason coding must be one of ${REVIEW_REASON_SYSTEM}: ${[...REVIEW_REASON_CODES.keys()].join(', ')}.`, `${path}.coding[${i}]`));
+      issues.push(
+        errorIssue(
+          'code-invalid',
+          `A reason coding must be one of ${REVIEW_REASON_SYSTEM}: ${[...REVIEW_REASON_CODES.keys()].join(', ')}.`,
+          `${path}.coding[${i}]`
+        )
+      );
     }
   });
   return issues;
@@ -96,6 +120,10 @@ function reasonIssues(reason: CodeableConcept | undefined, index: number) {
 /** Our display on each coding, the text trimmed: what is stored is what the code system says. */
 function normalisedReason(reason: CodeableConcept): CodeableConcept {
   const text = reason.text?.trim();
-  const coding = (reason.coding ?? []).map((c) => ({ system: REVIEW_REASON_SYSTEM, code: c.code as string, display: REVIEW_REASON_CODES.get(c.code as string) as string }));
+  const coding = (reason.coding ?? []).map((c) => ({
+    system: REVIEW_REASON_SYSTEM,
+    code: c.code as string,
+    display: REVIEW_REASON_CODES.get(c.code as string) as string,
+  }));
   return { ...(coding.length > 0 ? { coding } : {}), ...(text ? { text } : {}) };
 }

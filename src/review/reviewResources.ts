@@ -48,7 +48,12 @@ export function successorAssessment(o: SuccessorOptions): RiskAssessment {
     ...(o.assessment.method ? { method: o.assessment.method } : {}),
     basis: [o.versioned, ...(o.response ? [o.response] : [])],
     reasonCode: [o.reason],
-    prediction: [{ outcome: { coding: [o.to.coding], text: o.to.display }, rationale: `Clinician override of ${o.from.code} (${o.assessment.prediction?.[0]?.rationale ?? ''}).` }],
+    prediction: [
+      {
+        outcome: { coding: [o.to.coding], text: o.to.display },
+        rationale: `Clinician override of ${o.from.code} (${o.assessment.prediction?.[0]?.rationale ?? ''}).`,
+      },
+    ],
     mitigation: o.to.definition,
     note: [{ authorReference: o.reviewer as never, time: o.when, text: `Override (${o.from.code} to ${o.to.code}): ${why}` }],
   };

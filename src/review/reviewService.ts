@@ -59,14 +59,20 @@ export async function reviewTriage(deps: ReviewDeps, call: ReviewCall): Promise<
   const stored = assessment as StoredAssessment;
   const loaded = call.ifMatch === undefined ? undefined : WEAK_ETAG.exec(call.ifMatch.trim())?.[1];
   if (call.ifMatch !== undefined && loaded === undefined) {
-    throw new OperationOutcomeError({ resourceType: 'OperationOutcome', id: 'bad-request', issue: [errorIssue('value', 'If-Match must be a version tag, W/"<versionId>".')] });
+    throw new OperationOutcomeError({
+      resourceType: 'OperationOutcome',
+      id: 'bad-request',
+      issue: [errorIssue('value', 'If-Match must be a version tag, W/"<versionId>".')],
+    });
   }
   const replay = await findRecordedReview(deps.store, { assessmentId: stored.id, request, reviewer, version: loaded });
   if (replay) {
     return replay;
   }
   if (loaded !== undefined && loaded !== stored.meta.versionId) {
-    throw conflict(`This triage changed since it was loaded (it is now ${stored.status}${successorOf(stored) ? ', overridden by another review' : ''}). Load it again before reviewing.`);
+    throw conflict(
+      `This triage changed since it was loaded (it is now ${stored.status}${successorOf(stored) ? ', overridden by another review' : ''}). Load it again before reviewing.`
+    );
   }
   if (stored.status !== 'final') {
     throw conflict(`This triage is ${stored.status}${successorOf(stored) ? ' (already overridden)' : ''}: only a current (final) triage can be reviewed.`);
@@ -77,14 +83,22 @@ export async function reviewTriage(deps: ReviewDeps, call: ReviewCall): Promise<
   }
   const now = deps.clock();
   const key = {
-    review: reviewKey({ assessmentId: stored.id, version: stored.meta.versionId, decision: request.decision, disposition: request.disposition, reviewer: reviewer.reference ?? '' }),
+    review: reviewKey({
+      assessmentId: stored.id,
+      version: stored.meta.versionId,
+      decision: request.decision,
+      disposition: request.disposition,
+      reviewer: reviewer.reference ?? '',
+    }),
     triage: keyAndRole(stored).key as string,
   };
   let override;
   if (request.decision === 'override') {
     const to = dispositions.get(request.disposition ?? '') as Disposition;
     if (to.code === from.code) {
-      throw unprocessableError([errorIssue('business-rule', `The triage is already ${from.code}: confirm it instead.`, 'Parameters.parameter.where(name=\'disposition\')')]);
+      throw unprocessableError([
+        errorIssue('business-rule', `The triage is already ${from.code}: confirm it instead.`, "Parameters.parameter.where(name='disposition')"),
+      ]);
     }
     override = {
       to,
@@ -123,27 +137,43 @@ function conflict(text: string): OperationOutcomeError {
 function reviewerOf(request: ReviewRequest, call: ReviewCall): Reviewer {
   if (call.authenticated) {
     if (request.reviewer) {
-      throw unprocessableError([errorIssue('business-rule', 'The reviewer is the signed-in user (the token\'s fhirUser); do not send a reviewer parameter.', "Parameters.parameter.where(name='reviewer')")]);
+      throw unprocessableError([
+        errorIssue(
+          'business-rule',
+          "The reviewer is the signed-in user (the token's fhirUser); do not send a reviewer parameter.",
+          "Parameters.parameter.where(name='reviewer')"
+        ),
+      ]);
     }
     const match = REVIEWER.exec(call.authenticated.fhirUser ?? '');
     if (!match?.[1]) {
       throw new OperationOutcomeError({
         resourceType: 'OperationOutcome',
         id: 'forbidden',
-        issue: [{ severity: 'error', code: 'forbidden', details: { text: "A review is a clinician's: the token must name a Practitioner or PractitionerRole as fhirUser." } }],
+        issue: [
+          {
+            severity: 'error',
+            code: 'forbidden',
+            details: { text: "A review is a clinician's: the token must name a Practitioner or PractitionerRole as fhirUser." },
+          },
+        ],
       });
     }
     return { reference: match[1] } as Reviewer;
   }
   if (!request.reviewer) {
-    throw unprocessableError([errorIssue('required', 'With authentication off, name the reviewer: a reviewer parameter (Practitioner/{id}).', 'Parameters.parameter')]);
+    throw unprocessableError([
+      errorIssue('required', 'With authentication off, name the reviewer: a reviewer parameter (Practitioner/{id}).', 'Parameters.parameter'),
+    ]);
   }
   return request.reviewer as Reviewer;
 }
 
 function isTriageAssessment(assessment: RiskAssessment): boolean {
   const { key, role } = keyAndRole(assessment);
-  return assessment.method?.coding?.some((c) => c.system === TRIAGE_METHOD_SYSTEM) === true && key !== undefined && (role === 'risk' || isReviewRole(role, ['risk']));
+  return (
+    assessment.method?.coding?.some((c) => c.system === TRIAGE_METHOD_SYSTEM) === true && key !== undefined && (role === 'risk' || isReviewRole(role, ['risk']))
+  );
 }
 
 function dispositionOf(assessment: RiskAssessment, dispositions: ReadonlyMap<string, Disposition>): Disposition | undefined {
@@ -233,7 +263,10 @@ function findAge(items: readonly QuestionnaireResponseItem[]): number | undefine
  * decision, disposition and reviewer (and, when If-Match named one, the same version
  * reviewed). Searched by entity, a standard AuditEvent parameter, so it works on any server.
  */
-async function findRecordedReview(store: FhirStore, o: { assessmentId: string; request: ReviewRequest; reviewer: Reviewer; version: string | undefined }): Promise<Parameters | undefined> {
+async function findRecordedReview(
+  store: FhirStore,
+  o: { assessmentId: string; request: ReviewRequest; reviewer: Reviewer; version: string | undefined }
+): Promise<Parameters | undefined> {
   const audits = await store.searchResources<AuditEvent>('AuditEvent', { entity: `RiskAssessment/${o.assessmentId}`, _count: '100' });
   for (const audit of audits) {
     if (!audit.subtype?.some((s) => s.system === TRIAGE_REVIEW_EVENT.system && s.code === TRIAGE_REVIEW_EVENT.code)) {
@@ -263,7 +296,13 @@ function locationOf(location: string | undefined): string | undefined {
   return /([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/.*)?$/.exec(location ?? '')?.[1];
 }
 
-function answerParameters(a: { decision: ReviewDecision; replayed: boolean; assessment: string; provenance: string | undefined; auditEvent: string | undefined }): Parameters {
+function answerParameters(a: {
+  decision: ReviewDecision;
+  replayed: boolean;
+  assessment: string;
+  provenance: string | undefined;
+  auditEvent: string | undefined;
+}): Parameters {
   const ref = (reference: string | undefined): Reference | undefined => (reference ? { reference } : undefined);
   return {
     resourceType: 'Parameters',

@@ -26,11 +26,19 @@ export const REVIEW_SUCCESSOR_URL = `${TRIAGE_BASE}/StructureDefinition/review-s
 export const REVIEW_OPERATION_URL = `${TRIAGE_BASE}/OperationDefinition/RiskAssessment-review`;
 
 /** Provenance activities (v3 DataOperation): a confirm verifies, an override updates. */
-export const PROVENANCE_VERIFY: CodeableConcept = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'VERIFY', display: 'verify' }] };
-export const PROVENANCE_UPDATE: CodeableConcept = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'UPDATE', display: 'revise' }] };
+export const PROVENANCE_VERIFY: CodeableConcept = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'VERIFY', display: 'verify' }],
+};
+export const PROVENANCE_UPDATE: CodeableConcept = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-DataOperation', code: 'UPDATE', display: 'revise' }],
+};
 /** Provenance agent type `verifier` (confirm) and `author` (override). */
-export const AGENT_VERIFIER: CodeableConcept = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'verifier', display: 'Verifier' }] };
-export const AGENT_AUTHOR: CodeableConcept = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author', display: 'Author' }] };
+export const AGENT_VERIFIER: CodeableConcept = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'verifier', display: 'Verifier' }],
+};
+export const AGENT_AUTHOR: CodeableConcept = {
+  coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author', display: 'Author' }],
+};
 
 export type ReviewDecision = 'confirm' | 'override';
 

@@ -89,10 +89,7 @@ function sameWall(ms: number, wall: WallClock, timeZone: string): boolean {
 export function addCalendarDays(instant: Date, days: number, timeZone: string): Date {
   const wall = wallClockAt(instant, timeZone);
   const shifted = new Date(Date.UTC(wall.year, wall.month - 1, wall.day + days));
-  return instantOfWallClock(
-    { ...wall, year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate() },
-    timeZone
-  );
+  return instantOfWallClock({ ...wall, year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate() }, timeZone);
 }
 
 /** The last second of the local calendar day that contains `instant` (23:59:59). */

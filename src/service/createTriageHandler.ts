@@ -72,7 +72,14 @@ export function createTriageRunner(deps: TriageServiceDeps) {
     const now = deps.clock();
     const birthDate = await readBirthDate(deps, body);
     // Red flags are salvaged before, and whatever, the structure check finds (contract 1.1.0).
-    const outcome = assessResponse({ content: deps.content, body, checkStructure: deps.checkStructure, birthDate: birthDate.value, now, timeZone: deps.timeZone });
+    const outcome = assessResponse({
+      content: deps.content,
+      body,
+      checkStructure: deps.checkStructure,
+      birthDate: birthDate.value,
+      now,
+      timeZone: deps.timeZone,
+    });
     if (!outcome.valid) {
       throw unprocessableError(invalidIssues(deps.content, outcome));
     }
@@ -130,7 +137,12 @@ export function createTriageHandler(deps: TriageServiceDeps): TriageHandler {
  * refused without being read (400); anything else is salvaged for red flags.
  */
 function claimedResponse(candidate: unknown): object {
-  if (candidate === null || typeof candidate !== 'object' || Array.isArray(candidate) || (candidate as { resourceType?: unknown }).resourceType !== 'QuestionnaireResponse') {
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    Array.isArray(candidate) ||
+    (candidate as { resourceType?: unknown }).resourceType !== 'QuestionnaireResponse'
+  ) {
     throw badRequestError([errorIssue('structure', 'Expected a FHIR QuestionnaireResponse (JSON object).', 'resourceType')]);
   }
   return candidate;
@@ -157,7 +169,13 @@ async function readBirthDate(deps: TriageServiceDeps, body: object): Promise<{ v
     }
     return {
       value: undefined,
-      warnings: [{ severity: 'warning', code: 'incomplete', details: { text: "The patient's birth date could not be read, so the answered age was not checked against it." } }],
+      warnings: [
+        {
+          severity: 'warning',
+          code: 'incomplete',
+          details: { text: "The patient's birth date could not be read, so the answered age was not checked against it." },
+        },
+      ],
     };
   }
 }

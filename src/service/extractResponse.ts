@@ -8,7 +8,9 @@ import { badRequestError, errorIssue } from '../outcomes';
  */
 export function extractResponse(body: unknown): { response: unknown; path: string } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw badRequestError([errorIssue('structure', 'The body must be a FHIR QuestionnaireResponse (JSON object), or a Parameters with a "response" parameter.')]);
+    throw badRequestError([
+      errorIssue('structure', 'The body must be a FHIR QuestionnaireResponse (JSON object), or a Parameters with a "response" parameter.'),
+    ]);
   }
   const resourceType = (body as { resourceType?: unknown }).resourceType;
   if (resourceType === 'QuestionnaireResponse') {
@@ -24,7 +26,11 @@ export function extractResponse(body: unknown): { response: unknown; path: strin
     throw badRequestError([errorIssue('required', 'The Parameters must have a "response" parameter holding a QuestionnaireResponse.', 'Parameters.parameter')]);
   }
   throw badRequestError([
-    errorIssue('structure', `Expected a QuestionnaireResponse (or Parameters); got ${typeof resourceType === 'string' ? resourceType : 'no resourceType'}.`, 'resourceType'),
+    errorIssue(
+      'structure',
+      `Expected a QuestionnaireResponse (or Parameters); got ${typeof resourceType === 'string' ? resourceType : 'no resourceType'}.`,
+      'resourceType'
+    ),
   ]);
 }
 

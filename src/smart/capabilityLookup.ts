@@ -10,7 +10,10 @@ const METADATA_WAIT_MS = 3_000;
  * Whether an EHR takes `transaction` Bundles, from its `{iss}/metadata` (no token needed),
  * cached per EHR for five minutes; undefined when it could not be read.
  */
-export function transactionSupportLookup(options: { readonly fetch: FetchFunction; readonly nowMs: () => number }): (iss: string) => Promise<boolean | undefined> {
+export function transactionSupportLookup(options: {
+  readonly fetch: FetchFunction;
+  readonly nowMs: () => number;
+}): (iss: string) => Promise<boolean | undefined> {
   const capabilities = new Map<string, { readonly at: number; readonly transactions: boolean | undefined }>();
   return async (iss) => {
     const now = options.nowMs();

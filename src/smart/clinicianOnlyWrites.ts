@@ -102,7 +102,12 @@ export async function writeClinicianOnly(options: {
   readonly wait?: WaitOptions | undefined;
 }): Promise<BundleEntry[]> {
   const { entries, stored, serviceWriter, logger } = options;
-  const kinds = entries.map((e) => ((e.resource as Task | undefined)?.code?.coding ?? []).map((c) => c.code).find((c) => c !== undefined && (CLINICIAN_ONLY_TASK_CODES as readonly string[]).includes(c)) ?? 'unknown');
+  const kinds = entries.map(
+    (e) =>
+      ((e.resource as Task | undefined)?.code?.coding ?? [])
+        .map((c) => c.code)
+        .find((c) => c !== undefined && (CLINICIAN_ONLY_TASK_CODES as readonly string[]).includes(c)) ?? 'unknown'
+  );
   if (entries.length === 0) {
     return [];
   }

@@ -99,7 +99,10 @@ export function presentationQuestionnaire(questionnaire: Questionnaire): Questio
         return copy;
       }
       const code = item.repeats ? 'check-box' : 'radio-button';
-      return { ...copy, extension: [...(copy.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }] };
+      return {
+        ...copy,
+        extension: [...(copy.extension ?? []), { url: ITEM_CONTROL, valueCodeableConcept: { coding: [{ system: ITEM_CONTROL_SYSTEM, code }] } }],
+      };
     });
   const extension = questionnaire.extension?.filter((e) => !SDC_PREFILL.has(e.url));
   return { ...questionnaire, ...(questionnaire.extension ? { extension } : {}), item: withControls(questionnaire.item ?? []) };

@@ -97,12 +97,22 @@ export function patientTokenStore(options: {
         answer[position] = clinical[i] ?? {};
       });
       if (!backend) {
-        logger.info({ key: split.key.slice(0, 12) }, 'GuidanceResponse and Provenance left out: a patient token cannot write them and there are no backend credentials for this server');
+        logger.info(
+          { key: split.key.slice(0, 12) },
+          'GuidanceResponse and Provenance left out: a patient token cannot write them and there are no backend credentials for this server'
+        );
       } else {
         const stored = storedLocations(split, clinical);
         try {
           const recordAnswer = await backend.executeTransaction(
-            { resourceType: 'Bundle', type: 'transaction', entry: split.record.map((e) => ({ ...e, resource: replaceReferences(e.resource, (r) => (r.reference && stored.has(r.reference) ? { ...r, reference: stored.get(r.reference) } : r)) })) },
+            {
+              resourceType: 'Bundle',
+              type: 'transaction',
+              entry: split.record.map((e) => ({
+                ...e,
+                resource: replaceReferences(e.resource, (r) => (r.reference && stored.has(r.reference) ? { ...r, reference: stored.get(r.reference) } : r)),
+              })),
+            },
             remaining()
           );
           split.recordPositions.forEach((position, i) => {
@@ -110,7 +120,10 @@ export function patientTokenStore(options: {
           });
         } catch (err) {
           // The clinical results are saved; the service's own record of them is what is missing.
-          logger.warn({ key: split.key.slice(0, 12), error: err instanceof Error ? err.message.slice(0, 120) : 'unknown' }, 'GuidanceResponse and Provenance could not be written with the backend credentials');
+          logger.warn(
+            { key: split.key.slice(0, 12), error: err instanceof Error ? err.message.slice(0, 120) : 'unknown' },
+            'GuidanceResponse and Provenance could not be written with the backend credentials'
+          );
         }
       }
       return { resourceType: 'Bundle', type: 'transaction-response', entry: answer };
@@ -167,7 +180,9 @@ function storedLocations(split: SplitTriageTransaction, answer: readonly BundleE
   const locations = new Map<string, string>();
   (split.clinical.entry ?? []).forEach((entry, i) => {
     const stored = answer[i];
-    const location = stored?.resource?.id ? `${stored.resource.resourceType}/${stored.resource.id}` : stored?.response?.location?.replace(/\/_history\/.*$/, '').replace(/^.*?([A-Za-z]+\/[^/]+)$/, '$1');
+    const location = stored?.resource?.id
+      ? `${stored.resource.resourceType}/${stored.resource.id}`
+      : stored?.response?.location?.replace(/\/_history\/.*$/, '').replace(/^.*?([A-Za-z]+\/[^/]+)$/, '$1');
     if (entry.fullUrl && location) {
       locations.set(entry.fullUrl, location);
     }

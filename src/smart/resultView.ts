@@ -70,7 +70,9 @@ export function buildResultView(options: {
   const topic = (a: ActivityDefinition): string => a.topic?.[0]?.text ?? '';
   const asAdvice = (a: ActivityDefinition): AdviceView => ({ title: a.title ?? '', text: a.description ?? '' });
   const code = result.disposition.code;
-  const requests = saving.saved ? (options.transaction.bundle.entry ?? []).map((e) => e.resource).filter((r): r is ServiceRequest => r?.resourceType === 'ServiceRequest') : [];
+  const requests = saving.saved
+    ? (options.transaction.bundle.entry ?? []).map((e) => e.resource).filter((r): r is ServiceRequest => r?.resourceType === 'ServiceRequest')
+    : [];
   return {
     dispositionCode: code,
     headline: HEADLINES[code] ?? result.disposition.display,
@@ -99,7 +101,12 @@ export interface LeftOut {
   readonly asked: boolean;
 }
 
-export function savedView(options: { readonly stored: readonly Resource[]; readonly by: 'your sign-in' | 'the triage service'; readonly because?: string | undefined; readonly leftOut: readonly LeftOut[] }): SavingView {
+export function savedView(options: {
+  readonly stored: readonly Resource[];
+  readonly by: 'your sign-in' | 'the triage service';
+  readonly because?: string | undefined;
+  readonly leftOut: readonly LeftOut[];
+}): SavingView {
   const types = [...new Set(options.stored.map((r) => r.resourceType))];
   const named = (left: readonly LeftOut[]): string => left.map((l) => describeType(l.type)).join(', ');
   const notAsked = options.leftOut.filter((l) => !l.asked);
@@ -110,7 +117,9 @@ export function savedView(options: { readonly stored: readonly Resource[]; reado
     headline: 'Your answers and this result are saved in your health record.',
     details: [
       `Saved: ${types.map((t) => describeType(t, { fhirName: false })).join(', ')}.`,
-      ...(options.by === 'the triage service' ? [`They were saved by the triage service’s own connection to your record system. ${options.because ?? ''}`.trim()] : []),
+      ...(options.by === 'the triage service'
+        ? [`They were saved by the triage service’s own connection to your record system. ${options.because ?? ''}`.trim()]
+        : []),
       ...(notAsked.length > 0
         ? [
             `Not saved: ${named(notAsked)}. This app does not ask your record system for access to save these (they are the triage service’s own records, kept where it has its own connection to your record system, which it has not here).`,
@@ -129,7 +138,9 @@ export function notSavedView(because: string, retry: boolean): SavingView {
     details: [
       because,
       'Nothing was saved, not even part of it. The advice on this page still applies: follow it now.',
-      ...(retry ? ['You can try again in a few minutes: sending the same answers again never saves them twice.'] : ['Tell the person looking after you what this page says, or print it.']),
+      ...(retry
+        ? ['You can try again in a few minutes: sending the same answers again never saves them twice.']
+        : ['Tell the person looking after you what this page says, or print it.']),
     ].filter((d) => d !== ''),
   };
 }

@@ -63,7 +63,12 @@ export function smartAssets(options: { readonly dir: string; readonly logger: Lo
     }
     const file = resolve(root, path);
     // Inside the folder only, and files only (no dot-files, no folders).
-    if (!file.startsWith(root + sep) || relative(root, file).split(sep).some((part) => part.startsWith('.'))) {
+    if (
+      !file.startsWith(root + sep) ||
+      relative(root, file)
+        .split(sep)
+        .some((part) => part.startsWith('.'))
+    ) {
       return undefined;
     }
     try {
@@ -71,7 +76,11 @@ export function smartAssets(options: { readonly dir: string; readonly logger: Lo
         return undefined;
       }
       const body = readFileSync(file);
-      const asset: Asset = { body, hash: createHash('sha256').update(body).digest('hex').slice(0, 16), type: TYPES[extname(file)] ?? 'application/octet-stream' };
+      const asset: Asset = {
+        body,
+        hash: createHash('sha256').update(body).digest('hex').slice(0, 16),
+        type: TYPES[extname(file)] ?? 'application/octet-stream',
+      };
       assets.set(path, asset);
       return asset;
     } catch {

@@ -118,7 +118,9 @@ export async function completeLaunch(options: {
   }
   const patientId = typeof tokens.patient === 'string' && FHIR_ID.test(tokens.patient) ? tokens.patient : undefined;
   if (!patientId) {
-    throw badRequestError([errorIssue('required', 'Your record system did not say which patient this is, so the app cannot start. Please open it again from the patient’s record.')]);
+    throw badRequestError([
+      errorIssue('required', 'Your record system did not say which patient this is, so the app cannot start. Please open it again from the patient’s record.'),
+    ]);
   }
   if (!tokens.access_token) {
     throw badRequestError([errorIssue('login', 'Your record system did not give the app access. Please try again from your record system.')]);
@@ -149,7 +151,11 @@ export async function completeLaunch(options: {
  * when the EHR publishes its keys, and dropped otherwise. Errors are OperationOutcomeErrors
  * as for completeLaunch; the caller treats any failure as the sign-in having ended.
  */
-export async function refreshLaunch(options: { readonly settings: SmartClientSettings; readonly context: LaunchContext; readonly nowMs: number }): Promise<LaunchContext> {
+export async function refreshLaunch(options: {
+  readonly settings: SmartClientSettings;
+  readonly context: LaunchContext;
+  readonly nowMs: number;
+}): Promise<LaunchContext> {
   const { settings, context } = options;
   if (!context.refreshToken) {
     throw badRequestError([errorIssue('login', 'Your sign-in cannot be renewed. Please open the app again from your record system.')]);

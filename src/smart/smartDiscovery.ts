@@ -80,13 +80,18 @@ function isLoopbackHost(hostname: string): boolean {
 export async function discoverSmartEndpoints(iss: string, fetchImpl: FetchFunction): Promise<SmartEndpoints> {
   let body: unknown;
   try {
-    const res = await fetchImpl(`${iss}/.well-known/smart-configuration`, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(DISCOVERY_WAIT_MS) });
+    const res = await fetchImpl(`${iss}/.well-known/smart-configuration`, {
+      headers: { Accept: 'application/json' },
+      signal: AbortSignal.timeout(DISCOVERY_WAIT_MS),
+    });
     if (!res.ok) {
       throw new Error(`HTTP ${res.status}`);
     }
     body = await res.json();
   } catch {
-    throw serviceUnavailableError('The record system did not say how to sign in (its SMART configuration could not be read). Please try again from your record system.');
+    throw serviceUnavailableError(
+      'The record system did not say how to sign in (its SMART configuration could not be read). Please try again from your record system.'
+    );
   }
   const config = (body ?? {}) as Record<string, unknown>;
   const text = (name: string): string | undefined => {

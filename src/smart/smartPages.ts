@@ -26,7 +26,10 @@ export function escapeHtml(text: string): string {
 
 /** JSON inside a `<script type="application/json">`: `<` escaped so no `</script>` can end it early. */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** A static file's URL (content-hashed: smartAssets.assetUrl); the plain one by default. */
@@ -183,7 +186,8 @@ export function resultPage(options: {
   readonly asset?: AssetUrl | undefined;
 }): string {
   const { view } = options;
-  const section = (id: string, heading: string, inner: string): string => `<section aria-labelledby="${id}"><h2 id="${id}">${escapeHtml(heading)}</h2>${inner}</section>`;
+  const section = (id: string, heading: string, inner: string): string =>
+    `<section aria-labelledby="${id}"><h2 id="${id}">${escapeHtml(heading)}</h2>${inner}</section>`;
   const adviceList = (items: ResultView['interimAdvice']): string =>
     items.map((a) => `<div class="advice"><h3>${escapeHtml(a.title)}</h3>${paragraphs(a.text)}</div>`).join('\n');
   const parts: string[] = [];
@@ -209,9 +213,18 @@ ${view.actNow && !/nobody will contact you/i.test(view.meaning) ? '<p class="nob
     const list = (kind: 'exercise' | 'information'): string =>
       view.materials
         .filter((m) => m.kind === kind)
-        .map((m) => `<li><a href="${escapeHtml(m.url)}" rel="noopener noreferrer">${escapeHtml(m.title)}</a><span class="link-url"> (${escapeHtml(m.url)})</span><br>${escapeHtml(m.text)}</li>`)
+        .map(
+          (m) =>
+            `<li><a href="${escapeHtml(m.url)}" rel="noopener noreferrer">${escapeHtml(m.title)}</a><span class="link-url"> (${escapeHtml(m.url)})</span><br>${escapeHtml(m.text)}</li>`
+        )
         .join('');
-    parts.push(section('materials', 'Exercises and information', `<h3>Exercises</h3><ul class="materials">${list('exercise')}</ul><h3>Information</h3><ul class="materials">${list('information')}</ul>`));
+    parts.push(
+      section(
+        'materials',
+        'Exercises and information',
+        `<h3>Exercises</h3><ul class="materials">${list('exercise')}</ul><h3>Information</h3><ul class="materials">${list('information')}</ul>`
+      )
+    );
   }
   if (view.warningSigns.length > 0) {
     parts.push(section('warning-signs', 'Warning signs: get help at once', view.warningSigns.map((a) => paragraphs(a.text)).join('')));

@@ -17,7 +17,17 @@ import { HeldAnswersStore } from './heldAnswers';
 import { beginLaunch, completeLaunch, refreshLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
 import { errorPage, formPage, formPagePolicy, resultPage, resultPagePolicy } from './smartPages';
-import { type LaunchContext, refreshDue, type RememberedPatient, type SessionLimits, sameToken, type SmartSession, SmartSessions, type SmartSessionStore, tokenUsable } from './smartSessions';
+import {
+  type LaunchContext,
+  refreshDue,
+  type RememberedPatient,
+  type SessionLimits,
+  sameToken,
+  type SmartSession,
+  SmartSessions,
+  type SmartSessionStore,
+  tokenUsable,
+} from './smartSessions';
 import { saveWithSignIn, scoreAfterSignInEnded, scoreUnattached, type SubmissionDeps } from './smartSubmission';
 
 export const SESSION_COOKIE = 'hip_triage_smart';
@@ -155,99 +165,121 @@ export function smartRoutes(deps: SmartAppDeps): Router {
     // The service's own credentials for the launch's FHIR server, when it has them (see SmartAppDeps.backend).
     serviceFor: (iss) => {
       const backend = deps.backend;
-      return backend && sameBase(backend.fhirBaseUrl, iss) ? { store: backend.store, writer: (bundle, wait) => backend.store.executeTransaction(bundle, wait) } : undefined;
+      return backend && sameBase(backend.fhirBaseUrl, iss)
+        ? { store: backend.store, writer: (bundle, wait) => backend.store.executeTransaction(bundle, wait) }
+        : undefined;
     },
   };
   const heldFor = (session: SmartSession) => (session.context ? held.find(session.heldAnswersIds, session.context) : undefined);
 
   router.get(
     '/smart/launch',
-    page(async (req, res) => {
-      const iss = readIss(req.query.iss, deps.allowedIss);
-      const launch = typeof req.query.launch === 'string' && req.query.launch !== '' ? req.query.launch.slice(0, 2000) : undefined;
-      const endpoints = await discoverSmartEndpoints(iss, fetchImpl);
-      const earlier = await sessionOf(req);
-      if (earlier) {
-        await sessions.end(earlier);
-      }
-      const session = await sessions.create(clientKeyOf(req));
-      // Answers kept from an ended sign-in stay offered to the next sign-in in this browser (for the same patient only).
-      session.heldAnswersIds = earlier?.heldAnswersIds ?? [];
-      const { url, pending } = beginLaunch({ settings: deps.settings, iss, launch, endpoints, nowMs: deps.triage.clock().getTime() });
-      session.pending = pending;
-      await sessions.save(session);
-      setSession(res, session);
-      loggerOf(req).info({ launch: pending.kind }, 'SMART launch started');
-      res.redirect(303, url);
-    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
+    page(
+      async (req, res) => {
+        const iss = readIss(req.query.iss, deps.allowedIss);
+        const launch = typeof req.query.launch === 'string' && req.query.launch !== '' ? req.query.launch.slice(0, 2000) : undefined;
+        const endpoints = await discoverSmartEndpoints(iss, fetchImpl);
+        const earlier = await sessionOf(req);
+        if (earlier) {
+          await sessions.end(earlier);
+        }
+        const session = await sessions.create(clientKeyOf(req));
+        // Answers kept from an ended sign-in stay offered to the next sign-in in this browser (for the same patient only).
+        session.heldAnswersIds = earlier?.heldAnswersIds ?? [];
+        const { url, pending } = beginLaunch({ settings: deps.settings, iss, launch, endpoints, nowMs: deps.triage.clock().getTime() });
+        session.pending = pending;
+        await sessions.save(session);
+        setSession(res, session);
+        loggerOf(req).info({ launch: pending.kind }, 'SMART launch started');
+        res.redirect(303, url);
+      },
+      { logger: deps.triage.logger, policy: resultPolicy, asset }
+    )
   );
 
   router.get(
     '/smart/callback',
-    page(async (req, res) => {
-      const session = await sessionOf(req);
-      const pending = session?.pending;
-      const now = deps.triage.clock().getTime();
-      // Single use: whatever happens next, this state is spent.
-      if (session) {
-        session.pending = undefined;
-        await sessions.save(session);
-      }
-      if (!session || !pending || pending.expiresAt <= now || !sameToken(pending.state, req.query.state)) {
-        loggerOf(req).warn({ reason: !pending ? 'no launch in progress' : pending.expiresAt <= now ? 'expired' : 'state mismatch' }, 'SMART callback refused');
-        throw badRequestError([errorIssue('login', 'This sign-in could not be matched to a launch of the app (it may be old, used already, or changed on the way). Please start again from your record system.')]);
-      }
-      const context = await completeLaunch({ settings: deps.settings, pending, callbackUrl: req.originalUrl, nowMs: now });
-      session.context = context;
-      const signedIn = await sessions.renew(session);
-      // The form instance of this launch: the response's `authored`, fixed once per sign-in so that
-      // reloads, back, resubmits and retries of the same answers carry the same idempotency key.
-      signedIn.formAuthored = new Date(now).toISOString();
-      await sessions.save(signedIn);
-      setSession(res, signedIn);
-      loggerOf(req).info({ launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined }, 'SMART sign-in completed');
-      res.redirect(303, '/smart/app');
-    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
+    page(
+      async (req, res) => {
+        const session = await sessionOf(req);
+        const pending = session?.pending;
+        const now = deps.triage.clock().getTime();
+        // Single use: whatever happens next, this state is spent.
+        if (session) {
+          session.pending = undefined;
+          await sessions.save(session);
+        }
+        if (!session || !pending || pending.expiresAt <= now || !sameToken(pending.state, req.query.state)) {
+          loggerOf(req).warn(
+            { reason: !pending ? 'no launch in progress' : pending.expiresAt <= now ? 'expired' : 'state mismatch' },
+            'SMART callback refused'
+          );
+          throw badRequestError([
+            errorIssue(
+              'login',
+              'This sign-in could not be matched to a launch of the app (it may be old, used already, or changed on the way). Please start again from your record system.'
+            ),
+          ]);
+        }
+        const context = await completeLaunch({ settings: deps.settings, pending, callbackUrl: req.originalUrl, nowMs: now });
+        session.context = context;
+        const signedIn = await sessions.renew(session);
+        // The form instance of this launch: the response's `authored`, fixed once per sign-in so that
+        // reloads, back, resubmits and retries of the same answers carry the same idempotency key.
+        signedIn.formAuthored = new Date(now).toISOString();
+        await sessions.save(signedIn);
+        setSession(res, signedIn);
+        loggerOf(req).info(
+          { launch: pending.kind, scopes: context.grantedScope.split(' ').length, fhirUser: context.fhirUser !== undefined },
+          'SMART sign-in completed'
+        );
+        res.redirect(303, '/smart/app');
+      },
+      { logger: deps.triage.logger, policy: resultPolicy, asset }
+    )
   );
 
   router.get(
     '/smart/app',
-    page(async (req, res) => {
-      const current = await sessionOf(req);
-      await freshen(current, req);
-      const { session, context } = signedIn(current, nowMs());
-      const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
-      const now = deps.triage.clock();
-      // Only a full birth date gives the age: then it is shown read-only; otherwise the form asks it.
-      const age = ageFromBirthDate(patient.birthDate, now, deps.triage.timeZone);
-      const questionnaire = deps.triage.content.questionnaire.questionnaire;
-      // Not reset here: a reload or the back button shows the same form instance (see the callback).
-      session.formAuthored ??= now.toISOString();
-      session.patient = rememberedPatient(patient);
-      session.formAge = age;
-      session.banner = context.needPatientBanner ? session.patient : undefined;
-      await sessions.save(session);
-      const earlier = heldFor(session);
-      res.setHeader('Content-Security-Policy', formPolicy);
-      res.setHeader('Cache-Control', 'no-store');
-      res.type('html').send(
-        formPage({
-          banner: session.banner,
-          about: session.patient,
-          ageFromRecord: age,
-          heldSince: earlier ? new Date(earlier.heldAt).toISOString() : undefined,
-          csrfToken: session.csrfToken,
-          asset,
-          data: {
-            questionnaire: presentationQuestionnaire(questionnaireForLaunch(questionnaire, { ageFromRecord: age })),
-            initialResponse: initialResponse(questionnaire, age),
-            subject: `Patient/${context.patientId}`,
-            author: context.fhirUser,
+    page(
+      async (req, res) => {
+        const current = await sessionOf(req);
+        await freshen(current, req);
+        const { session, context } = signedIn(current, nowMs());
+        const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
+        const now = deps.triage.clock();
+        // Only a full birth date gives the age: then it is shown read-only; otherwise the form asks it.
+        const age = ageFromBirthDate(patient.birthDate, now, deps.triage.timeZone);
+        const questionnaire = deps.triage.content.questionnaire.questionnaire;
+        // Not reset here: a reload or the back button shows the same form instance (see the callback).
+        session.formAuthored ??= now.toISOString();
+        session.patient = rememberedPatient(patient);
+        session.formAge = age;
+        session.banner = context.needPatientBanner ? session.patient : undefined;
+        await sessions.save(session);
+        const earlier = heldFor(session);
+        res.setHeader('Content-Security-Policy', formPolicy);
+        res.setHeader('Cache-Control', 'no-store');
+        res.type('html').send(
+          formPage({
+            banner: session.banner,
+            about: session.patient,
+            ageFromRecord: age,
+            heldSince: earlier ? new Date(earlier.heldAt).toISOString() : undefined,
             csrfToken: session.csrfToken,
-          },
-        })
-      );
-    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
+            asset,
+            data: {
+              questionnaire: presentationQuestionnaire(questionnaireForLaunch(questionnaire, { ageFromRecord: age })),
+              initialResponse: initialResponse(questionnaire, age),
+              subject: `Patient/${context.patientId}`,
+              author: context.fhirUser,
+              csrfToken: session.csrfToken,
+            },
+          })
+        );
+      },
+      { logger: deps.triage.logger, policy: resultPolicy, asset }
+    )
   );
 
   router.post('/smart/submit', async (req, res) => {
@@ -289,50 +321,57 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   router.post(
     '/smart/retry',
     express.urlencoded({ extended: false, limit: '2kb' }),
-    page(async (req, res) => {
-      const current = await sessionOf(req);
-      await freshen(current, req);
-      const { session, context } = signedIn(current, nowMs());
-      const body = (req.body ?? {}) as { csrf?: unknown };
-      if (!sameToken(session.csrfToken, body.csrf)) {
-        throw forbiddenError('This form has expired or did not come from this app. Please go back and try again.');
-      }
-      const earlier = heldFor(session);
-      if (!earlier) {
-        res.redirect(303, '/smart/app');
-        return;
-      }
-      await serialised(session, () => saveWithSignIn(submission, { session, context, response: earlier.response, logger: loggerOf(req) }));
-      await sessions.save(session);
-      res.redirect(303, '/smart/result');
-    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
+    page(
+      async (req, res) => {
+        const current = await sessionOf(req);
+        await freshen(current, req);
+        const { session, context } = signedIn(current, nowMs());
+        const body = (req.body ?? {}) as { csrf?: unknown };
+        if (!sameToken(session.csrfToken, body.csrf)) {
+          throw forbiddenError('This form has expired or did not come from this app. Please go back and try again.');
+        }
+        const earlier = heldFor(session);
+        if (!earlier) {
+          res.redirect(303, '/smart/app');
+          return;
+        }
+        await serialised(session, () => saveWithSignIn(submission, { session, context, response: earlier.response, logger: loggerOf(req) }));
+        await sessions.save(session);
+        res.redirect(303, '/smart/result');
+      },
+      { logger: deps.triage.logger, policy: resultPolicy, asset }
+    )
   );
 
   router.get(
     '/smart/result',
-    page(async (req, res) => {
-      // The result page needs the session, not the sign-in: answers sent after it ended have their advice here too.
-      const session = await sessionOf(req);
-      if (!session?.result) {
-        signedIn(session, nowMs());
-        res.redirect(303, '/smart/app');
-        return;
-      }
-      const earlier = heldFor(session);
-      const usable = tokenUsable(session.context, nowMs());
-      res.setHeader('Content-Security-Policy', resultPolicy);
-      res.setHeader('Cache-Control', 'no-store');
-      res.type('html').send(
-        resultPage({
-          view: session.result,
-          banner: session.context?.needPatientBanner ? session.banner : undefined,
-          csrfToken: session.csrfToken,
-          retry: earlier !== undefined && usable,
-          signInAgain: earlier !== undefined && !usable && session.context ? `/smart/launch?${new URLSearchParams({ iss: session.context.iss }).toString()}` : undefined,
-          asset,
-        })
-      );
-    }, { logger: deps.triage.logger, policy: resultPolicy, asset })
+    page(
+      async (req, res) => {
+        // The result page needs the session, not the sign-in: answers sent after it ended have their advice here too.
+        const session = await sessionOf(req);
+        if (!session?.result) {
+          signedIn(session, nowMs());
+          res.redirect(303, '/smart/app');
+          return;
+        }
+        const earlier = heldFor(session);
+        const usable = tokenUsable(session.context, nowMs());
+        res.setHeader('Content-Security-Policy', resultPolicy);
+        res.setHeader('Cache-Control', 'no-store');
+        res.type('html').send(
+          resultPage({
+            view: session.result,
+            banner: session.context?.needPatientBanner ? session.banner : undefined,
+            csrfToken: session.csrfToken,
+            retry: earlier !== undefined && usable,
+            signInAgain:
+              earlier !== undefined && !usable && session.context ? `/smart/launch?${new URLSearchParams({ iss: session.context.iss }).toString()}` : undefined,
+            asset,
+          })
+        );
+      },
+      { logger: deps.triage.logger, policy: resultPolicy, asset }
+    )
   );
 
   /** Answers that cannot be tied to a launch: scored, and their advice sent back with the one message. */
@@ -341,13 +380,21 @@ export function smartRoutes(deps: SmartAppDeps): Router {
       ? 'This page is out of date (the app was opened again since), so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.'
       : 'This page is no longer connected to your record, so your answers were checked but NOT saved. Follow the advice below, then open the app again from your record system.';
     const { advice, urgent } = await scoreUnattached(submission, options);
-    options.logger.warn({ reason: options.forbidden ? 'csrf' : 'no session', advice: advice !== undefined }, 'SMART submission not tied to a launch: scored only');
+    options.logger.warn(
+      { reason: options.forbidden ? 'csrf' : 'no session', advice: advice !== undefined },
+      'SMART submission not tied to a launch: scored only'
+    );
     res.setHeader('Cache-Control', 'no-store');
     res.status(options.forbidden ? 403 : 401).json({ message, problems: [], ...(advice ? { advice, urgent } : {}) });
   }
 
   function userStore(context: LaunchContext): FhirStore {
-    return openRemoteStore({ baseUrl: context.iss, credentials: { method: 'bearer-token', accessToken: context.accessToken }, logger: deps.triage.logger, fetch: fetchImpl });
+    return openRemoteStore({
+      baseUrl: context.iss,
+      credentials: { method: 'bearer-token', accessToken: context.accessToken },
+      logger: deps.triage.logger,
+      fetch: fetchImpl,
+    });
   }
 
   return router;
@@ -373,7 +420,12 @@ function signedIn(session: SmartSession | undefined, nowMs: number): { session: 
  * and `authored` fixed when the form was shown, so the same answers sent twice are the same
  * response (one idempotency key, one set of results).
  */
-export function completedResponse(options: { readonly body: unknown; readonly context: LaunchContext; readonly authored: string; readonly canonical: string }): QuestionnaireResponse {
+export function completedResponse(options: {
+  readonly body: unknown;
+  readonly context: LaunchContext;
+  readonly authored: string;
+  readonly canonical: string;
+}): QuestionnaireResponse {
   const { body, context, authored, canonical } = options;
   const candidate = (body as { response?: unknown } | null)?.response;
   if (candidate === null || typeof candidate !== 'object' || (candidate as Resource).resourceType !== 'QuestionnaireResponse') {
@@ -435,10 +487,16 @@ function rememberedPatient(patient: Patient): RememberedPatient {
 }
 
 /** The submit route answers the page script in JSON: problems by linkId, and any red-flag advice first. */
-function sendSubmitProblem(res: Response, err: unknown, options: { readonly logger: Logger; readonly questionText: (linkId: string) => string | undefined }): void {
+function sendSubmitProblem(
+  res: Response,
+  err: unknown,
+  options: { readonly logger: Logger; readonly questionText: (linkId: string) => string | undefined }
+): void {
   if (!(err instanceof OperationOutcomeError)) {
     options.logger.error({ err: err instanceof Error ? err.message.slice(0, 200) : 'unknown' }, 'SMART submission failed');
-    res.status(500).json({ message: 'Something went wrong on our side. Your answers were not checked. If you are worried, call NHS 111, or 999 in an emergency.' });
+    res
+      .status(500)
+      .json({ message: 'Something went wrong on our side. Your answers were not checked. If you are worried, call NHS 111, or 999 in an emergency.' });
     return;
   }
   const outcome: OperationOutcome = err.outcome;
@@ -455,7 +513,10 @@ function sendSubmitProblem(res: Response, err: unknown, options: { readonly logg
 }
 
 /** A validation issue for the page: the item it is about, its question, and what to do, in words. */
-export function problemOf(issue: OperationOutcomeIssue, questionText: (linkId: string) => string | undefined): { linkId?: string; question?: string; text: string } {
+export function problemOf(
+  issue: OperationOutcomeIssue,
+  questionText: (linkId: string) => string | undefined
+): { linkId?: string; question?: string; text: string } {
   const linkId = /linkId=([A-Za-z0-9\-._]+)/.exec(issue.diagnostics ?? '')?.[1] ?? /linkId='([A-Za-z0-9\-._]+)'/.exec(issue.expression?.[0] ?? '')?.[1];
   const question = linkId ? questionText(linkId) : undefined;
   return { ...(linkId ? { linkId } : {}), ...(question ? { question } : {}), text: plainProblem(issue.details?.text ?? '') };
@@ -480,7 +541,10 @@ function plainProblem(text: string): string {
  * A page route: an OperationOutcomeError becomes a page with its sentences and status;
  * anything else a 500 page (logged, never shown).
  */
-function page(handler: (req: Request, res: Response) => Promise<void>, pageOptions: { readonly logger: Logger; readonly policy: string; readonly asset: (path: string) => string }): RequestHandler {
+function page(
+  handler: (req: Request, res: Response) => Promise<void>,
+  pageOptions: { readonly logger: Logger; readonly policy: string; readonly asset: (path: string) => string }
+): RequestHandler {
   const { logger, policy, asset } = pageOptions;
   return async (req, res) => {
     try {
@@ -490,12 +554,21 @@ function page(handler: (req: Request, res: Response) => Promise<void>, pageOptio
       res.setHeader('Cache-Control', 'no-store');
       if (err instanceof OperationOutcomeError) {
         const status = statusOf(err.outcome);
-        const messages = (err.outcome.issue ?? []).filter((i) => i.severity !== 'information').map((i) => i.details?.text ?? '').filter((t) => t !== '');
-        res.status(status).type('html').send(errorPage({ heading: headingFor(status), messages: messages.length > 0 ? messages : ['Please start again from your record system.'], asset }));
+        const messages = (err.outcome.issue ?? [])
+          .filter((i) => i.severity !== 'information')
+          .map((i) => i.details?.text ?? '')
+          .filter((t) => t !== '');
+        res
+          .status(status)
+          .type('html')
+          .send(errorPage({ heading: headingFor(status), messages: messages.length > 0 ? messages : ['Please start again from your record system.'], asset }));
         return;
       }
       (requestLogger(req) ?? logger).error({ err: err instanceof Error ? err.message.slice(0, 200) : 'unknown' }, 'SMART page failed');
-      res.status(500).type('html').send(errorPage({ heading: 'Something went wrong', messages: ['Something went wrong on our side. Please try again from your record system.'], asset }));
+      res
+        .status(500)
+        .type('html')
+        .send(errorPage({ heading: 'Something went wrong', messages: ['Something went wrong on our side. Please try again from your record system.'], asset }));
     }
   };
 }

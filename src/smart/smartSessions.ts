@@ -191,7 +191,10 @@ export class SmartSessions {
   private readonly nowMs: () => number;
   readonly store: SmartSessionStore;
 
-  constructor(sessionSecret: string | Buffer, options: { readonly nowMs?: () => number; readonly limits?: SessionLimits; readonly store?: SmartSessionStore | undefined } = {}) {
+  constructor(
+    sessionSecret: string | Buffer,
+    options: { readonly nowMs?: () => number; readonly limits?: SessionLimits; readonly store?: SmartSessionStore | undefined } = {}
+  ) {
     this.key = createHmac('sha256', sessionSecret).update('hip-pain-triage SMART app session cookie v2 (AES-256-GCM)').digest();
     this.nowMs = options.nowMs ?? Date.now;
     this.store = options.store ?? new MemorySmartSessionStore(this.nowMs, options.limits);

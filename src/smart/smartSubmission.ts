@@ -46,7 +46,12 @@ export async function saveWithSignIn(deps: SubmissionDeps, submission: Submissio
   const { session, context, response, logger } = submission;
   const user = deps.userStore(context);
   // Scored once without writing: which resources it needs decides how (and whether) it can be saved.
-  const scored = await createTriageRunner({ ...deps.triage, store: user, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
+  const scored = await createTriageRunner({ ...deps.triage, store: user, observer: undefined })({
+    response,
+    persist: false,
+    responseAlreadyStored: false,
+    logger,
+  });
   const service = deps.serviceFor(context.iss);
   const serviceWriter = service?.writer;
   const backend = service?.store;
@@ -76,7 +81,12 @@ export async function saveWithSignIn(deps: SubmissionDeps, submission: Submissio
               asked: context.askedScope === undefined || writeReach(context.askedScope, type) !== 'denied',
             }))
           : [];
-      saving = savedView({ stored: visible(run.stored ?? []), by: plan.kind === 'backend' ? 'the triage service' : 'your sign-in', because: plan.kind === 'backend' ? plan.because : undefined, leftOut });
+      saving = savedView({
+        stored: visible(run.stored ?? []),
+        by: plan.kind === 'backend' ? 'the triage service' : 'your sign-in',
+        because: plan.kind === 'backend' ? plan.because : undefined,
+        leftOut,
+      });
     } catch (err) {
       if (!(err instanceof OperationOutcomeError)) {
         throw err;
@@ -118,7 +128,12 @@ export async function scoreAfterSignInEnded(deps: SubmissionDeps, submission: Su
   const service = deps.serviceFor(context.iss);
   const serviceWriter = service?.writer;
   const backend = service?.store;
-  let run = await createTriageRunner({ ...deps.triage, store: remembered, observer: undefined })({ response, persist: false, responseAlreadyStored: false, logger });
+  let run = await createTriageRunner({ ...deps.triage, store: remembered, observer: undefined })({
+    response,
+    persist: false,
+    responseAlreadyStored: false,
+    logger,
+  });
   let saving: SavingView | undefined;
   if (backend) {
     try {
@@ -157,11 +172,22 @@ function keepOrRelease(held: HeldAnswersStore, session: SmartSession, context: L
  * scored without any record, for their advice only. An invalid response still gives its
  * red-flag advice when one fired. Nothing is written or kept.
  */
-export async function scoreUnattached(deps: Pick<SubmissionDeps, 'triage'>, options: { readonly body: unknown; readonly logger: Logger }): Promise<{ readonly advice: string | undefined; readonly urgent: boolean }> {
+export async function scoreUnattached(
+  deps: Pick<SubmissionDeps, 'triage'>,
+  options: { readonly body: unknown; readonly logger: Logger }
+): Promise<{ readonly advice: string | undefined; readonly urgent: boolean }> {
   const candidate = (options.body as { response?: unknown } | null)?.response;
   try {
-    const run = await createTriageRunner({ ...deps.triage, store: rememberedPatientStore(undefined), observer: undefined })({ response: candidate, persist: false, responseAlreadyStored: false, logger: options.logger });
-    return { advice: dispositionAdviceIssue(deps.triage.content, run.result, run.result.advice).details?.text, urgent: ACT_NOW_DISPOSITIONS.includes(run.result.disposition.code) };
+    const run = await createTriageRunner({ ...deps.triage, store: rememberedPatientStore(undefined), observer: undefined })({
+      response: candidate,
+      persist: false,
+      responseAlreadyStored: false,
+      logger: options.logger,
+    });
+    return {
+      advice: dispositionAdviceIssue(deps.triage.content, run.result, run.result.advice).details?.text,
+      urgent: ACT_NOW_DISPOSITIONS.includes(run.result.disposition.code),
+    };
   } catch (err) {
     const advice = err instanceof OperationOutcomeError ? err.outcome.issue?.find((i) => i.severity === 'information')?.details?.text : undefined;
     return { advice, urgent: true };
@@ -190,7 +216,13 @@ function storeFor(
       return userTokenWrites({ user: stores.user, userWrites: () => true, serviceWriter, logger, onFailure });
     case 'patient-token':
       // The service record (GuidanceResponse, Provenance, Device) goes with the backend credentials, when there are some.
-      return userTokenWrites({ user: patientTokenStore(stores), userWrites: (type) => !stores.backend || !RECORD_TYPES.includes(type), serviceWriter, logger, onFailure });
+      return userTokenWrites({
+        user: patientTokenStore(stores),
+        userWrites: (type) => !stores.backend || !RECORD_TYPES.includes(type),
+        serviceWriter,
+        logger,
+        onFailure,
+      });
     case 'backend':
       return stores.backend;
     case 'none':

@@ -9,9 +9,7 @@ import { findActivityDefinition, type TriageContent } from './triageContent';
  * patient is never left without the advice because something else went wrong.
  */
 export function dispositionAdviceIssue(content: TriageContent, evaluation: RuleEvaluation, advice: readonly CompiledAdvice[]): OperationOutcomeIssue {
-  const sentences = advice
-    .map((a) => findActivityDefinition(content, a.canonical)?.description)
-    .filter((d): d is string => typeof d === 'string' && d !== '');
+  const sentences = advice.map((a) => findActivityDefinition(content, a.canonical)?.description).filter((d): d is string => typeof d === 'string' && d !== '');
   return {
     severity: 'information',
     code: 'informational',

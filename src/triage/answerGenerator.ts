@@ -25,12 +25,33 @@ export function seededRandom(seed: number): Random {
 
 /** The yes/no items every adult answers (yes is the worrying answer). */
 export const BOOLEAN_ITEMS = [
-  'cannot-weight-bear', 'leg-deformed', 'saddle-numbness', 'bladder-bowel-change', 'fever-or-unwell', 'hot-swollen-joint',
-  'reduced-movement', 'hip-replacement', 'groin-lump', 'sudden-severe-pain', 'fall-or-injury', 'neuro-symptoms',
-  'weight-loss', 'cancer-history', 'not-improving', 'pain-worsening', 'night-pain', 'morning-stiffness', 'other-joints', 'work-related',
+  'cannot-weight-bear',
+  'leg-deformed',
+  'saddle-numbness',
+  'bladder-bowel-change',
+  'fever-or-unwell',
+  'hot-swollen-joint',
+  'reduced-movement',
+  'hip-replacement',
+  'groin-lump',
+  'sudden-severe-pain',
+  'fall-or-injury',
+  'neuro-symptoms',
+  'weight-loss',
+  'cancer-history',
+  'not-improving',
+  'pain-worsening',
+  'night-pain',
+  'morning-stiffness',
+  'other-joints',
+  'work-related',
 ] as const;
 /** The child items and the age under which each is asked. */
-const CHILD_ITEMS = [['child-limp', 18], ['child-not-improving', 16], ['child-very-unwell', 16]] as const;
+const CHILD_ITEMS = [
+  ['child-limp', 18],
+  ['child-not-improving', 16],
+  ['child-very-unwell', 16],
+] as const;
 export const RISK_FACTORS = ['steroids', 'immunosuppression', 'diabetes', 'sickle-cell', 'alcohol', 'radiotherapy', 'recent-joint-injection-or-surgery'];
 /** Ordered options, least worrying first (contract, "Monotonicity"). */
 export const DURATIONS = ['under-3-days', '3-13-days', '2-6-weeks', '6-12-weeks', 'over-12-weeks'];

@@ -131,10 +131,7 @@ function compileInvocation(target: Node, fn: Node): Evaluate | undefined {
         return (a, v, s) => (focus(a, v, s).length > 0 ? TRUE : FALSE);
       }
       const criteria = args.length === 1 && args[0] ? compile(args[0]) : undefined;
-      return (
-        criteria &&
-        ((a, v, s) => (focus(a, v, s).some((item) => toBoolean(criteria(a, v, [item])) === true) ? TRUE : FALSE))
-      );
+      return criteria && ((a, v, s) => (focus(a, v, s).some((item) => toBoolean(criteria(a, v, [item])) === true) ? TRUE : FALSE));
     }
     case 'empty':
       return args.length === 0 ? (a, v, s) => (focus(a, v, s).length === 0 ? TRUE : FALSE) : undefined;

@@ -3,7 +3,16 @@ import type { AnswerValue, AnswerView } from './answerView';
 import { withAnswers } from './answerView';
 import { isItemEnabled } from './enableWhen';
 import type { IndexedQuestion, QuestionnaireIndex } from './questionnaireIndex';
-import { type CompiledAdvice, type CompiledNote, type CompiledRule, type CompiledRuleset, DISPOSITION_VARIABLE, type Disposition, FIRED_COUNT_VARIABLE, firedRuleVariable } from './ruleset';
+import {
+  type CompiledAdvice,
+  type CompiledNote,
+  type CompiledRule,
+  type CompiledRuleset,
+  DISPOSITION_VARIABLE,
+  type Disposition,
+  FIRED_COUNT_VARIABLE,
+  firedRuleVariable,
+} from './ruleset';
 
 export interface RuleEvaluation {
   readonly disposition: Disposition;
@@ -60,9 +69,7 @@ export function evaluateRedFlags(
   answers: AnswerView,
   redFlagCodes: readonly string[]
 ): RuleEvaluation | undefined {
-  const fired = ruleset.rules.filter(
-    (rule) => redFlagCodes.includes(rule.disposition.code) && firesWhateverIsMissing(rule, questionnaire, answers)
-  );
+  const fired = ruleset.rules.filter((rule) => redFlagCodes.includes(rule.disposition.code) && firesWhateverIsMissing(rule, questionnaire, answers));
   return fired.length === 0 ? undefined : summarise(ruleset, fired, []);
 }
 
@@ -168,7 +175,11 @@ const adviceByFiredRules = new WeakMap<CompiledRuleset, Map<string, CompiledAdvi
  * the advice a child must not get. When no advice condition reads an answer the choice is
  * made once per disposition and set of fired rules, and reused.
  */
-export function selectAdvice(ruleset: CompiledRuleset, answers: AnswerView, evaluation: Pick<RuleEvaluation, 'disposition' | 'firedRules'>): readonly CompiledAdvice[] {
+export function selectAdvice(
+  ruleset: CompiledRuleset,
+  answers: AnswerView,
+  evaluation: Pick<RuleEvaluation, 'disposition' | 'firedRules'>
+): readonly CompiledAdvice[] {
   const fired = new Set(evaluation.firedRules.map((r) => r.id));
   const variables: Record<string, boolean | number | string> = { [DISPOSITION_VARIABLE]: evaluation.disposition.code };
   for (const rule of ruleset.rules) {

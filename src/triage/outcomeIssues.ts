@@ -71,7 +71,10 @@ export function responseIssue(options: ResponseIssueOptions): OperationOutcomeIs
           extension: [
             {
               url: PROBLEM_BOUNDS_EXTENSION,
-              valueRange: { ...(bounds.low === undefined ? {} : { low: { value: bounds.low } }), ...(bounds.high === undefined ? {} : { high: { value: bounds.high } }) },
+              valueRange: {
+                ...(bounds.low === undefined ? {} : { low: { value: bounds.low } }),
+                ...(bounds.high === undefined ? {} : { high: { value: bounds.high } }),
+              },
             },
           ],
         }),

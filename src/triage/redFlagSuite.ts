@@ -86,7 +86,10 @@ export const RED_FLAG_SCENARIOS: readonly RedFlagScenario[] = [
   scenario('E3', 'hot joint with immunosuppression, no fever', 'emergency', { 'hot-swollen-joint': true, 'risk-factors': ['immunosuppression'] }),
   scenario('E3', 'hot joint with long-term steroids, no fever', 'emergency', { 'hot-swollen-joint': true, 'risk-factors': ['steroids'] }),
   scenario('E3', 'hot joint with sickle cell disease, no fever', 'emergency', { 'hot-swollen-joint': true, 'risk-factors': ['sickle-cell'] }),
-  scenario('E3', 'hot joint after a joint injection or operation, no fever', 'emergency', { 'hot-swollen-joint': true, 'risk-factors': ['recent-joint-injection-or-surgery'] }),
+  scenario('E3', 'hot joint after a joint injection or operation, no fever', 'emergency', {
+    'hot-swollen-joint': true,
+    'risk-factors': ['recent-joint-injection-or-surgery'],
+  }),
   scenario('E4', 'hip replacement with fever', 'emergency', { 'hip-replacement': true, 'fever-or-unwell': true }),
   scenario('E4', 'hip replacement with a hot swollen joint', 'emergency', { 'hip-replacement': true, 'hot-swollen-joint': true }),
   scenario('E5', 'saddle numbness', 'emergency', { 'saddle-numbness': true }),

@@ -156,7 +156,10 @@ export function compileRuleset(sources: RulesetSources): CompiledRuleset {
       disposition,
       isDefault: condition.expression.includes(FIRED_COUNT_VARIABLE),
       additionalReferral: readAdditionalReferral(action),
-      warningSigns: (action.extension ?? []).filter((e) => e.url === WARNING_SIGN_EXTENSION).map((e) => e.valueString ?? '').filter((t) => t !== ''),
+      warningSigns: (action.extension ?? [])
+        .filter((e) => e.url === WARNING_SIGN_EXTENSION)
+        .map((e) => e.valueString ?? '')
+        .filter((t) => t !== ''),
     });
   });
   checkAdviceVariables(advice, rules, issues);
@@ -195,7 +198,12 @@ function readDispositions(codeSystem: CodeSystem, issues: OperationOutcomeIssue[
   return result.sort((a, b) => b.rank - a.rank);
 }
 
-function readCondition(action: PlanDefinitionAction, path: string, linkIds: ReadonlySet<string>, issues: OperationOutcomeIssue[]): CompiledCondition | undefined {
+function readCondition(
+  action: PlanDefinitionAction,
+  path: string,
+  linkIds: ReadonlySet<string>,
+  issues: OperationOutcomeIssue[]
+): CompiledCondition | undefined {
   const conditions = (action.condition ?? []).filter((c) => c.kind === 'applicability');
   const expression = conditions[0]?.expression;
   if (conditions.length !== 1 || expression?.language !== 'text/fhirpath' || !expression.expression) {
@@ -244,7 +252,12 @@ function checkAdviceVariables(advice: readonly CompiledAdvice[], rules: readonly
   for (const item of advice) {
     const unknown = item.variables.filter((v) => !known.has(v));
     if (unknown.length > 0) {
-      issues.push(invalid(`Advice '${item.id}' reads ${unknown.join(', ')}, which this ruleset does not define.`, `PlanDefinition.action.action.where(id='${item.id}').condition`));
+      issues.push(
+        invalid(
+          `Advice '${item.id}' reads ${unknown.join(', ')}, which this ruleset does not define.`,
+          `PlanDefinition.action.action.where(id='${item.id}').condition`
+        )
+      );
     }
   }
 }

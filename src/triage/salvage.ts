@@ -138,7 +138,10 @@ export function salvageRedFlags(content: TriageContent, body: unknown, birthAges
   const judged = views
     .map((view) => ({ view, evaluation: evaluateRedFlags(content.ruleset, content.questionnaire, view, RED_FLAG_DISPOSITIONS) }))
     .filter((j): j is { view: AnswerView; evaluation: RuleEvaluation } => j.evaluation !== undefined);
-  const redFlags = mostUrgentUnion(content.ruleset, judged.map((j) => j.evaluation));
+  const redFlags = mostUrgentUnion(
+    content.ruleset,
+    judged.map((j) => j.evaluation)
+  );
   if (!redFlags) {
     return { redFlags: undefined, advice: [] };
   }
@@ -167,7 +170,10 @@ function candidateViews(salvaged: SalvagedAnswers, birthAges: readonly number[])
  * patient 1 reports U5 as well), most urgent first and in ruleset order within one.
  */
 export function mostUrgentUnion(ruleset: CompiledRuleset, evaluations: readonly RuleEvaluation[]): RuleEvaluation | undefined {
-  const top = evaluations.reduce<RuleEvaluation | undefined>((best, e) => (best === undefined || e.disposition.rank > best.disposition.rank ? e : best), undefined);
+  const top = evaluations.reduce<RuleEvaluation | undefined>(
+    (best, e) => (best === undefined || e.disposition.rank > best.disposition.rank ? e : best),
+    undefined
+  );
   if (!top) {
     return undefined;
   }

@@ -107,7 +107,10 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
     warnings.push(warning('The birth date could not be read as a date before the response, so the answered age could not be checked against it.', agePath));
   }
   const birthViews = birthAges.filter((age) => age !== answeredAge).map((age) => ({ age, view: withAnswers(answers, { [AGE]: age }) }));
-  const identityMismatch = answeredAge !== undefined && birthAges.length > 0 && birthAges.every((age) => Math.abs(age - answeredAge) > 1) ? { answeredAge, recordAges: birthAges } : undefined;
+  const identityMismatch =
+    answeredAge !== undefined && birthAges.length > 0 && birthAges.every((age) => Math.abs(age - answeredAge) > 1)
+      ? { answeredAge, recordAges: birthAges }
+      : undefined;
   if (identityMismatch) {
     warnings.push(
       warning(
@@ -123,7 +126,9 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
 
   if (issues.length > 0 || answeredAge === undefined) {
     const salvaged = request.salvaged ?? salvageRedFlags(content, response, birthAges);
-    const validated = views.map((view) => evaluateRedFlags(content.ruleset, content.questionnaire, view, RED_FLAG_DISPOSITIONS)).filter((e): e is RuleEvaluation => e !== undefined);
+    const validated = views
+      .map((view) => evaluateRedFlags(content.ruleset, content.questionnaire, view, RED_FLAG_DISPOSITIONS))
+      .filter((e): e is RuleEvaluation => e !== undefined);
     const redFlags = mostUrgentUnion(content.ruleset, [...validated, ...(salvaged.redFlags ? [salvaged.redFlags] : [])]);
     const fromSalvage = redFlags !== undefined && salvaged.redFlags !== undefined && salvaged.redFlags.disposition.rank === redFlags.disposition.rank;
     return {
@@ -136,7 +141,10 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
   }
 
   const scorings = views.map((view) => ({ view, evaluation: evaluateRules(content.ruleset, view) }));
-  const evaluation = mostUrgentUnion(content.ruleset, scorings.map((s) => s.evaluation)) as RuleEvaluation;
+  const evaluation = mostUrgentUnion(
+    content.ruleset,
+    scorings.map((s) => s.evaluation)
+  ) as RuleEvaluation;
   const keptAnswers = scorings.find((s) => s.evaluation.disposition.rank === evaluation.disposition.rank)?.view ?? answers;
   return {
     valid: true,

@@ -37,22 +37,54 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
       const linkId = responseItem.linkId;
       const definition = index.items.get(linkId);
       if (!definition) {
-        issues.push(responseIssue({ code: 'structure', problem: 'unknown-item', text: `The Questionnaire has no item with linkId '${linkId}'.`, expression: itemPath, linkId: linkId }));
+        issues.push(
+          responseIssue({
+            code: 'structure',
+            problem: 'unknown-item',
+            text: `The Questionnaire has no item with linkId '${linkId}'.`,
+            expression: itemPath,
+            linkId: linkId,
+          })
+        );
         return;
       }
       if (itemPaths.has(linkId) || groupPaths.has(linkId)) {
-        issues.push(responseIssue({ code: 'structure', problem: 'repeated-item', text: `Item '${linkId}' appears more than once; give all its answers in one item.`, expression: itemPath, linkId: linkId }));
+        issues.push(
+          responseIssue({
+            code: 'structure',
+            problem: 'repeated-item',
+            text: `Item '${linkId}' appears more than once; give all its answers in one item.`,
+            expression: itemPath,
+            linkId: linkId,
+          })
+        );
         return;
       }
       const expectedParent = index.parents.get(linkId);
       if (expectedParent !== parentLinkId) {
         const where = expectedParent === undefined ? 'at the top level' : `inside group '${expectedParent}'`;
-        issues.push(responseIssue({ code: 'structure', problem: 'misplaced-item', text: `Item '${linkId}' belongs ${where}, as in the Questionnaire.`, expression: itemPath, linkId: linkId }));
+        issues.push(
+          responseIssue({
+            code: 'structure',
+            problem: 'misplaced-item',
+            text: `Item '${linkId}' belongs ${where}, as in the Questionnaire.`,
+            expression: itemPath,
+            linkId: linkId,
+          })
+        );
         return;
       }
       if (definition.type === 'group' || definition.type === 'display') {
         if (responseItem.answer?.length) {
-          issues.push(responseIssue({ code: 'structure', problem: 'answer-on-group', text: `Item '${linkId}' is a ${definition.type} and cannot have answers.`, expression: `${itemPath}.answer[0]`, linkId: linkId }));
+          issues.push(
+            responseIssue({
+              code: 'structure',
+              problem: 'answer-on-group',
+              text: `Item '${linkId}' is a ${definition.type} and cannot have answers.`,
+              expression: `${itemPath}.answer[0]`,
+              linkId: linkId,
+            })
+          );
         }
         groupPaths.set(linkId, itemPath);
         walk(responseItem.item, itemPath, linkId);
@@ -89,7 +121,15 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
         })
       );
     } else if (!answered.has(linkId) && question.item.required && enabled === true) {
-      issues.push(responseIssue({ code: 'required', problem: 'required-missing', text: `Item '${linkId}' is required and has no answer.`, expression: missingItemPath(question, groupPaths), linkId: linkId }));
+      issues.push(
+        responseIssue({
+          code: 'required',
+          problem: 'required-missing',
+          text: `Item '${linkId}' is required and has no answer.`,
+          expression: missingItemPath(question, groupPaths),
+          linkId: linkId,
+        })
+      );
     }
   }
   return { issues, answers, itemPaths };
@@ -109,13 +149,30 @@ function checkEnvelope(index: QuestionnaireIndex, response: QuestionnaireRespons
   const subject = response.subject?.reference;
   const subjectType = response.subject?.type;
   if (subject === undefined || !PATIENT_REFERENCE.test(subject) || (subjectType !== undefined && subjectType !== 'Patient')) {
-    issues.push(responseIssue({ code: 'required', problem: 'subject-not-patient', text: 'The response needs a subject that is a Patient reference (Patient/{id}).', expression: 'QuestionnaireResponse.subject' }));
+    issues.push(
+      responseIssue({
+        code: 'required',
+        problem: 'subject-not-patient',
+        text: 'The response needs a subject that is a Patient reference (Patient/{id}).',
+        expression: 'QuestionnaireResponse.subject',
+      })
+    );
   }
   const [url, version] = (response.questionnaire ?? '').split('|');
   // Earlier versions with the same items (the Questionnaire's compatible-version extension) are scored as this one.
-  const accepted = [index.questionnaire.version, ...(index.questionnaire.extension ?? []).filter((e) => e.url === COMPATIBLE_VERSION_EXTENSION).map((e) => e.valueString)];
+  const accepted = [
+    index.questionnaire.version,
+    ...(index.questionnaire.extension ?? []).filter((e) => e.url === COMPATIBLE_VERSION_EXTENSION).map((e) => e.valueString),
+  ];
   if (url !== index.questionnaire.url || (version !== undefined && !accepted.includes(version))) {
-    issues.push(responseIssue({ code: 'not-found', problem: 'questionnaire-mismatch', text: `The response must name the Questionnaire '${index.canonical}'.`, expression: 'QuestionnaireResponse.questionnaire' }));
+    issues.push(
+      responseIssue({
+        code: 'not-found',
+        problem: 'questionnaire-mismatch',
+        text: `The response must name the Questionnaire '${index.canonical}'.`,
+        expression: 'QuestionnaireResponse.questionnaire',
+      })
+    );
   }
 }
 
@@ -127,7 +184,15 @@ function readAnswers(
 ): AnswerValue | undefined {
   const linkId = question.linkId;
   if (!question.item.repeats && answers.length > 1) {
-    issues.push(responseIssue({ code: 'structure', problem: 'too-many-answers', text: `Item '${linkId}' takes one answer; it has ${answers.length}.`, expression: `${itemPath}.answer[1]`, linkId: linkId }));
+    issues.push(
+      responseIssue({
+        code: 'structure',
+        problem: 'too-many-answers',
+        text: `Item '${linkId}' takes one answer; it has ${answers.length}.`,
+        expression: `${itemPath}.answer[1]`,
+        linkId: linkId,
+      })
+    );
     return undefined;
   }
   const values: (boolean | number | string)[] = [];
@@ -137,7 +202,15 @@ function readAnswers(
     if (value === undefined) {
       allValid = false;
     } else if (values.includes(value)) {
-      issues.push(responseIssue({ code: 'structure', problem: 'repeated-answer', text: `Item '${linkId}' repeats the answer '${String(value)}'.`, expression: `${itemPath}.answer[${position}]`, linkId: linkId }));
+      issues.push(
+        responseIssue({
+          code: 'structure',
+          problem: 'repeated-answer',
+          text: `Item '${linkId}' repeats the answer '${String(value)}'.`,
+          expression: `${itemPath}.answer[${position}]`,
+          linkId: linkId,
+        })
+      );
       allValid = false;
     } else {
       values.push(value);
@@ -151,7 +224,15 @@ function readAnswers(
   }
   const exclusive = values.find((v) => question.exclusiveCodes.includes(String(v)));
   if (exclusive !== undefined && values.length > 1) {
-    issues.push(responseIssue({ code: 'business-rule', problem: 'exclusive-with-others', text: `In '${linkId}', '${String(exclusive)}' cannot be chosen together with other answers.`, expression: itemPath, linkId: linkId }));
+    issues.push(
+      responseIssue({
+        code: 'business-rule',
+        problem: 'exclusive-with-others',
+        text: `In '${linkId}', '${String(exclusive)}' cannot be chosen together with other answers.`,
+        expression: itemPath,
+        linkId: linkId,
+      })
+    );
     return undefined;
   }
   return values.map(String);
@@ -165,7 +246,15 @@ function readAnswer(
 ): boolean | number | string | undefined {
   const linkId = question.linkId;
   if (answer.item?.length) {
-    issues.push(responseIssue({ code: 'structure', problem: 'nested-under-answer', text: `Answers to '${linkId}' cannot have nested items.`, expression: `${answerPath}.item[0]`, linkId: linkId }));
+    issues.push(
+      responseIssue({
+        code: 'structure',
+        problem: 'nested-under-answer',
+        text: `Answers to '${linkId}' cannot have nested items.`,
+        expression: `${answerPath}.item[0]`,
+        linkId: linkId,
+      })
+    );
     return undefined;
   }
   switch (question.item.type) {
@@ -173,23 +262,52 @@ function readAnswer(
       if (typeof answer.valueBoolean === 'boolean' && onlyValue(answer, 'valueBoolean')) {
         return answer.valueBoolean;
       }
-      issues.push(responseIssue({ code: 'value', problem: 'boolean-expected', text: `Item '${linkId}' needs a yes/no answer (valueBoolean).`, expression: answerPath, linkId: linkId }));
+      issues.push(
+        responseIssue({
+          code: 'value',
+          problem: 'boolean-expected',
+          text: `Item '${linkId}' needs a yes/no answer (valueBoolean).`,
+          expression: answerPath,
+          linkId: linkId,
+        })
+      );
       return undefined;
     case 'integer':
       return readInteger(question, answer, answerPath, issues);
     case 'choice':
       return readChoice(question, answer, answerPath, issues);
     default:
-      issues.push(responseIssue({ code: 'not-supported', problem: 'unsupported-type', text: `Item '${linkId}' has a type this service does not score.`, expression: answerPath, linkId: linkId }));
+      issues.push(
+        responseIssue({
+          code: 'not-supported',
+          problem: 'unsupported-type',
+          text: `Item '${linkId}' has a type this service does not score.`,
+          expression: answerPath,
+          linkId: linkId,
+        })
+      );
       return undefined;
   }
 }
 
-function readInteger(question: IndexedQuestion, answer: QuestionnaireResponseItemAnswer, answerPath: string, issues: OperationOutcomeIssue[]): number | undefined {
+function readInteger(
+  question: IndexedQuestion,
+  answer: QuestionnaireResponseItemAnswer,
+  answerPath: string,
+  issues: OperationOutcomeIssue[]
+): number | undefined {
   const linkId = question.linkId;
   const value = answer.valueInteger;
   if (typeof value !== 'number' || !Number.isInteger(value) || !onlyValue(answer, 'valueInteger')) {
-    issues.push(responseIssue({ code: 'value', problem: 'integer-expected', text: `Item '${linkId}' needs a whole number (valueInteger).`, expression: answerPath, linkId: linkId }));
+    issues.push(
+      responseIssue({
+        code: 'value',
+        problem: 'integer-expected',
+        text: `Item '${linkId}' needs a whole number (valueInteger).`,
+        expression: answerPath,
+        linkId: linkId,
+      })
+    );
     return undefined;
   }
   const { minValue, maxValue } = question;
@@ -209,11 +327,24 @@ function readInteger(question: IndexedQuestion, answer: QuestionnaireResponseIte
   return value;
 }
 
-function readChoice(question: IndexedQuestion, answer: QuestionnaireResponseItemAnswer, answerPath: string, issues: OperationOutcomeIssue[]): string | undefined {
+function readChoice(
+  question: IndexedQuestion,
+  answer: QuestionnaireResponseItemAnswer,
+  answerPath: string,
+  issues: OperationOutcomeIssue[]
+): string | undefined {
   const linkId = question.linkId;
   const coding = answer.valueCoding;
   if (!coding || !onlyValue(answer, 'valueCoding')) {
-    issues.push(responseIssue({ code: 'value', problem: 'coding-expected', text: `Item '${linkId}' needs one of its options as a valueCoding.`, expression: answerPath, linkId: linkId }));
+    issues.push(
+      responseIssue({
+        code: 'value',
+        problem: 'coding-expected',
+        text: `Item '${linkId}' needs one of its options as a valueCoding.`,
+        expression: answerPath,
+        linkId: linkId,
+      })
+    );
     return undefined;
   }
   const code = coding.code;
@@ -221,7 +352,13 @@ function readChoice(question: IndexedQuestion, answer: QuestionnaireResponseItem
   if (!known || coding.system !== question.optionSystem[code]) {
     const allowed = question.optionCodes.join(', ');
     issues.push(
-      responseIssue({ code: 'code-invalid', problem: 'not-an-option', text: `'${String(coding.system)}|${String(code)}' is not an option of '${linkId}' (options: ${allowed}; system ${String(question.optionSystem[question.optionCodes[0] ?? ''])}).`, expression: `${answerPath}.valueCoding`, linkId })
+      responseIssue({
+        code: 'code-invalid',
+        problem: 'not-an-option',
+        text: `'${String(coding.system)}|${String(code)}' is not an option of '${linkId}' (options: ${allowed}; system ${String(question.optionSystem[question.optionCodes[0] ?? ''])}).`,
+        expression: `${answerPath}.valueCoding`,
+        linkId,
+      })
     );
     return undefined;
   }

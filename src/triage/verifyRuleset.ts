@@ -49,7 +49,11 @@ export function verifyRuleset(content: TriageContent): RulesetVerification {
     ...checkMonotonicity(content),
   ];
   const message = failures.map((f) => `${f.rule} (${f.scenario}) ${f.problem}`).join('\n');
-  return { passed: failures.length === 0, failures, message: message || 'All red-flag scenarios reach their disposition, and the advice, safety net and monotonicity checks pass.' };
+  return {
+    passed: failures.length === 0,
+    failures,
+    message: message || 'All red-flag scenarios reach their disposition, and the advice, safety net and monotonicity checks pass.',
+  };
 }
 
 interface Tried {
@@ -159,7 +163,11 @@ function checkSeriousGpAdvice(content: TriageContent): RulesetFailure[] {
       const other = t.advice.filter((a) => !adviceTopics(content, a.canonical).some((topic) => allowed.includes(topic as (typeof allowed)[number])));
       const extra = [...new Set([...forbidden, ...other.map((a) => a.id)])];
       if (extra.length > 0) {
-        failures.push({ rule: scenario.rule, scenario: where, problem: `gives a gp result with ${extra.join(', ')}: only pain relief, the "avoid" advice, the safety net and information materials are allowed` });
+        failures.push({
+          rule: scenario.rule,
+          scenario: where,
+          problem: `gives a gp result with ${extra.join(', ')}: only pain relief, the "avoid" advice, the safety net and information materials are allowed`,
+        });
       }
       failures.push(...missingSelfHelp(content, t.advice).map((problem) => ({ rule: scenario.rule, scenario: where, problem })));
     }
@@ -171,7 +179,11 @@ function checkSeriousGpAdvice(content: TriageContent): RulesetFailure[] {
       const advice = selectAdvice(content.ruleset, child, { disposition, firedRules });
       const weight = forbiddenAdvice(content, advice, [ADVICE_TOPIC.weight]);
       if (weight.length > 0) {
-        failures.push({ rule: 'G1', scenario: `a child of ${age}, ${disposition.code}`, problem: `gives weight advice (${weight.join(', ')}) to a child under 16` });
+        failures.push({
+          rule: 'G1',
+          scenario: `a child of ${age}, ${disposition.code}`,
+          problem: `gives weight advice (${weight.join(', ')}) to a child under 16`,
+        });
       }
     }
   }

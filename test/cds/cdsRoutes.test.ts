@@ -66,7 +66,9 @@ describe('CDS Hooks 2.0', () => {
     const res = await request(cds).get('/cds-services').expect(200);
     expect(res.body.services).toHaveLength(1);
     const [service] = res.body.services;
-    expect(service).toEqual(expect.objectContaining({ hook: 'patient-view', id: 'hip-pain-triage', title: expect.any(String), description: expect.any(String) }));
+    expect(service).toEqual(
+      expect.objectContaining({ hook: 'patient-view', id: 'hip-pain-triage', title: expect.any(String), description: expect.any(String) })
+    );
     expect(service.prefetch.patient).toBe('Patient/{{context.patientId}}');
     expect(service.prefetch.lastTriage).toContain('RiskAssessment?subject=Patient/{{context.patientId}}');
   });
@@ -85,7 +87,10 @@ describe('CDS Hooks 2.0', () => {
   });
 
   it('a patient with no triage gets the info card that starts one', async () => {
-    const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('nobody', { prefetch: { lastTriage: await prefetchFor('nobody') } })).expect(200);
+    const res = await request(cds)
+      .post('/cds-services/hip-pain-triage')
+      .send(hook('nobody', { prefetch: { lastTriage: await prefetchFor('nobody') } }))
+      .expect(200);
     const [card] = res.body.cards;
     expect(card.indicator).toBe('info');
     expect(card.summary).toMatch(/start one/);
@@ -95,7 +100,12 @@ describe('CDS Hooks 2.0', () => {
   it('without prefetch, searches the FHIR server with the EHR token', async () => {
     const res = await request(cds)
       .post('/cds-services/hip-pain-triage')
-      .send(hook('rule-e5', { fhirServer, fhirAuthorization: { access_token: 'ehr-token', token_type: 'Bearer', scope: 'patient/RiskAssessment.read', subject: 'cds' } }))
+      .send(
+        hook('rule-e5', {
+          fhirServer,
+          fhirAuthorization: { access_token: 'ehr-token', token_type: 'Bearer', scope: 'patient/RiskAssessment.read', subject: 'cds' },
+        })
+      )
       .expect(200);
     expect(res.body.cards[0].indicator).toBe('critical');
   });
@@ -134,7 +144,10 @@ describe('a retracted triage', () => {
     const retracted = JSON.parse(JSON.stringify(prefetch)) as Bundle;
     const risk = retracted.entry?.[0]?.resource as RiskAssessment;
     risk.status = 'entered-in-error';
-    const res = await request(cds).post('/cds-services/hip-pain-triage').send(hook('rule-e5', { prefetch: { lastTriage: retracted } })).expect(200);
+    const res = await request(cds)
+      .post('/cds-services/hip-pain-triage')
+      .send(hook('rule-e5', { prefetch: { lastTriage: retracted } }))
+      .expect(200);
     expect(res.body.cards[0].indicator).toBe('info');
     expect(res.body.cards[0].summary).toMatch(/start one/);
   });

@@ -20,7 +20,12 @@ function writeJson(name: string, value: unknown): string {
 /** `hip-triage` from source as a real process (no build), optionally with a preload. */
 function runMain(args: readonly string[], preload: readonly string[] = []) {
   const requires = [join(ROOT, 'test/support/registerTs.js'), ...preload].flatMap((p) => ['-r', p]);
-  return spawnSync(NODE, [...requires, join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 });
+  return spawnSync(NODE, [...requires, join(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 60_000,
+  });
 }
 
 describe('hip-triage: the Node version check', () => {
@@ -58,7 +63,9 @@ describe('hip-triage verify-ruleset', () => {
   it('passes the shipped ruleset (exit 0)', async () => {
     const run = await hipTriage(['verify-ruleset', writeJson('shipped.json', shipped)]);
     expect([run.exitCode, run.stderr]).toEqual([0, '']);
-    expect(run.stdout).toMatch(/ruleset 1\.1\.0 passes\. All red-flag scenarios reach their disposition, and the advice, safety net and monotonicity checks pass\./);
+    expect(run.stdout).toMatch(
+      /ruleset 1\.1\.0 passes\. All red-flag scenarios reach their disposition, and the advice, safety net and monotonicity checks pass\./
+    );
   });
 
   it('fails a ruleset without E1, naming it (exit 1)', async () => {
@@ -69,7 +76,9 @@ describe('hip-triage verify-ruleset', () => {
 
   it('fails a ruleset with E7 at age < 11, naming the rule and the age it fails at (exit 1)', async () => {
     const action = shipped.action?.map((a) =>
-      a.id === 'E7' ? { ...a, condition: [{ kind: 'applicability' as const, expression: { language: 'text/fhirpath', expression: 'age < 11 and `fever-or-unwell`' } }] } : a
+      a.id === 'E7'
+        ? { ...a, condition: [{ kind: 'applicability' as const, expression: { language: 'text/fhirpath', expression: 'age < 11 and `fever-or-unwell`' } }] }
+        : a
     );
     const run = await hipTriage(['verify-ruleset', writeJson('e7-under-11.json', { ...shipped, action })]);
     expect(run.exitCode).toBe(1);
@@ -95,7 +104,10 @@ describe('hip-triage validate', () => {
 
   it('accepts the response inside a Parameters, as $triage does', async () => {
     const response = JSON.parse(readFileSync(fixture('S1.qr.json'), 'utf8')) as unknown;
-    const run = await hipTriage(['validate', writeJson('parameters.json', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: response }] })]);
+    const run = await hipTriage([
+      'validate',
+      writeJson('parameters.json', { resourceType: 'Parameters', parameter: [{ name: 'response', resource: response }] }),
+    ]);
     expect(run.exitCode).toBe(0);
     expect((JSON.parse(run.stdout) as OperationOutcome).issue?.[0]?.details?.coding?.[0]?.code).toBe('self-care');
   });

@@ -41,26 +41,39 @@ describe('hip-triage push-content', () => {
     });
     expect(questionnaires).toHaveLength(1);
     // The safety net is published as results show it: its lists generated from the ruleset's E and U rules.
-    const [safetyNet] = await server.store.searchResources<ActivityDefinition>('ActivityDefinition', { url: 'https://fhir.hip-triage.example.org/ActivityDefinition/advice-safety-net' });
+    const [safetyNet] = await server.store.searchResources<ActivityDefinition>('ActivityDefinition', {
+      url: 'https://fhir.hip-triage.example.org/ActivityDefinition/advice-safety-net',
+    });
     expect(safetyNet?.description).toMatch(/Call 999 if:\n- you cannot put weight on your leg/);
     const gp = await server.store.readResource<HealthcareService>('HealthcareService', 'hip-triage-gp-practice');
     expect(gp.providedBy?.reference).toBe('Organization/hip-triage-gp-practice');
-    expect(await server.store.searchResources('HealthcareService', { _count: '100' })).toHaveLength(PUBLISHED.filter((r) => r.resourceType === 'HealthcareService').length);
+    expect(await server.store.searchResources('HealthcareService', { _count: '100' })).toHaveLength(
+      PUBLISHED.filter((r) => r.resourceType === 'HealthcareService').length
+    );
   });
 
   it('updates a resource whose content differs on the server, in place', async () => {
     server = await startBareFhirServer();
     await hipTriage(['push-content', '--server', server.fhirBaseUrl]);
-    const [stored] = await server.store.searchResources<ActivityDefinition>('ActivityDefinition', { url: 'https://fhir.hip-triage.example.org/ActivityDefinition/advice-keep-active' });
+    const [stored] = await server.store.searchResources<ActivityDefinition>('ActivityDefinition', {
+      url: 'https://fhir.hip-triage.example.org/ActivityDefinition/advice-keep-active',
+    });
     await server.store.executeTransaction({
       resourceType: 'Bundle',
       type: 'transaction',
-      entry: [{ resource: { ...(stored as ActivityDefinition), title: 'Edited on the server' }, request: { method: 'PUT', url: `ActivityDefinition/${stored?.id ?? ''}` } }],
+      entry: [
+        {
+          resource: { ...(stored as ActivityDefinition), title: 'Edited on the server' },
+          request: { method: 'PUT', url: `ActivityDefinition/${stored?.id ?? ''}` },
+        },
+      ],
     });
 
     const again = await hipTriage(['push-content', '--server', server.fhirBaseUrl]);
     expect(summary(again.stdout)).toEqual({ created: 0, updated: 1, unchanged: PUBLISHED.length - 1 });
-    const copies = await server.store.searchResources<ActivityDefinition>('ActivityDefinition', { url: 'https://fhir.hip-triage.example.org/ActivityDefinition/advice-keep-active' });
+    const copies = await server.store.searchResources<ActivityDefinition>('ActivityDefinition', {
+      url: 'https://fhir.hip-triage.example.org/ActivityDefinition/advice-keep-active',
+    });
     expect(copies.map((c) => [c.id, c.title === 'Edited on the server'])).toEqual([[stored?.id, false]]);
   });
 
@@ -74,7 +87,10 @@ describe('hip-triage push-content', () => {
             () => false
           );
           if (!exists) {
-            const refusal: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', details: { text: 'Not found' } }] };
+            const refusal: OperationOutcome = {
+              resourceType: 'OperationOutcome',
+              issue: [{ severity: 'error', code: 'not-found', details: { text: 'Not found' } }],
+            };
             res.status(404).type('application/fhir+json').send(JSON.stringify(refusal));
             return;
           }
@@ -87,8 +103,12 @@ describe('hip-triage push-content', () => {
     expect(summary(first.stdout).created).toBe(PUBLISHED.length);
     expect(first.stderr).toMatch(/^warning: HealthcareService\/hip-triage-gp-practice is HealthcareService\/[0-9a-f-]{36} on this server .*routing table/m);
 
-    const [organization] = await server.store.searchResources<Organization>('Organization', { identifier: 'https://fhir.hip-triage.example.org/sid/organization|gp-practice' });
-    const [gp] = await server.store.searchResources<HealthcareService>('HealthcareService', { identifier: 'https://fhir.hip-triage.example.org/sid/service|gp-practice' });
+    const [organization] = await server.store.searchResources<Organization>('Organization', {
+      identifier: 'https://fhir.hip-triage.example.org/sid/organization|gp-practice',
+    });
+    const [gp] = await server.store.searchResources<HealthcareService>('HealthcareService', {
+      identifier: 'https://fhir.hip-triage.example.org/sid/service|gp-practice',
+    });
     expect(organization?.id).not.toBe('hip-triage-gp-practice');
     expect(gp?.providedBy?.reference).toBe(`Organization/${organization?.id ?? ''}`);
 

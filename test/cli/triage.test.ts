@@ -92,7 +92,10 @@ describe('hip-triage triage', () => {
   it('--persist twice into the embedded store writes once; a stale response gets a review Task instead of routing', async () => {
     const dataDir = join(dir, 'data');
     const file = join(dir, 'persist.ndjson');
-    const stale = { ...buildResponse(answersWith({ 'fall-or-injury': true }), { subject: { reference: 'Patient/stale-one' } }), authored: '2020-01-01T10:00:00Z' };
+    const stale = {
+      ...buildResponse(answersWith({ 'fall-or-injury': true }), { subject: { reference: 'Patient/stale-one' } }),
+      authored: '2020-01-01T10:00:00Z',
+    };
     const body = fixtures.slice(0, 12).map((f) => JSON.stringify(f.response));
     writeFileSync(file, `${[...body, JSON.stringify(stale)].join('\n')}\n`);
     const first = await hipTriage(['triage', '--persist', file], { DATA_DIR: dataDir });

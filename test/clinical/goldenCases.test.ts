@@ -28,7 +28,38 @@ afterAll(async () => {
 describe('golden clinical cases', () => {
   it('covers every E and U rule, the GP, physio and self-care rules, and safeguarding', () => {
     const fired = new Set(cases.flatMap((c) => c.expected.rules));
-    for (const rule of ['E1', 'E2', 'E3', 'E4', 'E5', 'E6', 'E7', 'E8', 'U1', 'U2', 'U3', 'U4', 'U5', 'U6', 'U7', 'U8', 'G1', 'G2', 'G3', 'G4', 'G5', 'G6', 'G7', 'G8', 'G9', 'G10', 'G11', 'P1', 'P2', 'S1']) {
+    for (const rule of [
+      'E1',
+      'E2',
+      'E3',
+      'E4',
+      'E5',
+      'E6',
+      'E7',
+      'E8',
+      'U1',
+      'U2',
+      'U3',
+      'U4',
+      'U5',
+      'U6',
+      'U7',
+      'U8',
+      'G1',
+      'G2',
+      'G3',
+      'G4',
+      'G5',
+      'G6',
+      'G7',
+      'G8',
+      'G9',
+      'G10',
+      'G11',
+      'P1',
+      'P2',
+      'S1',
+    ]) {
       expect([rule, fired.has(rule)]).toEqual([rule, true]);
     }
     expect(cases.map((c) => c.id)).toContain('SG1');
@@ -40,7 +71,10 @@ describe('golden clinical cases', () => {
     });
 
     it('$triage over HTTP', async () => {
-      const res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage?persist=false').set('Content-Type', 'application/fhir+json').send(JSON.stringify(golden.response));
+      const res = await request(service.app)
+        .post('/fhir/QuestionnaireResponse/$triage?persist=false')
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify(golden.response));
       expect(res.status).toBe(200);
       expect(answerOutcome(res.body as Bundle)).toEqual(golden.expected);
     });
@@ -55,6 +89,8 @@ describe('golden clinical cases', () => {
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as { disposition?: string; rules?: string[] });
-    expect(lines.map((l) => ({ disposition: l.disposition, rules: l.rules }))).toEqual(cases.map((c) => ({ disposition: c.expected.disposition, rules: c.expected.rules })));
+    expect(lines.map((l) => ({ disposition: l.disposition, rules: l.rules }))).toEqual(
+      cases.map((c) => ({ disposition: c.expected.disposition, rules: c.expected.rules }))
+    );
   });
 });

@@ -42,7 +42,10 @@ function usesOfOurExtensions(): Use[] {
   return uses;
 }
 
-const valueType = (extension: Extension): string | undefined => Object.keys(extension).find((k) => k.startsWith('value'))?.slice('value'.length);
+const valueType = (extension: Extension): string | undefined =>
+  Object.keys(extension)
+    .find((k) => k.startsWith('value'))
+    ?.slice('value'.length);
 
 describe('our extensions have StructureDefinitions, and the content uses them as defined', () => {
   const uses = usesOfOurExtensions();

@@ -53,7 +53,11 @@ describe('the Questionnaire pre-fills the age itself (SDC), for any SDC renderer
     expect(prefilledAge({ resourceType: 'Patient', birthDate }, today)).toEqual([age]);
   });
 
-  it.each([['a year only', '2010'], ['a year and month', '2010-03'], ['no birth date', undefined]])('leaves the age to be answered with %s', (_name, birthDate) => {
+  it.each([
+    ['a year only', '2010'],
+    ['a year and month', '2010-03'],
+    ['no birth date', undefined],
+  ])('leaves the age to be answered with %s', (_name, birthDate) => {
     expect(prefilledAge({ resourceType: 'Patient', ...(birthDate ? { birthDate } : {}) }, '2026-06-01')).toEqual([]);
   });
 });

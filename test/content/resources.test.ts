@@ -85,7 +85,12 @@ describe('ruleset 1.1.0 data', () => {
     const versions = resources
       .filter((r) => ['hip-pain-triage-rules', 'hip-pain-triage', 'triage-rule', 'triage-method'].includes(r.id ?? ''))
       .map((r) => [r.id, (r as { version?: string }).version]);
-    expect(versions.sort()).toEqual([['hip-pain-triage', '1.1.0'], ['hip-pain-triage-rules', '1.1.0'], ['triage-method', '1.1.0'], ['triage-rule', '1.1.0']]);
+    expect(versions.sort()).toEqual([
+      ['hip-pain-triage', '1.1.0'],
+      ['hip-pain-triage-rules', '1.1.0'],
+      ['triage-method', '1.1.0'],
+      ['triage-rule', '1.1.0'],
+    ]);
     const questionnaire = resources.find((r) => r.resourceType === 'Questionnaire') as { extension?: { url: string; valueString?: string }[] };
     expect(questionnaire.extension?.filter((e) => e.url.startsWith('https://fhir.hip-triage.example.org/'))).toEqual([
       { url: 'https://fhir.hip-triage.example.org/StructureDefinition/questionnaire-compatible-version', valueString: '1.0.0' },

@@ -24,7 +24,10 @@ function itemTexts(items: readonly QuestionnaireItem[] | undefined): string[] {
 /** What a patient can read: questions and options, reasons, warning signs, disposition meanings and the advice as results show it. */
 const PATIENT_FACING: [where: string, text: string][] = [
   ...itemTexts(questionnaire.item).map((t) => ['Questionnaire item', t] as [string, string]),
-  ...content.ruleset.rules.flatMap((r) => [[`${r.id} reason`, r.reason] as [string, string], ...r.warningSigns.map((w) => [`${r.id} warning sign`, w] as [string, string])]),
+  ...content.ruleset.rules.flatMap((r) => [
+    [`${r.id} reason`, r.reason] as [string, string],
+    ...r.warningSigns.map((w) => [`${r.id} warning sign`, w] as [string, string]),
+  ]),
   ...(dispositions.concept ?? []).map((c) => [`disposition ${c.code}`, c.definition ?? ''] as [string, string]),
   ...[...content.activityDefinitions.values()].map((a: ActivityDefinition) => [`${a.id ?? ''} description`, a.description ?? ''] as [string, string]),
 ];
@@ -38,7 +41,7 @@ describe('patient-facing wording is authored English, never translated (hazard H
     expect(PATIENT_FACING.filter(([, text]) => CJK.test(text))).toEqual([]);
   });
 
-  it('every citation of a Chinese passage gives the project\'s reviewed English translation beside it', () => {
+  it("every citation of a Chinese passage gives the project's reviewed English translation beside it", () => {
     const citations = (plan.action ?? []).flatMap((a) => (a.documentation ?? []).map((d) => [a.id, d] as const)).filter(([, d]) => CJK.test(d.citation ?? ''));
     expect(citations.length).toBeGreaterThan(0);
     for (const [id, doc] of citations) {
@@ -46,5 +49,4 @@ describe('patient-facing wording is authored English, never translated (hazard H
       expect([id, CJK.test(doc.display ?? '')]).toEqual([id, false]);
     }
   });
-
 });

@@ -48,8 +48,22 @@ describe('dashboard figures from a fixture set with known answers', () => {
   it('time from triage to first staff action per queue: median and 90th percentile', () => {
     // GP practice: accepted after 30, 60, 90, 120; reviewed after 240 (x3) and 300 (x2); one untouched.
     expect(figures.queues).toEqual([
-      { queue: 'HealthcareService/hip-triage-emergency-department', label: 'HealthcareService/hip-triage-emergency-department', triages: 5, acted: 0, medianMinutes: undefined, p90Minutes: undefined },
-      { queue: 'HealthcareService/hip-triage-gp-practice', label: 'HealthcareService/hip-triage-gp-practice', triages: 10, acted: 9, medianMinutes: 240, p90Minutes: 300 },
+      {
+        queue: 'HealthcareService/hip-triage-emergency-department',
+        label: 'HealthcareService/hip-triage-emergency-department',
+        triages: 5,
+        acted: 0,
+        medianMinutes: undefined,
+        p90Minutes: undefined,
+      },
+      {
+        queue: 'HealthcareService/hip-triage-gp-practice',
+        label: 'HealthcareService/hip-triage-gp-practice',
+        triages: 10,
+        acted: 9,
+        medianMinutes: 240,
+        p90Minutes: 300,
+      },
     ]);
   });
 

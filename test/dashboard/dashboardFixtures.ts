@@ -102,7 +102,24 @@ export function fixtureInputs(): FigureInputs {
     recorded: '2026-11-11T10:00:00.000Z',
     agent: [{ requestor: true, who: { display: 'EHR clinician (CDS Hooks feedback)' } }],
     source: { observer: { display: 'hip-pain-triage CDS Hooks service' } },
-    entity: [{ what: { reference: 'RiskAssessment/g3-9' }, detail: [{ type: 'card', valueString: 'card-1' }, { type: 'reason-code', valueString: 'rule-misfired' }] }],
+    entity: [
+      {
+        what: { reference: 'RiskAssessment/g3-9' },
+        detail: [
+          { type: 'card', valueString: 'card-1' },
+          { type: 'reason-code', valueString: 'rule-misfired' },
+        ],
+      },
+    ],
   });
-  return { assessments, audits, tasks, dispositions: DISPOSITIONS, redFlags: ['emergency', 'urgent'], from: '2026-11-02', to: '2026-11-15', timeZone: 'Europe/London' };
+  return {
+    assessments,
+    audits,
+    tasks,
+    dispositions: DISPOSITIONS,
+    redFlags: ['emergency', 'urgent'],
+    from: '2026-11-02',
+    to: '2026-11-15',
+    timeZone: 'Europe/London',
+  };
 }

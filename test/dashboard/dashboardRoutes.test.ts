@@ -14,7 +14,9 @@ describe('/queue/dashboard on the embedded store', () => {
     for (let i = 0; i < 10; i++) {
       const risk = await triageRule(service.app, 'G3', `p-dash-${i}`);
       if (i < 3) {
-        await review(service.app, risk.id, overrideBody(i === 0 ? 'physio' : 'urgent', { code: 'rule-misfired', reviewer: 'Practitioner/dr-lead' })).expect(200);
+        await review(service.app, risk.id, overrideBody(i === 0 ? 'physio' : 'urgent', { code: 'rule-misfired', reviewer: 'Practitioner/dr-lead' })).expect(
+          200
+        );
       } else if (i < 5) {
         await review(service.app, risk.id, confirmBody('Practitioner/dr-lead')).expect(200);
       }

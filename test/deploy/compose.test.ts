@@ -43,7 +43,11 @@ function finalStage(): { instruction: string; args: string }[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
-  const stageStart = lines.map((l, i) => (l.startsWith('FROM ') ? i : -1)).filter((i) => i >= 0).at(-1) ?? 0;
+  const stageStart =
+    lines
+      .map((l, i) => (l.startsWith('FROM ') ? i : -1))
+      .filter((i) => i >= 0)
+      .at(-1) ?? 0;
   return lines.slice(stageStart).map((l) => {
     const [instruction = '', ...rest] = l.split(' ');
     return { instruction, args: rest.join(' ') };
@@ -90,7 +94,10 @@ describe('docker-compose.yml', () => {
     // The real push-content with that environment, against a bare FHIR server: the Subscription is registered.
     const server = await startBareFhirServer();
     try {
-      const run = await hipTriage(['push-content', '--server', server.fhirBaseUrl], { PUBLIC_BASE_URL: push.PUBLIC_BASE_URL, WEBHOOK_SECRET: push.WEBHOOK_SECRET });
+      const run = await hipTriage(['push-content', '--server', server.fhirBaseUrl], {
+        PUBLIC_BASE_URL: push.PUBLIC_BASE_URL,
+        WEBHOOK_SECRET: push.WEBHOOK_SECRET,
+      });
       expect([run.exitCode, run.stderr]).toEqual([0, '']);
       const subscriptions = await server.store.searchResources<Subscription>('Subscription', {});
       expect(subscriptions.map((s) => [s.channel.endpoint, s.channel.header])).toEqual([

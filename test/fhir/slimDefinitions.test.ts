@@ -86,7 +86,9 @@ describe('the type registry snapshot the build writes (typeSchemas.json)', () =>
   test('keeps which schemas are one object: inner types are the registry entries, and point back at their parent', () => {
     const shape = (core: Core): string[] =>
       Object.entries(core.getAllDataTypes()).flatMap(([name, schema]) =>
-        schema.innerTypes.map((inner) => `${name}>${inner.name}: registered ${core.getAllDataTypes()[inner.name] === inner}, parent ${inner.parentType === schema}`)
+        schema.innerTypes.map(
+          (inner) => `${name}>${inner.name}: registered ${core.getAllDataTypes()[inner.name] === inner}, parent ${inner.parentType === schema}`
+        )
       );
     expect(shape(restored)).toEqual(shape(indexed));
   });

@@ -122,9 +122,13 @@ describe('age checked against the birth date', () => {
   async function withPatient(birthDate: string, answers: Answers, persist = false) {
     const id = `age-${birthDate}-${String(answers.age)}`;
     const patient: Patient = { resourceType: 'Patient', id, birthDate };
-    await request(service.app).put(`/fhir/Patient/${id}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify(patient)).expect((r) => {
-      if (r.status >= 300) throw new Error(JSON.stringify(r.body));
-    });
+    await request(service.app)
+      .put(`/fhir/Patient/${id}`)
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(patient))
+      .expect((r) => {
+        if (r.status >= 300) throw new Error(JSON.stringify(r.body));
+      });
     return post(buildResponse(answersWith(answers), { subject: { reference: `Patient/${id}` }, authored: '2026-11-20T10:00:00Z' }), persist);
   }
 

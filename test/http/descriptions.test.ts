@@ -28,10 +28,21 @@ describe('the $triage OperationDefinition', () => {
   });
 
   it('the canonical the CapabilityStatement names is served, and declares what the route accepts', async () => {
-    const search = await request(service.app).get(`/fhir/OperationDefinition?url=${encodeURIComponent(TRIAGE_DEFINITION)}`).expect(200);
+    const search = await request(service.app)
+      .get(`/fhir/OperationDefinition?url=${encodeURIComponent(TRIAGE_DEFINITION)}`)
+      .expect(200);
     expect(search.body.entry).toHaveLength(1);
     const definition = search.body.entry[0].resource as OperationDefinition;
-    expect(definition).toMatchObject({ url: TRIAGE_DEFINITION, version: '1.0.0', code: 'triage', resource: ['QuestionnaireResponse'], system: false, type: true, instance: true, affectsState: true });
+    expect(definition).toMatchObject({
+      url: TRIAGE_DEFINITION,
+      version: '1.0.0',
+      code: 'triage',
+      resource: ['QuestionnaireResponse'],
+      system: false,
+      type: true,
+      instance: true,
+      affectsState: true,
+    });
     const parameters = (definition.parameter ?? []).map((p) => [p.name, p.use, p.min, p.max, p.type]);
     expect(parameters).toEqual([
       ['response', 'in', 0, '1', 'QuestionnaireResponse'],
@@ -49,8 +60,10 @@ describe('the $triage OperationDefinition', () => {
         { name: 'persist', valueBoolean: persist },
       ],
     });
-    const stored = async (): Promise<number> => (await request(service.app).get('/fhir/RiskAssessment?subject=Patient/persist-param-check')).body.entry?.length ?? 0;
-    const triage = (body: unknown) => request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body)).expect(200);
+    const stored = async (): Promise<number> =>
+      (await request(service.app).get('/fhir/RiskAssessment?subject=Patient/persist-param-check')).body.entry?.length ?? 0;
+    const triage = (body: unknown) =>
+      request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body)).expect(200);
     await triage(withPersist(false));
     expect(await stored()).toBe(0);
     await triage(withPersist(true));
@@ -58,8 +71,17 @@ describe('the $triage OperationDefinition', () => {
 
     const scoreOnly = withPersist(false);
 
-    const badPersist = { ...scoreOnly, parameter: [{ name: 'response', resource: response }, { name: 'persist', valueString: 'no' }] };
-    const refused = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(badPersist));
+    const badPersist = {
+      ...scoreOnly,
+      parameter: [
+        { name: 'response', resource: response },
+        { name: 'persist', valueString: 'no' },
+      ],
+    };
+    const refused = await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(badPersist));
     expect(refused.status).toBe(400);
     expect(refused.body.issue[0].expression).toEqual(['Parameters.parameter[1]']);
   });
@@ -67,14 +89,22 @@ describe('the $triage OperationDefinition', () => {
 
 describe('/openapi.json', () => {
   it('is a valid OpenAPI 3.1 document by the official schema', async () => {
-    const res = await request(service.app).get('/openapi.json').expect(200).expect('Content-Type', /application\/json/);
+    const res = await request(service.app)
+      .get('/openapi.json')
+      .expect(200)
+      .expect('Content-Type', /application\/json/);
     const verdict = await validateOpenApi(res.body);
     expect(verdict.errors).toEqual([]);
     expect(verdict).toMatchObject({ valid: true, version: '3.1' });
   });
 
   it('the validator really judges: the same document without `info` fails', async () => {
-    const { info: _info, ...withoutInfo } = buildOpenApiDocument({ publicBaseUrl: 'http://127.0.0.1:8080', softwareVersion: '1.0.0', auth: false, metricsToken: false });
+    const { info: _info, ...withoutInfo } = buildOpenApiDocument({
+      publicBaseUrl: 'http://127.0.0.1:8080',
+      softwareVersion: '1.0.0',
+      auth: false,
+      metricsToken: false,
+    });
     expect((await validateOpenApi(withoutInfo)).valid).toBe(false);
   });
 
@@ -89,7 +119,11 @@ describe('/openapi.json', () => {
 
   it('describes every route of the service contract outside FHIR REST, with the methods it names', async () => {
     const document = (await request(service.app).get('/openapi.json')).body as { paths: Record<string, Record<string, unknown>>; servers: { url: string }[] };
-    const described = Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).filter((k) => k !== 'parameters').map((method) => `${method.toUpperCase()} ${path}`));
+    const described = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((k) => k !== 'parameters')
+        .map((method) => `${method.toUpperCase()} ${path}`)
+    );
     expect(described.sort()).toEqual(
       [
         'POST /fhir/QuestionnaireResponse/$triage',
@@ -143,7 +177,10 @@ describe('/openapi.json', () => {
       .send(JSON.stringify(buildResponse(answersWith({ 'saddle-numbness': true }))))
       .expect(200);
     expect(check('Bundle', scored.body)).toEqual([]);
-    const invalid = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send('{"resourceType":"QuestionnaireResponse","status":"in-progress"}');
+    const invalid = await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send('{"resourceType":"QuestionnaireResponse","status":"in-progress"}');
     expect(invalid.status).toBe(422);
     expect(check('OperationOutcome', invalid.body)).toEqual([]);
     const discovery = await request(service.app).get('/cds-services').expect(200);
@@ -161,7 +198,10 @@ describe('/openapi.json', () => {
       ['post', '/fhir/QuestionnaireResponse/$triage'],
       ['post', '/fhir/QuestionnaireResponse/no-such-response/$triage'],
     ] as const) {
-      const res = await request(service.app)[method](path).set('Content-Type', 'application/fhir+json').send(method === 'post' ? '{}' : undefined);
+      const res = await request(service.app)
+        [method](path)
+        .set('Content-Type', 'application/fhir+json')
+        .send(method === 'post' ? '{}' : undefined);
       expect([path, JSON.stringify(res.body)]).not.toEqual([path, expect.stringContaining('No route')]);
     }
   });

@@ -114,8 +114,13 @@ describe('what /metrics reports', () => {
   it('FHIR REST requests are labelled by pattern: the resource type kept, ids and query left out', async () => {
     const service = await startTestService();
     try {
-      const put = await request(service.app).put('/fhir/Patient/metrics-label-check').set('Content-Type', 'application/fhir+json').send('{"resourceType":"Patient","id":"metrics-label-check"}');
-      await request(service.app).get(`/fhir/Patient/metrics-label-check/_history/${String(put.body.meta?.versionId)}`).expect(200);
+      const put = await request(service.app)
+        .put('/fhir/Patient/metrics-label-check')
+        .set('Content-Type', 'application/fhir+json')
+        .send('{"resourceType":"Patient","id":"metrics-label-check"}');
+      await request(service.app)
+        .get(`/fhir/Patient/metrics-label-check/_history/${String(put.body.meta?.versionId)}`)
+        .expect(200);
       await request(service.app).get('/fhir/RiskAssessment?subject=Patient/metrics-label-check');
       await request(service.app).get('/no/such/place/metrics-label-check');
       const text = (await request(service.app).get('/metrics')).text;

@@ -22,12 +22,16 @@ async function triage(birthDate: string, answers: Answers): Promise<{ status: nu
   const patient: Patient = { resourceType: 'Patient', id, birthDate };
   await request(service.app).put(`/fhir/Patient/${id}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify(patient));
   const response = buildResponse(answersWith(answers), { subject: { reference: `Patient/${id}` }, authored: '2026-11-20T10:00:00Z' });
-  const res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage?persist=false').set('Content-Type', 'application/fhir+json').send(JSON.stringify(response));
+  const res = await request(service.app)
+    .post('/fhir/QuestionnaireResponse/$triage?persist=false')
+    .set('Content-Type', 'application/fhir+json')
+    .send(JSON.stringify(response));
   return { status: res.status, body: res.body as Bundle & Pick<OperationOutcome, 'issue'> };
 }
 
 function disposition(bundle: Bundle): string | undefined {
-  return (bundle.entry?.find((e) => e.resource?.resourceType === 'RiskAssessment')?.resource as RiskAssessment | undefined)?.prediction?.[0]?.outcome?.coding?.[0]?.code;
+  return (bundle.entry?.find((e) => e.resource?.resourceType === 'RiskAssessment')?.resource as RiskAssessment | undefined)?.prediction?.[0]?.outcome
+    ?.coding?.[0]?.code;
 }
 
 describe('partial birth dates through POST $triage', () => {

@@ -21,10 +21,13 @@ describe('operating in remote mode', () => {
   });
 
   const failures = async (kind: string): Promise<number> => {
-    const line = (await request(service.app).get('/metrics')).text.split('\n').find((l) => l.startsWith(`hip_triage_write_back_failures_total{kind="${kind}"} `));
+    const line = (await request(service.app).get('/metrics')).text
+      .split('\n')
+      .find((l) => l.startsWith(`hip_triage_write_back_failures_total{kind="${kind}"} `));
     return Number(line?.split(' ')[1]);
   };
-  const triage = (body: unknown) => request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
+  const triage = (body: unknown) =>
+    request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
 
   it('/readyz says the mode and whether the external server was reached', async () => {
     const ready = await request(service.app).get('/readyz');
@@ -42,7 +45,10 @@ describe('operating in remote mode', () => {
   it('counts a refused write-back (502) and an unreachable server (503) apart', async () => {
     expect([await failures('refused'), await failures('unavailable')]).toEqual([0, 0]);
     // The server's validation refuses an encounter reference that names a Questionnaire.
-    const refused = buildResponse(answersWith({}), { subject: { reference: 'Patient/metrics-refused' }, encounter: { reference: 'Questionnaire/hip-pain-triage' } });
+    const refused = buildResponse(answersWith({}), {
+      subject: { reference: 'Patient/metrics-refused' },
+      encounter: { reference: 'Questionnaire/hip-pain-triage' },
+    });
     expect((await triage(refused)).status).toBe(502);
     expect([await failures('refused'), await failures('unavailable')]).toEqual([1, 0]);
 

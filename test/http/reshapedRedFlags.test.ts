@@ -25,7 +25,10 @@ const DISPOSITION_SYSTEM = 'https://fhir.hip-triage.example.org/CodeSystem/triag
 const RANK: Readonly<Record<string, number>> = { 'self-care': 1, physio: 2, gp: 3, urgent: 4, emergency: 5 };
 
 async function post(body: unknown): Promise<{ status: number; body: Bundle & Pick<OperationOutcome, 'issue'> }> {
-  const res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage?persist=false').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
+  const res = await request(service.app)
+    .post('/fhir/QuestionnaireResponse/$triage?persist=false')
+    .set('Content-Type', 'application/fhir+json')
+    .send(JSON.stringify(body));
   return { status: res.status, body: res.body as Bundle & Pick<OperationOutcome, 'issue'> };
 }
 
@@ -39,14 +42,17 @@ const table = scenarios.flatMap((s) => Object.keys(RESHAPINGS).map((shape) => [s
 describe('reshaped red-flag responses through POST $triage', () => {
   const validDisposition = new Map<string, string>();
 
-  it.each(scenarios.map((s) => [s.rule, s.description, s] as const))('%s (%s): valid, scored 200 at least as urgent as its rule (control)', async (_rule, description, s) => {
-    const res = await post(buildResponse(s.answers));
-    expect(res.status).toBe(200);
-    const risk = res.body.entry?.find((e) => e.resource?.resourceType === 'RiskAssessment')?.resource as RiskAssessment;
-    const code = risk.prediction?.[0]?.outcome?.coding?.[0]?.code ?? '';
-    expect(RANK[code]).toBeGreaterThanOrEqual(RANK[s.atLeast] ?? 0);
-    validDisposition.set(description, code);
-  });
+  it.each(scenarios.map((s) => [s.rule, s.description, s] as const))(
+    '%s (%s): valid, scored 200 at least as urgent as its rule (control)',
+    async (_rule, description, s) => {
+      const res = await post(buildResponse(s.answers));
+      expect(res.status).toBe(200);
+      const risk = res.body.entry?.find((e) => e.resource?.resourceType === 'RiskAssessment')?.resource as RiskAssessment;
+      const code = risk.prediction?.[0]?.outcome?.coding?.[0]?.code ?? '';
+      expect(RANK[code]).toBeGreaterThanOrEqual(RANK[s.atLeast] ?? 0);
+      validDisposition.set(description, code);
+    }
+  );
 
   it.each(table)('%s (%s), %s: 422 led by the disposition and its advice', async (rule, description, shape, s) => {
     const res = await post(reshape(shape, s.answers));
@@ -85,7 +91,7 @@ describe('what is not salvaged', () => {
     expect(dispositionOfIssue(res.body.issue?.[0])).toBe('emergency');
   });
 
-  it('a red flag inside an answer\'s nested items, beside a structure error, still counts', async () => {
+  it("a red flag inside an answer's nested items, beside a structure error, still counts", async () => {
     const res = await post({
       resourceType: 'QuestionnaireResponse',
       status: 'done',
@@ -99,10 +105,16 @@ describe('what is not salvaged', () => {
 describe('QuestionnaireResponse/{id}/$triage of a stored reshaped response', () => {
   it.each(['flat', 'misplaced groups', 'repeated no then yes'])('%s with E5 (saddle numbness): 422 led by the emergency', async (shape) => {
     const e5 = scenarios.find((s) => s.rule === 'E5') as (typeof scenarios)[number];
-    const created = await request(service.app).post('/fhir/QuestionnaireResponse').set('Content-Type', 'application/fhir+json').send(JSON.stringify(reshape(shape, e5.answers)));
+    const created = await request(service.app)
+      .post('/fhir/QuestionnaireResponse')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(reshape(shape, e5.answers)));
     expect(created.status).toBe(201);
     const id = (created.body as { id: string }).id;
-    const res = await request(service.app).post(`/fhir/QuestionnaireResponse/${id}/$triage?persist=false`).set('Content-Type', 'application/fhir+json').send('{}');
+    const res = await request(service.app)
+      .post(`/fhir/QuestionnaireResponse/${id}/$triage?persist=false`)
+      .set('Content-Type', 'application/fhir+json')
+      .send('{}');
     expect(res.status).toBe(422);
     const first = (res.body as OperationOutcome).issue?.[0];
     expect([first?.severity, dispositionOfIssue(first)]).toEqual(['information', 'emergency']);

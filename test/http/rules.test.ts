@@ -23,7 +23,10 @@ function fixture(rule: string): QuestionnaireResponse {
 }
 
 async function triage(body: unknown): Promise<{ status: number; bundle: Bundle; outcome: OperationOutcome }> {
-  const res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage?persist=false').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
+  const res = await request(service.app)
+    .post('/fhir/QuestionnaireResponse/$triage?persist=false')
+    .set('Content-Type', 'application/fhir+json')
+    .send(JSON.stringify(body));
   return { status: res.status, bundle: res.body as Bundle, outcome: res.body as OperationOutcome };
 }
 
@@ -91,7 +94,7 @@ describe('every contract rule', () => {
 });
 
 describe('the results of a triage, through POST $triage', () => {
-  it('codes the RiskAssessment method with the ruleset version, so this service\'s assessments can be searched for', async () => {
+  it("codes the RiskAssessment method with the ruleset version, so this service's assessments can be searched for", async () => {
     const { bundle } = await triage(fixture('U1'));
     expect(riskAssessment(bundle).method?.coding?.[0]).toEqual(
       expect.objectContaining({ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-method', code: 'hip-pain-triage', version: '1.1.0' })
@@ -103,17 +106,20 @@ describe('the results of a triage, through POST $triage', () => {
     ['1.1.0', 200],
     ['0.9.0', 422],
     ['2.0.0', 422],
-  ])('a response naming the Questionnaire at %s: HTTP %s (1.0.0 and 1.1.0 have the same items; both are scored with ruleset 1.1.0)', async (version, expected) => {
-    const response = { ...fixture('U1'), questionnaire: `https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage|${version}` };
-    const { status, bundle, outcome } = await triage(response);
-    expect(status).toBe(expected);
-    if (expected === 200) {
-      expect(readResult(bundle).disposition).toBe('urgent');
-      expect(riskAssessment(bundle).method?.coding?.[0]?.version).toBe('1.1.0');
-    } else {
-      expect(JSON.stringify(outcome.issue)).toContain('QuestionnaireResponse.questionnaire');
+  ])(
+    'a response naming the Questionnaire at %s: HTTP %s (1.0.0 and 1.1.0 have the same items; both are scored with ruleset 1.1.0)',
+    async (version, expected) => {
+      const response = { ...fixture('U1'), questionnaire: `https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage|${version}` };
+      const { status, bundle, outcome } = await triage(response);
+      expect(status).toBe(expected);
+      if (expected === 200) {
+        expect(readResult(bundle).disposition).toBe('urgent');
+        expect(riskAssessment(bundle).method?.coding?.[0]?.version).toBe('1.1.0');
+      } else {
+        expect(JSON.stringify(outcome.issue)).toContain('QuestionnaireResponse.questionnaire');
+      }
     }
-  });
+  );
 
   it('another Questionnaire canonical is still rejected', async () => {
     const { status } = await triage({ ...fixture('U1'), questionnaire: 'https://example.org/Questionnaire/knee-pain|1.1.0' });
@@ -167,15 +173,18 @@ describe('the results of a triage, through POST $triage', () => {
     expect(canonicals.some((c) => c.includes('advice-keep-active'))).toBe(false);
   });
 
-  it.each(['G4', 'G6', 'G7', 'G8', 'G10', 'G1'])('%s (gp, a possibly serious cause): the CarePlan has no exercise material, keep-active or weight advice', async (rule) => {
-    const { bundle } = await triage(fixture(rule));
-    const plan = bundle.entry?.find((e) => e.resource?.resourceType === 'CarePlan')?.resource as CarePlan;
-    const canonicals = (plan.activity ?? []).map((a) => a.detail?.instantiatesCanonical?.[0] ?? '');
-    expect(canonicals.some((c) => /exercises|pilates|keep-moving|advice-keep-active|advice-weight|advice-walking-aid/.test(c))).toBe(false);
-    expect(canonicals.some((c) => c.includes('advice-safety-net'))).toBe(true);
-    expect(canonicals.some((c) => c.includes('advice-pain-relief'))).toBe(true);
-    expect(canonicals.filter((c) => c.includes('/material-'))).toHaveLength(7);
-  });
+  it.each(['G4', 'G6', 'G7', 'G8', 'G10', 'G1'])(
+    '%s (gp, a possibly serious cause): the CarePlan has no exercise material, keep-active or weight advice',
+    async (rule) => {
+      const { bundle } = await triage(fixture(rule));
+      const plan = bundle.entry?.find((e) => e.resource?.resourceType === 'CarePlan')?.resource as CarePlan;
+      const canonicals = (plan.activity ?? []).map((a) => a.detail?.instantiatesCanonical?.[0] ?? '');
+      expect(canonicals.some((c) => /exercises|pilates|keep-moving|advice-keep-active|advice-weight|advice-walking-aid/.test(c))).toBe(false);
+      expect(canonicals.some((c) => c.includes('advice-safety-net'))).toBe(true);
+      expect(canonicals.some((c) => c.includes('advice-pain-relief'))).toBe(true);
+      expect(canonicals.filter((c) => c.includes('/material-'))).toHaveLength(7);
+    }
+  );
 
   it('self-care: the CarePlan carries every material, the self-help advice and the warning signs', async () => {
     const { bundle } = await triage(fixture('S1'));

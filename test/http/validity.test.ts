@@ -75,7 +75,12 @@ describe('POST $triage rejects what the contract calls invalid', () => {
     ['subject not a Patient', { ...valid, subject: { reference: 'Group/1' } }, 'QuestionnaireResponse.subject', undefined],
     ['an unknown Questionnaire', { ...valid, questionnaire: 'https://example.org/Questionnaire/other' }, 'QuestionnaireResponse.questionnaire', undefined],
     ['a required item unanswered', buildResponse(answersWith({ 'pain-score': undefined })), `${PAIN}.item.where(linkId='pain-score')`, 'pain-score'],
-    ['a boolean answered with a string', withItemAnswers(valid, 'cannot-weight-bear', [{ valueString: 'no' }]), `${EMERGENCY}.item[0].answer[0]`, 'cannot-weight-bear'],
+    [
+      'a boolean answered with a string',
+      withItemAnswers(valid, 'cannot-weight-bear', [{ valueString: 'no' }]),
+      `${EMERGENCY}.item[0].answer[0]`,
+      'cannot-weight-bear',
+    ],
     ['an integer answered with a boolean', withItemAnswers(valid, 'age', [{ valueBoolean: true }]), `${ABOUT_YOU}.item[0].answer[0]`, 'age'],
     [
       'a choice that is not an option',
@@ -105,8 +110,18 @@ describe('POST $triage rejects what the contract calls invalid', () => {
       `${DAILY}.item[3]`,
       'painkillers-not-helping',
     ],
-    ['two answers to a single-answer item', withItemAnswers(valid, 'leg-deformed', [{ valueBoolean: false }, { valueBoolean: true }]), `${EMERGENCY}.item[1].answer[1]`, 'leg-deformed'],
-    ['the same option twice in a repeating item', buildResponse(answersWith({ 'risk-factors': ['diabetes', 'diabetes'] })), `${EMERGENCY}.item[8].answer[1]`, 'risk-factors'],
+    [
+      'two answers to a single-answer item',
+      withItemAnswers(valid, 'leg-deformed', [{ valueBoolean: false }, { valueBoolean: true }]),
+      `${EMERGENCY}.item[1].answer[1]`,
+      'leg-deformed',
+    ],
+    [
+      'the same option twice in a repeating item',
+      buildResponse(answersWith({ 'risk-factors': ['diabetes', 'diabetes'] })),
+      `${EMERGENCY}.item[8].answer[1]`,
+      'risk-factors',
+    ],
     ['a fractional integer', withItemAnswers(valid, 'pain-score', [{ valueInteger: 1.5 }]), `${PAIN}.item[3].answer[0].valueInteger`, undefined],
     ['two value[x] in one answer', withItemAnswers(valid, 'night-pain', [{ valueBoolean: false, valueInteger: 1 }]), `${PAIN}.item[4].answer[0]`, undefined],
     ['an unknown element', { ...valid, colour: 'blue' } as QuestionnaireResponse, 'QuestionnaireResponse.colour', undefined],
@@ -118,7 +133,9 @@ describe('POST $triage rejects what the contract calls invalid', () => {
     expect(res.body.resourceType).toBe('OperationOutcome');
     const issues = errorIssues(res.body);
     const match = issues.find((i) => (i.expression ?? []).some((e) => e === expression || e.startsWith(expression)));
-    expect({ expressions: issues.map((i) => i.expression) }).toEqual({ expressions: expect.arrayContaining([expect.arrayContaining([expect.stringContaining(expression)])]) });
+    expect({ expressions: issues.map((i) => i.expression) }).toEqual({
+      expressions: expect.arrayContaining([expect.arrayContaining([expect.stringContaining(expression)])]),
+    });
     if (linkId) {
       expect(match?.diagnostics).toBe(`linkId=${linkId}`);
     }

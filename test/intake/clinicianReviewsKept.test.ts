@@ -31,7 +31,10 @@ describe('embedded intake keeps a clinician-only review open', () => {
     const before = await recordOf(service.store, subject);
     expect(safeguarding(before.tasks).map((t) => [t.status, t.priority])).toEqual([['requested', 'asap']]);
 
-    await updateThroughFhir(service.app, { ...responseFor(subject, { ...SG1, 'fall-or-injury': false }, { status: 'amended' }), id: stored.id } as QuestionnaireResponse & { id: string });
+    await updateThroughFhir(service.app, {
+      ...responseFor(subject, { ...SG1, 'fall-or-injury': false }, { status: 'amended' }),
+      id: stored.id,
+    } as QuestionnaireResponse & { id: string });
     await service.intake.idle();
     const after = await recordOf(service.store, subject);
     // The earlier referral Tasks are superseded (control: the amendment was triaged again)...

@@ -18,7 +18,12 @@ describe('EmbeddedStore.onCommitted', () => {
   it('tells each request’s writes once, by type and id, whichever way they came', async () => {
     const seen: CommittedChange[][] = [];
     store.onCommitted((changes) => seen.push([...changes]));
-    await store.executeTransaction(transaction({ resource: patient('a'), request: { method: 'PUT', url: 'Patient/a' } }, { resource: patient('b'), request: { method: 'PUT', url: 'Patient/b' } }));
+    await store.executeTransaction(
+      transaction(
+        { resource: patient('a'), request: { method: 'PUT', url: 'Patient/a' } },
+        { resource: patient('b'), request: { method: 'PUT', url: 'Patient/b' } }
+      )
+    );
     await store.handleRest({ method: 'DELETE', url: 'Patient/a', pathname: '', params: {}, query: {}, body: undefined });
     await store.readResource('Patient', 'b');
     expect(seen).toEqual([

@@ -63,7 +63,8 @@ describe('the embedded store indexes Provenance `entity` and Task `focus`', () =
   });
 
   it.each(QUERIES)('%s?%j: the same resources as a full scan', async (resourceType, query) => {
-    const ids = async (repo: MemoryRepository | SqliteRepository) => (await repo.searchResources(parseSearchRequest(resourceType, query))).map((r) => r.id).sort();
+    const ids = async (repo: MemoryRepository | SqliteRepository) =>
+      (await repo.searchResources(parseSearchRequest(resourceType, query))).map((r) => r.id).sort();
     expect(await ids(indexed)).toEqual(await ids(scanned));
   });
 

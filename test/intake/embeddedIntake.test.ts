@@ -48,14 +48,20 @@ describe('a response stored through /fhir', () => {
 
   it('for another Questionnaire: stored and left alone', async () => {
     const subject = 'Patient/intake-other-questionnaire';
-    await createThroughFhir(app(), responseFor(subject, { 'cannot-weight-bear': true }, { questionnaire: 'https://example.org/Questionnaire/knee-pain|1.0.0' }));
+    await createThroughFhir(
+      app(),
+      responseFor(subject, { 'cannot-weight-bear': true }, { questionnaire: 'https://example.org/Questionnaire/knee-pain|1.0.0' })
+    );
     await settle();
     expect(countsOf(await recordOf(service.store, subject))).toEqual({ responses: 1, risks: 0, carePlans: 0, guidance: 0, requests: 0, tasks: 0 });
   });
 
   it('inside a transaction and a batch: each response is triaged', async () => {
     const subjects = ['Patient/intake-in-transaction', 'Patient/intake-in-batch'];
-    for (const [type, subject] of [['transaction', subjects[0]], ['batch', subjects[1]]] as const) {
+    for (const [type, subject] of [
+      ['transaction', subjects[0]],
+      ['batch', subjects[1]],
+    ] as const) {
       const bundle: Bundle = {
         resourceType: 'Bundle',
         type,
@@ -73,11 +79,16 @@ describe('a response stored through /fhir', () => {
   it('triaged through $triage first: not triaged again, and $triage’s own stored response is skipped by its tag', async () => {
     const subject = 'Patient/intake-after-triage';
     const response = responseFor(subject, { 'pain-worsening': true });
-    const triaged = await request(app()).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(response));
+    const triaged = await request(app())
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(response));
     expect(triaged.status).toBe(200);
     await settle();
     const ownResponseId = ((triaged.body as Bundle).entry ?? []).find((e) => e.resource?.resourceType === 'QuestionnaireResponse')?.resource?.id;
-    const skipped = service.logs.lines.map((line) => JSON.parse(line) as { msg: string; responseId?: string; reason?: string }).find((l) => l.msg === 'intake' && l.responseId === ownResponseId);
+    const skipped = service.logs.lines
+      .map((line) => JSON.parse(line) as { msg: string; responseId?: string; reason?: string })
+      .find((l) => l.msg === 'intake' && l.responseId === ownResponseId);
     expect(skipped?.reason).toBe('own-write-back');
 
     // The same content again, stored by a client under a new id: the idempotency key finds the results.
@@ -92,42 +103,45 @@ describe('an invalid completed response', () => {
     ['an emergency red flag (E1)', { 'cannot-weight-bear': true }, 'stat', 'emergency'],
     ['an urgent red flag (U6)', { 'pain-worsening': true }, 'asap', 'urgent'],
     ['no red flag', {}, 'routine', undefined],
-  ] as const)('with %s: stays as sent, and gets ONE review Task of that priority with the validation outcome contained', async (_name, changes, priority, redFlag) => {
-    const subject = `Patient/intake-invalid-${priority}`;
-    const invalid = withoutItem(responseFor(subject, changes), 'pain-score');
-    const stored = await createThroughFhir(app(), invalid);
-    await settle();
-    // A second save of the same content (a retrying kiosk) adds nothing.
-    await updateThroughFhir(app(), { ...stored, meta: undefined } as QuestionnaireResponse & { id: string });
-    await settle();
+  ] as const)(
+    'with %s: stays as sent, and gets ONE review Task of that priority with the validation outcome contained',
+    async (_name, changes, priority, redFlag) => {
+      const subject = `Patient/intake-invalid-${priority}`;
+      const invalid = withoutItem(responseFor(subject, changes), 'pain-score');
+      const stored = await createThroughFhir(app(), invalid);
+      await settle();
+      // A second save of the same content (a retrying kiosk) adds nothing.
+      await updateThroughFhir(app(), { ...stored, meta: undefined } as QuestionnaireResponse & { id: string });
+      await settle();
 
-    const record = await recordOf(service.store, subject);
-    expect(countsOf(record)).toEqual({ responses: 1, risks: 0, carePlans: 0, guidance: 0, requests: 0, tasks: 1 });
-    expect(record.responses[0]?.item).toEqual(invalid.item);
-    const task = record.tasks[0] as Task;
-    expect(task).toMatchObject({
-      status: 'requested',
-      intent: 'order',
-      priority,
-      code: { coding: [{ system: TRIAGE_TASK_SYSTEM, code: 'review-response' }] },
-      focus: { reference: `QuestionnaireResponse/${stored.id}` },
-      for: { reference: subject },
-      owner: { reference: 'HealthcareService/hip-triage-duty-clinician' },
-      input: [{ type: { text: 'Validation outcome' }, valueReference: { reference: '#outcome' } }],
-    });
-    const outcome = task.contained?.[0] as OperationOutcome;
-    expect(outcome.id).toBe('outcome');
-    expect(outcome.issue?.some((i) => i.severity === 'error' && i.diagnostics === 'linkId=pain-score')).toBe(true);
-    if (redFlag) {
-      expect([outcome.issue?.[0]?.severity, outcome.issue?.[0]?.details?.coding?.[0]?.code]).toEqual(['information', redFlag]);
-      expect(task.description).toContain(`already show ${redFlag}`);
-      expect(task.restriction?.period?.end).toBeDefined();
-    } else {
-      expect(outcome.issue?.some((i) => i.severity === 'information')).toBe(false);
+      const record = await recordOf(service.store, subject);
+      expect(countsOf(record)).toEqual({ responses: 1, risks: 0, carePlans: 0, guidance: 0, requests: 0, tasks: 1 });
+      expect(record.responses[0]?.item).toEqual(invalid.item);
+      const task = record.tasks[0] as Task;
+      expect(task).toMatchObject({
+        status: 'requested',
+        intent: 'order',
+        priority,
+        code: { coding: [{ system: TRIAGE_TASK_SYSTEM, code: 'review-response' }] },
+        focus: { reference: `QuestionnaireResponse/${stored.id}` },
+        for: { reference: subject },
+        owner: { reference: 'HealthcareService/hip-triage-duty-clinician' },
+        input: [{ type: { text: 'Validation outcome' }, valueReference: { reference: '#outcome' } }],
+      });
+      const outcome = task.contained?.[0] as OperationOutcome;
+      expect(outcome.id).toBe('outcome');
+      expect(outcome.issue?.some((i) => i.severity === 'error' && i.diagnostics === 'linkId=pain-score')).toBe(true);
+      if (redFlag) {
+        expect([outcome.issue?.[0]?.severity, outcome.issue?.[0]?.details?.coding?.[0]?.code]).toEqual(['information', redFlag]);
+        expect(task.description).toContain(`already show ${redFlag}`);
+        expect(task.restriction?.period?.end).toBeDefined();
+      } else {
+        expect(outcome.issue?.some((i) => i.severity === 'information')).toBe(false);
+      }
+      // Work-queue text: rule ids and codes, never answers or the patient.
+      expect(task.description).not.toMatch(/intake-invalid|pain-score|Patient\//);
     }
-    // Work-queue text: rule ids and codes, never answers or the patient.
-    expect(task.description).not.toMatch(/intake-invalid|pain-score|Patient\//);
-  });
+  );
 });
 
 describe('status changes', () => {
@@ -209,9 +223,12 @@ describe('status changes', () => {
       focus: { reference: `QuestionnaireResponse/${stored.id}` },
       owner: { reference: 'HealthcareService/hip-triage-duty-clinician' },
     });
-    expect(reviews[0]?.input?.filter((i) => i.type?.text === 'Open Task of the earlier triage, left open').map((i) => i.valueReference?.reference).sort()).toEqual(
-      urgent.tasks.map((t) => `Task/${t.id ?? ''}`).sort()
-    );
+    expect(
+      reviews[0]?.input
+        ?.filter((i) => i.type?.text === 'Open Task of the earlier triage, left open')
+        .map((i) => i.valueReference?.reference)
+        .sort()
+    ).toEqual(urgent.tasks.map((t) => `Task/${t.id ?? ''}`).sort());
     expect(reviews[0]?.input?.find((i) => i.type?.text === 'New RiskAssessment')?.valueReference?.reference).toBe(
       `RiskAssessment/${after.risks.find((r) => r.status === 'final')?.id ?? ''}`
     );
@@ -235,7 +252,10 @@ describe('status changes', () => {
     const task = before.tasks[0] as Task & { id: string };
     const res =
       method === 'PUT'
-        ? await request(app()).put(`/fhir/Task/${task.id}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify({ ...task, status }))
+        ? await request(app())
+            .put(`/fhir/Task/${task.id}`)
+            .set('Content-Type', 'application/fhir+json')
+            .send(JSON.stringify({ ...task, status }))
         : await request(app())
             .patch(`/fhir/Task/${task.id}`)
             .set('Content-Type', 'application/json-patch+json')

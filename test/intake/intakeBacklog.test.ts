@@ -26,7 +26,11 @@ describe('a response whose intake the store refuses is retried until triaged, an
     expect(waitingResponses(await metrics.scrape())).toBe(0);
 
     // The store refuses: unavailable, then a conflict with a concurrent change, then takes it.
-    const answers = [serviceUnavailableError('store unavailable'), refusedByServerError(409, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'conflict' }] }), serviceUnavailableError('store unavailable')];
+    const answers = [
+      serviceUnavailableError('store unavailable'),
+      refusedByServerError(409, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'conflict' }] }),
+      serviceUnavailableError('store unavailable'),
+    ];
     let triaged = false;
     let storeDown = true;
     queue.enqueue('QuestionnaireResponse/refused-1', async () => {
@@ -52,10 +56,19 @@ describe('the gauge in the running service', () => {
     const service = await startTestService({ LOG_LEVEL: 'warn' });
     try {
       const entry = Array.from({ length: 20 }, (_, n) => ({
-        resource: { resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: 'https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage|1.0.0', subject: { reference: `Patient/burst-${n}` } },
+        resource: {
+          resourceType: 'QuestionnaireResponse',
+          status: 'completed',
+          questionnaire: 'https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage|1.0.0',
+          subject: { reference: `Patient/burst-${n}` },
+        },
         request: { method: 'POST', url: 'QuestionnaireResponse' },
       }));
-      await request(service.app).post('/fhir').set('Content-Type', 'application/fhir+json').send(JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry })).expect(200);
+      await request(service.app)
+        .post('/fhir')
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }))
+        .expect(200);
       await service.intake.idle();
       const scrape = (await request(service.app).get('/metrics').expect(200)).text;
       expect(scrape).toContain('# TYPE hip_triage_intake_waiting_responses gauge');

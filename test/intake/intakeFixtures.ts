@@ -29,7 +29,10 @@ export async function createThroughFhir(app: Express, response: QuestionnaireRes
 
 /** Updates a resource through `PUT /fhir/<type>/<id>`. */
 export async function updateThroughFhir<T extends Resource & { id: string }>(app: Express, resource: T): Promise<T> {
-  const res = await request(app).put(`/fhir/${resource.resourceType}/${resource.id}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify(resource));
+  const res = await request(app)
+    .put(`/fhir/${resource.resourceType}/${resource.id}`)
+    .set('Content-Type', 'application/fhir+json')
+    .send(JSON.stringify(resource));
   if (res.status !== 200) {
     throw new Error(`PUT /fhir/${resource.resourceType}/${resource.id} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 400)}`);
   }

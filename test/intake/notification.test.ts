@@ -15,13 +15,21 @@ describe('reading a notification', () => {
       'a Backport event (absolute, versioned focus)',
       undefined,
       notificationFixture('backport-event-notification', { focus: 'https://fhir.example.org/r4/QuestionnaireResponse/qr-3/_history/4', eventNumber: '7' }),
-      { kind: 'event-notification', subscription: 'https://fhir.example.org/r4/Subscription/hip-triage-intake', events: [{ eventNumber: '7', responseId: 'qr-3' }] },
+      {
+        kind: 'event-notification',
+        subscription: 'https://fhir.example.org/r4/Subscription/hip-triage-intake',
+        events: [{ eventNumber: '7', responseId: 'qr-3' }],
+      },
     ],
     [
       'an R5 event about another resource type',
       undefined,
       notificationFixture('r5-event-notification', { focus: 'Patient/p-1', eventNumber: '8' }),
-      { kind: 'event-notification', subscription: 'https://fhir.example.org/r5/Subscription/hip-triage-intake', events: [{ eventNumber: '8', responseId: undefined }] },
+      {
+        kind: 'event-notification',
+        subscription: 'https://fhir.example.org/r5/Subscription/hip-triage-intake',
+        events: [{ eventNumber: '8', responseId: undefined }],
+      },
     ],
     [
       'an id-only notification that names the response in its entries only',
@@ -46,7 +54,11 @@ describe('reading a notification', () => {
     ['a response without an id', undefined, { resourceType: 'QuestionnaireResponse' }],
     ['an id that is not a FHIR id in the URL', '../../Patient/1', undefined],
     ['a transaction Bundle', undefined, { resourceType: 'Bundle', type: 'transaction', entry: [] }],
-    ['a notification Bundle with an unknown type', undefined, { resourceType: 'Bundle', type: 'history', entry: [{ resource: { resourceType: 'SubscriptionStatus', type: 'surprise' } }] }],
+    [
+      'a notification Bundle with an unknown type',
+      undefined,
+      { resourceType: 'Bundle', type: 'history', entry: [{ resource: { resourceType: 'SubscriptionStatus', type: 'surprise' } }] },
+    ],
   ])('%s is refused with a 400 OperationOutcome', (_name, pathId, body) => {
     expect(() => readNotification(pathId, body)).toThrow(OperationOutcomeError);
   });
@@ -58,7 +70,15 @@ describe('reading a notification', () => {
         resourceType: fc.constantFrom('SubscriptionStatus', 'Parameters'),
         type: fc.oneof(fc.constantFrom('event-notification', 'heartbeat'), anything),
         notificationEvent: fc.oneof(fc.array(fc.record({ eventNumber: anything, focus: anything }, { requiredKeys: [] })), anything),
-        parameter: fc.oneof(fc.array(fc.record({ name: fc.constantFrom('type', 'notification-event', 'subscription'), valueCode: anything, part: anything, valueReference: anything }, { requiredKeys: [] })), anything),
+        parameter: fc.oneof(
+          fc.array(
+            fc.record(
+              { name: fc.constantFrom('type', 'notification-event', 'subscription'), valueCode: anything, part: anything, valueReference: anything },
+              { requiredKeys: [] }
+            )
+          ),
+          anything
+        ),
         subscription: anything,
       },
       { requiredKeys: ['resourceType'] }

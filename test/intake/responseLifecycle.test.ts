@@ -145,13 +145,21 @@ describe('a staff change between intake’s read and its write', () => {
       const routing = parseRoutingTable(JSON.parse(readFileSync(join(ROOT, 'config/routing.json'), 'utf8')));
       const logger = createLogger('silent', new LogCapture());
       const deps = { content: service.content, store, routing, clock: () => FIXED_NOW, timeZone: 'Europe/London', logger };
-      const intake = createResponseIntake({ ...deps, runTriage: createTriageRunner({ ...deps, checkStructure: createStructureCheck(['QuestionnaireResponse']) }) });
+      const intake = createResponseIntake({
+        ...deps,
+        runTriage: createTriageRunner({ ...deps, checkStructure: createStructureCheck(['QuestionnaireResponse']) }),
+      });
 
       // Amended to urgent: the gp Task would be cancelled, but staff completed it meanwhile.
       const amended = await service.store.executeTransaction({
         resourceType: 'Bundle',
         type: 'transaction',
-        entry: [{ resource: { ...responseFor(subject, { 'pain-score': 8, 'pain-worsening': true }, { status: 'amended' }), id: stored.id }, request: { method: 'PUT', url: `QuestionnaireResponse/${stored.id}` } }],
+        entry: [
+          {
+            resource: { ...responseFor(subject, { 'pain-score': 8, 'pain-worsening': true }, { status: 'amended' }), id: stored.id },
+            request: { method: 'PUT', url: `QuestionnaireResponse/${stored.id}` },
+          },
+        ],
       });
       const outcome = await intake.admit(amended.entry?.[0]?.resource as QuestionnaireResponse);
 

@@ -42,14 +42,20 @@ describe('embedded intake of a reshaped red-flag response', () => {
     await service.close();
   });
 
-  it.each(SCENARIOS.flatMap((s) => SHAPES.map((shape) => [s.rule, s.description, shape, s] as const)))('%s (%s), %s: ONE review Task at the red flag\'s priority', async (rule, description, shape, scenario) => {
-    const stored = await createThroughFhir(service.app, body(shape, scenario, `Patient/salvage-${rule}-${description.replace(/\W+/g, '-')}-${shape.replace(/\W+/g, '-')}`));
-    await service.intake.idle();
-    const reviews = await reviewOf(service.store, stored.id);
-    expect(reviews).toHaveLength(1);
-    expect(reviews[0]?.priority).toBe(PRIORITY[scenario.atLeast]);
-    expect(reviews[0]?.description).toMatch(new RegExp(`already show ${scenario.atLeast} \\(rules [^)]*${rule}`));
-  });
+  it.each(SCENARIOS.flatMap((s) => SHAPES.map((shape) => [s.rule, s.description, shape, s] as const)))(
+    "%s (%s), %s: ONE review Task at the red flag's priority",
+    async (rule, description, shape, scenario) => {
+      const stored = await createThroughFhir(
+        service.app,
+        body(shape, scenario, `Patient/salvage-${rule}-${description.replace(/\W+/g, '-')}-${shape.replace(/\W+/g, '-')}`)
+      );
+      await service.intake.idle();
+      const reviews = await reviewOf(service.store, stored.id);
+      expect(reviews).toHaveLength(1);
+      expect(reviews[0]?.priority).toBe(PRIORITY[scenario.atLeast]);
+      expect(reviews[0]?.description).toMatch(new RegExp(`already show ${scenario.atLeast} \\(rules [^)]*${rule}`));
+    }
+  );
 
   it('a reshaped response with no red flag: a routine review (control)', async () => {
     const stored = await createThroughFhir(service.app, reshape('flat', answersWith({})) as QuestionnaireResponse);

@@ -16,7 +16,18 @@ function earlierTriage(priority: RequestPriority, taskStatus: Task['status'] = '
     result({ resourceType: 'RiskAssessment', id: 'risk', status: 'final', subject: { reference: 'Patient/p' } }, 'risk'),
     result({ resourceType: 'CarePlan', id: 'plan', status: 'active', intent: 'plan', subject: { reference: 'Patient/p' } }, 'careplan'),
     result({ resourceType: 'ServiceRequest', id: 'referral', status: 'active', intent: 'order', subject: { reference: 'Patient/p' } }, 'referral'),
-    result({ resourceType: 'Task', id: 'task', status: taskStatus, intent: 'order', priority, focus: { reference: 'ServiceRequest/referral' }, basedOn: [{ reference: 'ServiceRequest/referral' }] }, 'task'),
+    result(
+      {
+        resourceType: 'Task',
+        id: 'task',
+        status: taskStatus,
+        intent: 'order',
+        priority,
+        focus: { reference: 'ServiceRequest/referral' },
+        basedOn: [{ reference: 'ServiceRequest/referral' }],
+      },
+      'task'
+    ),
   ];
 }
 
@@ -37,7 +48,9 @@ describe('supersession of an earlier triage by the triage of amended content', (
     const plan = supersessionPlan({ earlier: earlierTriage(earlier), newPriority, now: NOW });
     expect(plan.keptOpen.map((t) => t.id)).toEqual(kept ? ['task'] : []);
     expect(changed(plan.entries)).toEqual(
-      kept ? ['RiskAssessment/risk amended', 'CarePlan/plan revoked'] : ['RiskAssessment/risk amended', 'CarePlan/plan revoked', 'ServiceRequest/referral revoked', 'Task/task cancelled']
+      kept
+        ? ['RiskAssessment/risk amended', 'CarePlan/plan revoked']
+        : ['RiskAssessment/risk amended', 'CarePlan/plan revoked', 'ServiceRequest/referral revoked', 'Task/task cancelled']
     );
   });
 
@@ -62,10 +75,17 @@ describe('retraction of an entered-in-error response', () => {
   it('marks every result entered-in-error and cancels open Tasks with a reason, whatever their priority; done work stays', () => {
     const earlier = [...earlierTriage('stat'), result({ resourceType: 'Task', id: 'done', status: 'completed', intent: 'order' }, 'task-safety-net')];
     const entries = retractionEntries(earlier, NOW);
-    expect(changed(entries)).toEqual(['RiskAssessment/risk entered-in-error', 'CarePlan/plan entered-in-error', 'ServiceRequest/referral entered-in-error', 'Task/task cancelled']);
+    expect(changed(entries)).toEqual([
+      'RiskAssessment/risk entered-in-error',
+      'CarePlan/plan entered-in-error',
+      'ServiceRequest/referral entered-in-error',
+      'Task/task cancelled',
+    ]);
     expect((entries[3]?.resource as Task).statusReason?.text).toMatch(/entered-in-error/);
     // Already retracted: nothing more to write.
-    const retracted = entries.map((e) => ({ ...earlier.find((r) => `${r.resource.resourceType}/${r.resource.id ?? ''}` === e.request?.url), resource: e.resource }) as EarlierResult);
+    const retracted = entries.map(
+      (e) => ({ ...earlier.find((r) => `${r.resource.resourceType}/${r.resource.id ?? ''}` === e.request?.url), resource: e.resource }) as EarlierResult
+    );
     expect(retractionEntries(retracted, NOW)).toEqual([]);
   });
 });

@@ -67,8 +67,13 @@ describe('Subscription receiver (remote mode, a second instance as the FHIR serv
     expect(countsOf(await recordOf(instance.service.store, subject))).toEqual(URGENT);
     // The response is read from the server (the payload only names it), and the results land in one transaction
     // after one look-up batch (the client-ids write strategy, src/fhir/remote/writeStrategy.ts).
-    expect(instance.received.filter((r) => r.method !== 'GET')).toEqual([{ method: 'POST', path: '/fhir/' }, { method: 'POST', path: '/fhir/' }]);
-    console.log(`round trips for one notification of a new response: ${instance.received.length} (${instance.received.map((r) => `${r.method} ${r.path}`).join(', ')})`);
+    expect(instance.received.filter((r) => r.method !== 'GET')).toEqual([
+      { method: 'POST', path: '/fhir/' },
+      { method: 'POST', path: '/fhir/' },
+    ]);
+    console.log(
+      `round trips for one notification of a new response: ${instance.received.length} (${instance.received.map((r) => `${r.method} ${r.path}`).join(', ')})`
+    );
   });
 
   it.each([
@@ -78,7 +83,10 @@ describe('Subscription receiver (remote mode, a second instance as the FHIR serv
     const subject = `Patient/webhook-${fixture}`;
     const stored = await storeOnServer(instance, responseFor(subject, { 'pain-worsening': true }));
     instance.received.length = 0;
-    const bundle = notificationFixture(fixture, { focus: `${instance.fhirBaseUrl}/QuestionnaireResponse/${stored.id}/_history/1`, eventNumber: `${fixture}-1` });
+    const bundle = notificationFixture(fixture, {
+      focus: `${instance.fhirBaseUrl}/QuestionnaireResponse/${stored.id}/_history/1`,
+      eventNumber: `${fixture}-1`,
+    });
     const res = await notify(RECEIVER, bundle);
     expect(res.status).toBe(200);
     expect(instance.received).toContainEqual({ method: 'GET', path: `/fhir/QuestionnaireResponse/${stored.id}` });
@@ -87,7 +95,10 @@ describe('Subscription receiver (remote mode, a second instance as the FHIR serv
 
   it.each([
     ['a Backport handshake', notificationFixture('backport-handshake')],
-    ['a Backport heartbeat', JSON.parse(JSON.stringify(notificationFixture('backport-handshake')).replace('"valueCode":"handshake"', '"valueCode":"heartbeat"')) as Bundle],
+    [
+      'a Backport heartbeat',
+      JSON.parse(JSON.stringify(notificationFixture('backport-handshake')).replace('"valueCode":"handshake"', '"valueCode":"heartbeat"')) as Bundle,
+    ],
     ['an R5 heartbeat', notificationFixture('r5-heartbeat')],
   ])('%s is acknowledged without asking the server anything', async (_name, bundle) => {
     instance.received.length = 0;
@@ -108,7 +119,10 @@ describe('Subscription receiver (remote mode, a second instance as the FHIR serv
       answers.push(texts(res.body));
     }
     expect(answers).toEqual([[`QuestionnaireResponse/${stored.id}: triaged: urgent`], ['event 41: already handled'], ['event 41: already handled']]);
-    const again = await notify(RECEIVER, notificationFixture('backport-event-notification', { focus: `QuestionnaireResponse/${stored.id}`, eventNumber: '42' }));
+    const again = await notify(
+      RECEIVER,
+      notificationFixture('backport-event-notification', { focus: `QuestionnaireResponse/${stored.id}`, eventNumber: '42' })
+    );
     expect(texts(again.body)).toEqual([`QuestionnaireResponse/${stored.id}: ignored (already-triaged)`]);
     expect(countsOf(await recordOf(instance.service.store, subject))).toEqual(URGENT);
   });
@@ -124,13 +138,20 @@ describe('Subscription receiver (remote mode, a second instance as the FHIR serv
     const body = JSON.stringify(stored);
     const SIGNED_AT = Math.floor(Date.now() / 1000);
     const signed: Record<string, string> = Object.fromEntries(
-      Object.entries(headers).map(([k, v]) => [k, v === 'sha256=SIGNED-WITH-ANOTHER-KEY' ? signNotification('another-key-entirely-0123', SIGNED_AT, 'notification-other-key', body) : v])
+      Object.entries(headers).map(([k, v]) => [
+        k,
+        v === 'sha256=SIGNED-WITH-ANOTHER-KEY' ? signNotification('another-key-entirely-0123', SIGNED_AT, 'notification-other-key', body) : v,
+      ])
     );
     if (label === 'other-key') {
       Object.assign(signed, { 'X-Webhook-Timestamp': String(SIGNED_AT), 'X-Webhook-Id': 'notification-other-key' });
     }
     instance.received.length = 0;
-    const res = await request(service.app).put(`${RECEIVER}/QuestionnaireResponse/${stored.id}`).set(signed).set('Content-Type', 'application/fhir+json').send(body);
+    const res = await request(service.app)
+      .put(`${RECEIVER}/QuestionnaireResponse/${stored.id}`)
+      .set(signed)
+      .set('Content-Type', 'application/fhir+json')
+      .send(body);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="subscriptions"');
     expect((res.body as OperationOutcome).issue?.[0]?.code).toBe('login');
@@ -144,19 +165,30 @@ describe('Subscription receiver (remote mode, a second instance as the FHIR serv
     // Deliberately not JSON.stringify's layout: the signature covers the bytes as sent.
     const body = JSON.stringify(stored, null, 2);
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers = { 'X-Hub-Signature-256': signNotification(SECRET, timestamp, 'notification-signed-1', body), 'X-Webhook-Timestamp': String(timestamp), 'X-Webhook-Id': 'notification-signed-1' };
+    const headers = {
+      'X-Hub-Signature-256': signNotification(SECRET, timestamp, 'notification-signed-1', body),
+      'X-Webhook-Timestamp': String(timestamp),
+      'X-Webhook-Id': 'notification-signed-1',
+    };
     const res = await request(service.app).post(RECEIVER).set(headers).set('Content-Type', 'application/fhir+json').send(body);
     expect(res.status).toBe(200);
     expect(countsOf(await recordOf(instance.service.store, subject))).toEqual(URGENT);
 
     const tampered = body.replace('"status": "completed"', '"status": "completed" ');
-    const refused = await request(service.app).post(RECEIVER).set({ ...headers, 'X-Webhook-Id': 'notification-signed-2' }).set('Content-Type', 'application/fhir+json').send(tampered);
+    const refused = await request(service.app)
+      .post(RECEIVER)
+      .set({ ...headers, 'X-Webhook-Id': 'notification-signed-2' })
+      .set('Content-Type', 'application/fhir+json')
+      .send(tampered);
     expect(refused.status).toBe(401);
   });
 
   it('a response to another Questionnaire is acknowledged and ignored', async () => {
     const subject = 'Patient/webhook-other-questionnaire';
-    const stored = await storeOnServer(instance, responseFor(subject, { 'pain-worsening': true }, { questionnaire: 'https://example.org/Questionnaire/knee-pain|2.0.0' }));
+    const stored = await storeOnServer(
+      instance,
+      responseFor(subject, { 'pain-worsening': true }, { questionnaire: 'https://example.org/Questionnaire/knee-pain|2.0.0' })
+    );
     const res = await notify(`${RECEIVER}/QuestionnaireResponse/${stored.id}`, stored, undefined, 'put');
     expect(res.status).toBe(200);
     expect(texts(res.body)).toEqual([`QuestionnaireResponse/${stored.id}: ignored (other-questionnaire)`]);
@@ -216,7 +248,10 @@ describe('Subscription receiver: an empty-payload ping', () => {
     const first = await storeOnServer(instance, responseFor('Patient/ping-1', { 'pain-worsening': true }));
     const second = await storeOnServer(instance, responseFor('Patient/ping-2', { 'pain-score': 8 }));
     await storeOnServer(instance, responseFor('Patient/ping-in-progress', { 'pain-worsening': true }, { status: 'in-progress' }));
-    await storeOnServer(instance, responseFor('Patient/ping-knee', { 'pain-worsening': true }, { questionnaire: 'https://example.org/Questionnaire/knee-pain' }));
+    await storeOnServer(
+      instance,
+      responseFor('Patient/ping-knee', { 'pain-worsening': true }, { questionnaire: 'https://example.org/Questionnaire/knee-pain' })
+    );
 
     const res = await ping();
     expect(res.status).toBe(200);
@@ -250,7 +285,11 @@ describe('Subscription receiver: WEBHOOK_SECRET unset', () => {
   ])('%s', async (_name, env, status) => {
     const service = await startTestService(env);
     try {
-      const res = await request(service.app).post(RECEIVER).set('Authorization', 'Bearer anything-at-all-0123456').set('Content-Type', 'application/fhir+json').send(JSON.stringify(notificationFixture('r5-heartbeat')));
+      const res = await request(service.app)
+        .post(RECEIVER)
+        .set('Authorization', 'Bearer anything-at-all-0123456')
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify(notificationFixture('r5-heartbeat')));
       expect(res.status).toBe(status);
     } finally {
       await service.close();
@@ -263,7 +302,10 @@ describe('Subscription receiver in embedded mode', () => {
     const service = await startTestService({ WEBHOOK_SECRET: SECRET });
     try {
       const subject = 'Patient/webhook-embedded';
-      const created = await request(service.app).post('/fhir/QuestionnaireResponse').set('Content-Type', 'application/fhir+json').send(JSON.stringify(responseFor(subject, { 'pain-worsening': true })));
+      const created = await request(service.app)
+        .post('/fhir/QuestionnaireResponse')
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify(responseFor(subject, { 'pain-worsening': true })));
       expect(created.status).toBe(201);
       await service.intake.idle();
       const id = (created.body as QuestionnaireResponse).id ?? '';

@@ -62,7 +62,9 @@ describe('push-content registers the Subscriptions, keyed on criteria and endpoi
     const env = { PUBLIC_BASE_URL, WEBHOOK_SECRET: SECRET };
     const first = await push(env);
     expect([first.exitCode, first.stderr]).toEqual([0, '']);
-    expect(first.stdout).toMatch(/^created {3}Subscription criteria QuestionnaireResponse\?questionnaire=.* -> https:\/\/triage\.clinic\.example\.org\/subscriptions\/questionnaire-response -> Subscription\//m);
+    expect(first.stdout).toMatch(
+      /^created {3}Subscription criteria QuestionnaireResponse\?questionnaire=.* -> https:\/\/triage\.clinic\.example\.org\/subscriptions\/questionnaire-response -> Subscription\//m
+    );
     const [subscription] = await registered();
     expect(subscription?.channel.header).toEqual([`Authorization: Bearer ${SECRET}`]);
 

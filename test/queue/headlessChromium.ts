@@ -11,7 +11,15 @@ export const CHROMIUM = '/usr/bin/chromium';
  * no GPU, and none of the background traffic (updates, sync, QUIC probes) that would reach
  * beyond loopback.
  */
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface HeadlessChromium {
   readonly context: BrowserContext;

@@ -22,7 +22,11 @@ describe('queueAccess: who may see the queue', () => {
     ['sign-in on but no staff client registered: fail closed, loopback too', { signInRequired: true }, 'unavailable'],
     ['sign-in on, loopback without a session: loopback is not enough', { signInRequired: true, staffClientConfigured: true }, 'sign-in'],
     ['sign-in on, another machine without a session', { signInRequired: true, staffClientConfigured: true, remoteAddress: '203.0.113.9' }, 'sign-in'],
-    ['sign-in on, another machine with a staff session', { signInRequired: true, staffClientConfigured: true, remoteAddress: '203.0.113.9', hasStaffSession: true }, 'allowed'],
+    [
+      'sign-in on, another machine with a staff session',
+      { signInRequired: true, staffClientConfigured: true, remoteAddress: '203.0.113.9', hasStaffSession: true },
+      'allowed',
+    ],
   ])('%s', (_name, input, expected) => {
     expect(queueAccess({ ...base, ...input })).toBe(expected);
   });
@@ -211,7 +215,13 @@ describe('GET /queue with AUTH_*: OpenID Connect staff sign-in', () => {
   });
 
   it('a forged or altered session cookie is not a session', async () => {
-    const forged = new CookieSigner('someone-elses-secret-0123456789abcdef').sign({ purpose: 'session', sid: 's', sub: 'x', name: 'x', exp: Date.now() + 60_000 });
+    const forged = new CookieSigner('someone-elses-secret-0123456789abcdef').sign({
+      purpose: 'session',
+      sid: 's',
+      sub: 'x',
+      name: 'x',
+      exp: Date.now() + 60_000,
+    });
     const res = await request(service.app).get('/queue').set('Cookie', `${SESSION_COOKIE}=${forged}`);
     expect(res.status).toBe(302);
   });
@@ -231,7 +241,12 @@ describe('GET /queue with AUTH_*: OpenID Connect staff sign-in', () => {
     const signOut = (body: string) => request(service.app).post('/queue/sign-out').set('Cookie', cookie).type('form').send(body);
 
     // A cross-site form (no token, or a token of its own making) signs nobody out.
-    for (const body of ['', 'csrf=', `csrf=${token.slice(0, -2)}xx`, `csrf=${new CookieSigner('test-session-secret-0123456789abcdef').csrfToken({ purpose: 'session', sid: 'other', sub: 'x', name: 'x', exp: 1 })}`]) {
+    for (const body of [
+      '',
+      'csrf=',
+      `csrf=${token.slice(0, -2)}xx`,
+      `csrf=${new CookieSigner('test-session-secret-0123456789abcdef').csrfToken({ purpose: 'session', sid: 'other', sub: 'x', name: 'x', exp: 1 })}`,
+    ]) {
       const refused = await signOut(body);
       expect(refused.status).toBe(403);
       expect(setCookie(refused, SESSION_COOKIE)).toBeUndefined();

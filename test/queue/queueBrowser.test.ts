@@ -34,7 +34,11 @@ beforeAll(async () => {
     { resourceType: 'Patient', id: 'rule-p1', name: [{ given: ['Piers'], family: 'Physio-Example' }], birthDate: '1979-09-30' },
   ];
   for (const patient of patients) {
-    const res = await fetch(`${base}/fhir/Patient/${patient.id ?? ''}`, { method: 'PUT', headers: { 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(patient) });
+    const res = await fetch(`${base}/fhir/Patient/${patient.id ?? ''}`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/fhir+json' },
+      body: JSON.stringify(patient),
+    });
     expect(res.status).toBeLessThan(300);
   }
   // Physio first, so the page's order cannot come from the order the referrals were made in.
@@ -112,7 +116,9 @@ describe('/queue in headless Chromium', () => {
     for (const width of [TABLET.width, 768]) {
       await page.setViewportSize({ width, height: TABLET.height });
       await page.goto(`${base}/queue`);
-      const overflow = await inPage<number[]>(`[document.documentElement, ...document.querySelectorAll('.table-wrap')].map((el) => el.scrollWidth - el.clientWidth)`);
+      const overflow = await inPage<number[]>(
+        `[document.documentElement, ...document.querySelectorAll('.table-wrap')].map((el) => el.scrollWidth - el.clientWidth)`
+      );
       expect(overflow.length).toBeGreaterThan(1);
       expect([width, Math.max(...overflow)]).toEqual([width, 0]);
     }
@@ -156,7 +162,9 @@ describe('/queue in headless Chromium', () => {
         incomplete: run.incomplete.map((i) => i.id),
       };
     })()`);
-    console.log(`axe-core on /queue: ${results.passes.length} rules passed, ${results.violations.length} violated ${JSON.stringify(results.violations)}, ${results.incomplete.length} need review ${JSON.stringify(results.incomplete)}`);
+    console.log(
+      `axe-core on /queue: ${results.passes.length} rules passed, ${results.violations.length} violated ${JSON.stringify(results.violations)}, ${results.incomplete.length} need review ${JSON.stringify(results.incomplete)}`
+    );
     expect(results.passes).toEqual(expect.arrayContaining(['color-contrast', 'th-has-data-cells', 'html-has-lang', 'landmark-one-main']));
     expect(results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
 

@@ -44,7 +44,14 @@ describe('GET /queue: what each row shows', () => {
     const stored = await request(service.app)
       .put('/fhir/Patient/rule-e1')
       .set('Content-Type', 'application/fhir+json')
-      .send(JSON.stringify({ resourceType: 'Patient', id: 'rule-e1', name: [{ given: ['<script>alert("x")</script>'], family: `O'Neil & <b>Sons</b>` }], birthDate: '1986-04-02' }));
+      .send(
+        JSON.stringify({
+          resourceType: 'Patient',
+          id: 'rule-e1',
+          name: [{ given: ['<script>alert("x")</script>'], family: `O'Neil & <b>Sons</b>` }],
+          birthDate: '1986-04-02',
+        })
+      );
     expect(stored.status).toBeLessThan(300);
     const { tasks } = await triageAndStore(service.app, ruleFixture('E1'));
     const page = (await request(service.app).get('/queue').expect(200)).text;
@@ -101,7 +108,8 @@ describe('GET /queue: what each row shows', () => {
       for: { reference: 'Patient/rule-s1', display: 'Display Name From Reference' },
       owner: { reference: 'Organization/somewhere-else', display: 'A team outside the routing table' },
     };
-    const created = (await request(service.app).post('/fhir/Task').set('Content-Type', 'application/fhir+json').send(JSON.stringify(task)).expect(201)).body as Task;
+    const created = (await request(service.app).post('/fhir/Task').set('Content-Type', 'application/fhir+json').send(JSON.stringify(task)).expect(201))
+      .body as Task;
     const page = (await request(service.app).get('/queue')).text;
     expect(page).toContain('<h2 id="queue-');
     expect(page).toContain('A team outside the routing table</h2>');

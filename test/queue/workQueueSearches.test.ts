@@ -86,7 +86,12 @@ describe('the work-queue searches a clinic system uses, through /fhir', () => {
       () => ({ category: `${DISPOSITION_SYSTEM}|emergency` }),
       () => ids(triaged.E1.serviceRequests),
     ],
-    ['physiotherapy referrals by disposition category', 'ServiceRequest', () => ({ category: `${DISPOSITION_SYSTEM}|physio` }), () => ids(triaged.P1.serviceRequests)],
+    [
+      'physiotherapy referrals by disposition category',
+      'ServiceRequest',
+      () => ({ category: `${DISPOSITION_SYSTEM}|physio` }),
+      () => ids(triaged.P1.serviceRequests),
+    ],
     [
       "a referral's Tasks: Task?focus=ServiceRequest/<id>",
       'Task',
@@ -99,12 +104,7 @@ describe('the work-queue searches a clinic system uses, through /fhir', () => {
       () => ({ due: `lt${dueOf(referralTask('P1'))}` }),
       () => ids(allTasks().filter((t) => Date.parse(dueOf(t)) < Date.parse(dueOf(referralTask('P1'))))),
     ],
-    [
-      'due=le includes the boundary itself',
-      'Task',
-      () => ({ due: `le${dueOf(referralTask('P1'))}` }),
-      () => ids(allTasks()),
-    ],
+    ['due=le includes the boundary itself', 'Task', () => ({ due: `le${dueOf(referralTask('P1'))}` }), () => ids(allTasks())],
     [
       'due=gt: what falls due after the emergency referral',
       'Task',

@@ -25,7 +25,12 @@ describe('CDS Hooks feedback is stored', () => {
     expect(card.overrideReasons.map((c: { code: string }) => c.code)).toContain('rule-misfired');
     const feedback = {
       feedback: [
-        { card: card.uuid, outcome: 'overridden', outcomeTimestamp: '2026-11-20T12:05:00Z', overrideReasons: [{ reason: { system: REVIEW_REASON_SYSTEM, code: 'rule-misfired' }, userComment: 'Mrs X said ...' }] },
+        {
+          card: card.uuid,
+          outcome: 'overridden',
+          outcomeTimestamp: '2026-11-20T12:05:00Z',
+          overrideReasons: [{ reason: { system: REVIEW_REASON_SYSTEM, code: 'rule-misfired' }, userComment: 'Mrs X said ...' }],
+        },
         { card: 'another-card', outcome: 'accepted', outcomeTimestamp: '2026-11-20T12:06:00Z' },
       ],
     };

@@ -45,10 +45,15 @@ beforeAll(async () => {
     .get('/queue/harness', async (_req, res) => {
       const state = (await loadReviewStates(service.store, [riskId])).get(riskId);
       const cell = state ? renderReviewCell({ state, csrfToken: csrf.tokenFor(undefined), dispositions: DISPOSITIONS, askReviewer: true }).text : '';
-      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-      res.type('html').send(
-        `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Row review: hip pain triage</title><link rel="stylesheet" href="/queue/harness.css"></head><body><main id="main"><h1>One queue row</h1><table><caption>Row</caption><thead><tr><th scope="col">Triage</th><th scope="col">Review</th></tr></thead><tbody><tr><th scope="row">G3</th><td>${cell}</td></tr></tbody></table></main></body></html>`
+      res.setHeader(
+        'Content-Security-Policy',
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
       );
+      res
+        .type('html')
+        .send(
+          `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Row review: hip pain triage</title><link rel="stylesheet" href="/queue/harness.css"></head><body><main id="main"><h1>One queue row</h1><table><caption>Row</caption><thead><tr><th scope="col">Triage</th><th scope="col">Review</th></tr></thead><tbody><tr><th scope="row">G3</th><td>${cell}</td></tr></tbody></table></main></body></html>`
+        );
     })
     .use(service.app);
   server = app.listen(0, '127.0.0.1');

@@ -23,9 +23,13 @@ describe('$review and the dashboard against an external FHIR server', () => {
 
   it('an override is written there in one transaction, resent it is replayed, and the dashboard reads it back from there', async () => {
     const risk = await triageRule(service.app, 'G3', 'p-remote');
-    const res = await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference', reviewer: 'Practitioner/dr-remote' }), { 'If-Match': `W/"${risk.meta?.versionId}"` });
+    const res = await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference', reviewer: 'Practitioner/dr-remote' }), {
+      'If-Match': `W/"${risk.meta?.versionId}"`,
+    });
     expect(res.status).toBe(200);
-    const again = await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference', reviewer: 'Practitioner/dr-remote' }), { 'If-Match': `W/"${risk.meta?.versionId}"` });
+    const again = await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference', reviewer: 'Practitioner/dr-remote' }), {
+      'If-Match': `W/"${risk.meta?.versionId}"`,
+    });
     expect(parameter(again.body, 'replayed')?.valueBoolean).toBe(true);
 
     const there = external.service.app;
@@ -33,7 +37,9 @@ describe('$review and the dashboard against an external FHIR server', () => {
     const successor = await readBack<RiskAssessment>(there, parameter(res.body, 'assessment')?.valueReference?.reference ?? '');
     expect(successor.prediction?.[0]?.outcome?.coding?.[0]?.code).toBe('physio');
     expect(await search<AuditEvent>(there, `AuditEvent?entity=RiskAssessment/${risk.id}`)).toHaveLength(1);
-    expect((await search<ServiceRequest>(there, 'ServiceRequest?subject=Patient/p-remote&status=active')).map((s) => s.category?.[1]?.coding?.[0]?.code)).toEqual(['physio']);
+    expect(
+      (await search<ServiceRequest>(there, 'ServiceRequest?subject=Patient/p-remote&status=active')).map((s) => s.category?.[1]?.coding?.[0]?.code)
+    ).toEqual(['physio']);
 
     const csv = (await request(service.app).get('/queue/dashboard.csv?from=2026-11-01&to=2026-11-30').expect(200)).text.split('\r\n');
     expect(csv).toEqual(expect.arrayContaining(['per rule,G3,triages,1', 'per rule,G3,override rate %,100', 'per rule,G3,overridden down,1']));

@@ -17,9 +17,17 @@ describe('$review with authentication on', () => {
 
   beforeAll(async () => {
     issuer = await startTokenIssuer(ISSUER, AUDIENCE);
-    service = await startSecuredService({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, RATE_LIMIT_PER_MINUTE: '0' }, QUICK_REFETCH);
+    service = await startSecuredService(
+      { AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, RATE_LIMIT_PER_MINUTE: '0' },
+      QUICK_REFETCH
+    );
     backend = await issuer.sign({ sub: 'backend', scope: 'system/*.cruds' });
-    await request(service.app).put('/fhir/Patient/p-auth').set('Authorization', `Bearer ${backend}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'p-auth' }).expect(200);
+    await request(service.app)
+      .put('/fhir/Patient/p-auth')
+      .set('Authorization', `Bearer ${backend}`)
+      .set('Content-Type', FHIR_JSON)
+      .send({ resourceType: 'Patient', id: 'p-auth' })
+      .expect(200);
     risk = await triageRule(service.app, 'G3', 'p-auth', backend);
   });
   afterAll(async () => {
@@ -33,7 +41,7 @@ describe('$review with authentication on', () => {
     expect(res.body.issue[0].code).toBe('login');
   });
 
-  it('403 for a patient-scoped token, even the patient\'s own', async () => {
+  it("403 for a patient-scoped token, even the patient's own", async () => {
     const token = await issuer.sign({ sub: 'patient-user', patient: 'p-auth', fhirUser: 'Patient/p-auth', scope: 'launch/patient patient/*.cruds' });
     const res = await review(service.app, risk.id, confirmBody(), { Authorization: `Bearer ${token}` });
     expect(res.status).toBe(403);
@@ -54,7 +62,10 @@ describe('$review with authentication on', () => {
 
   it("the reviewer is the token's fhirUser (an absolute URL is reduced to the reference)", async () => {
     const token = await issuer.sign({ sub: 'dr-a', fhirUser: 'https://ehr.example.org/fhir/Practitioner/dr-a', scope: CLINICIAN_SCOPES });
-    const res = await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference' }), { Authorization: `Bearer ${token}`, 'If-Match': `W/"${risk.meta?.versionId}"` });
+    const res = await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference' }), {
+      Authorization: `Bearer ${token}`,
+      'If-Match': `W/"${risk.meta?.versionId}"`,
+    });
     expect(res.status).toBe(200);
     const audit = await request(service.app)
       .get(`/fhir/${parameter(res.body, 'auditEvent')?.valueReference?.reference}`)

@@ -22,7 +22,10 @@ export async function triageRule(app: Express, rule: string, patient = 'example-
 }
 
 export function confirmBody(reviewer?: string): Parameters {
-  return { resourceType: 'Parameters', parameter: [{ name: 'decision', valueCode: 'confirm' }, ...(reviewer ? [{ name: 'reviewer', valueReference: { reference: reviewer } }] : [])] };
+  return {
+    resourceType: 'Parameters',
+    parameter: [{ name: 'decision', valueCode: 'confirm' }, ...(reviewer ? [{ name: 'reviewer', valueReference: { reference: reviewer } }] : [])],
+  };
 }
 
 export function overrideBody(disposition: string, options: { code?: string; text?: string; reviewer?: string } = {}): Parameters {
@@ -33,7 +36,10 @@ export function overrideBody(disposition: string, options: { code?: string; text
       { name: 'disposition', valueCode: disposition },
       {
         name: 'reason',
-        valueCodeableConcept: { ...(options.code ? { coding: [{ system: REVIEW_REASON_SYSTEM, code: options.code }] } : {}), ...(options.text ? { text: options.text } : {}) },
+        valueCodeableConcept: {
+          ...(options.code ? { coding: [{ system: REVIEW_REASON_SYSTEM, code: options.code }] } : {}),
+          ...(options.text ? { text: options.text } : {}),
+        },
       },
       ...(options.reviewer ? [{ name: 'reviewer', valueReference: { reference: options.reviewer } }] : []),
     ],

@@ -11,7 +11,11 @@ describe('POST /fhir/RiskAssessment/{id}/$review (embedded store, auth off)', ()
   let service: Service;
   beforeAll(async () => {
     service = await startTestService();
-    await request(service.app).put('/fhir/Practitioner/dr-okafor').set('Content-Type', 'application/fhir+json').send({ resourceType: 'Practitioner', id: 'dr-okafor', name: [{ family: 'Okafor' }] }).expect(200);
+    await request(service.app)
+      .put('/fhir/Practitioner/dr-okafor')
+      .set('Content-Type', 'application/fhir+json')
+      .send({ resourceType: 'Practitioner', id: 'dr-okafor', name: [{ family: 'Okafor' }] })
+      .expect(200);
   });
   afterAll(async () => {
     await service.close();
@@ -52,9 +56,14 @@ describe('POST /fhir/RiskAssessment/{id}/$review (embedded store, auth off)', ()
     expect(oldRequest?.status).toBe('active');
     expect(oldTasks.length).toBeGreaterThan(0);
 
-    const res = await review(service.app, risk.id, overrideBody('urgent', { code: 'examination-findings', text: 'Hot swollen joint on examination.', reviewer: REVIEWER }), {
-      'If-Match': `W/"${risk.meta?.versionId}"`,
-    });
+    const res = await review(
+      service.app,
+      risk.id,
+      overrideBody('urgent', { code: 'examination-findings', text: 'Hot swollen joint on examination.', reviewer: REVIEWER }),
+      {
+        'If-Match': `W/"${risk.meta?.versionId}"`,
+      }
+    );
     expect(res.status).toBe(200);
     expect(parameter(res.body, 'outcome')?.valueCode).toBe('overridden');
     const successorRef = parameter(res.body, 'assessment')?.valueReference?.reference ?? '';
@@ -122,7 +131,10 @@ describe('POST /fhir/RiskAssessment/{id}/$review (embedded store, auth off)', ()
   it('409 when another reviewer overrode it since it was loaded (stale If-Match), and nothing is written', async () => {
     const risk = await triageRule(service.app, 'G3', 'p-stale');
     const loaded = `W/"${risk.meta?.versionId}"`;
-    expect((await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference', reviewer: 'Practitioner/dr-first' }), { 'If-Match': loaded })).status).toBe(200);
+    expect(
+      (await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference', reviewer: 'Practitioner/dr-first' }), { 'If-Match': loaded }))
+        .status
+    ).toBe(200);
     const late = await review(service.app, risk.id, overrideBody('urgent', { code: 'clinical-history', reviewer: REVIEWER }), { 'If-Match': loaded });
     expect(late.status).toBe(409);
     expect(late.body.issue[0].code).toBe('conflict');
@@ -140,24 +152,49 @@ describe('POST /fhir/RiskAssessment/{id}/$review (embedded store, auth off)', ()
     for (const task of before) {
       expect((await readBack<Task>(service.app, `Task/${task.id}`)).status).toBe('requested');
     }
-    const [emergencyRequest] = await search<ServiceRequest>(service.app, `ServiceRequest?subject=Patient/p-down&category=https://fhir.hip-triage.example.org/CodeSystem/triage-disposition|emergency`);
+    const [emergencyRequest] = await search<ServiceRequest>(
+      service.app,
+      `ServiceRequest?subject=Patient/p-down&category=https://fhir.hip-triage.example.org/CodeSystem/triage-disposition|emergency`
+    );
     expect(emergencyRequest?.status).toBe('active');
-    const downgrade = (await search<Task>(service.app, `Task?patient=Patient/p-down&status=requested`)).filter((t) => t.code?.coding?.[0]?.code === 'review-downgrade');
+    const downgrade = (await search<Task>(service.app, `Task?patient=Patient/p-down&status=requested`)).filter(
+      (t) => t.code?.coding?.[0]?.code === 'review-downgrade'
+    );
     expect(downgrade).toHaveLength(1);
     expect(downgrade[0]?.priority).toBe('stat');
     expect(downgrade[0]?.owner?.reference).toBe('HealthcareService/hip-triage-duty-clinician');
     const inputs = downgrade[0]?.input?.map((i) => i.valueReference?.reference) ?? [];
     expect(inputs).toEqual(expect.arrayContaining([...before.map((t) => `Task/${t.id}`), parameter(res.body, 'assessment')?.valueReference?.reference]));
-    const gp = await search<ServiceRequest>(service.app, `ServiceRequest?subject=Patient/p-down&category=https://fhir.hip-triage.example.org/CodeSystem/triage-disposition|gp`);
+    const gp = await search<ServiceRequest>(
+      service.app,
+      `ServiceRequest?subject=Patient/p-down&category=https://fhir.hip-triage.example.org/CodeSystem/triage-disposition|gp`
+    );
     expect(gp.map((s) => s.status)).toEqual(['active']);
   });
 
   it.each([
     ['not a Parameters resource', { resourceType: 'Patient' }, 400, 'Parameters'],
     ['no decision', { resourceType: 'Parameters', parameter: [{ name: 'reviewer', valueReference: { reference: REVIEWER } }] }, 422, 'Parameters.parameter'],
-    ['an override without a reason', { resourceType: 'Parameters', parameter: [{ name: 'decision', valueCode: 'override' }, { name: 'disposition', valueCode: 'gp' }, { name: 'reviewer', valueReference: { reference: REVIEWER } }] }, 422, 'Parameters.parameter'],
+    [
+      'an override without a reason',
+      {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'decision', valueCode: 'override' },
+          { name: 'disposition', valueCode: 'gp' },
+          { name: 'reviewer', valueReference: { reference: REVIEWER } },
+        ],
+      },
+      422,
+      'Parameters.parameter',
+    ],
     ['an unknown disposition', overrideBody('soon', { text: 'x', reviewer: REVIEWER }), 422, 'Parameters.parameter[1].valueCode'],
-    ['a reason code outside the system', overrideBody('gp', { code: 'hunch', reviewer: REVIEWER }), 422, 'Parameters.parameter[2].valueCodeableConcept.coding[0]'],
+    [
+      'a reason code outside the system',
+      overrideBody('gp', { code: 'hunch', reviewer: REVIEWER }),
+      422,
+      'Parameters.parameter[2].valueCodeableConcept.coding[0]',
+    ],
     ['no reviewer with auth off', confirmBody(), 422, 'Parameters.parameter'],
   ])('%s: answered with the offending path, nothing written', async (_name, body, status, expression) => {
     const risk = await triageRule(service.app, 'S1', `p-bad-${status}-${expression.length}`);
@@ -185,7 +222,12 @@ describe('POST /fhir/RiskAssessment/{id}/$review (embedded store, auth off)', ()
     expect(metadata.rest[0].resource.find((r: { type: string }) => r.type === 'RiskAssessment').operation).toContainEqual({ name: 'review', definition });
     const served = (await request(service.app).get('/fhir/OperationDefinition/RiskAssessment-review').expect(200)).body;
     expect(served).toMatchObject({ url: definition, code: 'review', resource: ['RiskAssessment'], instance: true, type: false });
-    expect(served.parameter.filter((p: { use: string }) => p.use === 'in').map((p: { name: string }) => p.name)).toEqual(['decision', 'disposition', 'reason', 'reviewer']);
+    expect(served.parameter.filter((p: { use: string }) => p.use === 'in').map((p: { name: string }) => p.name)).toEqual([
+      'decision',
+      'disposition',
+      'reason',
+      'reviewer',
+    ]);
   });
 
   it('404 for an assessment that does not exist', async () => {

@@ -16,22 +16,82 @@ describe('checkRoutingNotLessUrgent', () => {
   });
 
   const lessUrgent: { name: string; change: (t: RoutingJson) => void; names: RegExp }[] = [
-    { name: 'emergency at asap', change: (t) => void (t.dispositions.emergency.route.priority = 'asap'), names: /emergency: priority asap is less urgent than the contract's stat/ },
-    { name: 'emergency due in an hour', change: (t) => void (t.dispositions.emergency.route.due = { kind: 'hours', hours: 1 }), names: /emergency: due within 1 hour can be later than the contract's now/ },
+    {
+      name: 'emergency at asap',
+      change: (t) => void (t.dispositions.emergency.route.priority = 'asap'),
+      names: /emergency: priority asap is less urgent than the contract's stat/,
+    },
+    {
+      name: 'emergency due in an hour',
+      change: (t) => void (t.dispositions.emergency.route.due = { kind: 'hours', hours: 1 }),
+      names: /emergency: due within 1 hour can be later than the contract's now/,
+    },
     { name: 'emergency without a safety net', change: (t) => void delete t.dispositions.emergency.route.safetyNet, names: /emergency: no safety-net owner/ },
-    { name: 'urgent safety net due tomorrow', change: (t) => void (t.dispositions.urgent.route.safetyNet.due = { kind: 'days', days: 1 }), names: /urgent: the safety net is due within 1 day/ },
-    { name: 'urgent due in 24 hours (later than the end of today)', change: (t) => void (t.dispositions.urgent.route.due = { kind: 'hours', hours: 24 }), names: /urgent: due within 24 hours can be later/ },
-    { name: 'urgent due tomorrow', change: (t) => void (t.dispositions.urgent.route.due = { kind: 'days', days: 1 }), names: /urgent: due within 1 day can be later/ },
-    { name: 'urgent at end of day or 6 hours', change: (t) => void (t.dispositions.urgent.route.due = { kind: 'end-of-day-or-hours', hours: 6 }), names: /urgent: due by the end of today, or within 6 hours/ },
-    { name: 'urgent at routine', change: (t) => void (t.dispositions.urgent.route.priority = 'routine'), names: /urgent: priority routine is less urgent than the contract's asap/ },
-    { name: 'gp due in 15 days', change: (t) => void (t.dispositions.gp.route.due = { kind: 'days', days: 15 }), names: /gp: due within 15 days can be later than the contract's within 14 days/ },
-    { name: 'gp due in 2 days for a child (a 49-hour span across the clocks changing)', change: (t) => void (t.dispositions.gp.ageBands[0].route.due = { kind: 'days', days: 2 }), names: /gp \(under 16\): due within 2 days can be later than the contract's within 48 hours/ },
-    { name: 'a child routed as routine', change: (t) => void (t.dispositions.gp.ageBands[0].route.priority = 'routine'), names: /gp \(under 16\): priority routine is less urgent than the contract's urgent/ },
-    { name: 'no child band: children get the adult GP route', change: (t) => void delete t.dispositions.gp.ageBands, names: /gp: priority routine is less urgent than the contract's urgent/ },
-    { name: 'a child band that stops at 12', change: (t) => void (t.dispositions.gp.ageBands[0].under = 12), names: /gp: priority routine is less urgent than the contract's urgent/ },
-    { name: 'physio due in 7 weeks', change: (t) => void (t.dispositions.physio.route.due = { kind: 'days', days: 49 }), names: /physio: due within 49 days can be later than the contract's within 42 days/ },
-    { name: 'occupational therapy due in 7 weeks', change: (t) => void (t.additionalReferrals['occupational-therapy'].route.due = { kind: 'days', days: 49 }), names: /occupational-therapy: due within 49 days/ },
-    { name: 'self-care reviewed after 3 weeks', change: (t) => void (t.selfCare.reviewDays = 21), names: /self-care: a review after 21 days is later than the contract's 14 days/ },
+    {
+      name: 'urgent safety net due tomorrow',
+      change: (t) => void (t.dispositions.urgent.route.safetyNet.due = { kind: 'days', days: 1 }),
+      names: /urgent: the safety net is due within 1 day/,
+    },
+    {
+      name: 'urgent due in 24 hours (later than the end of today)',
+      change: (t) => void (t.dispositions.urgent.route.due = { kind: 'hours', hours: 24 }),
+      names: /urgent: due within 24 hours can be later/,
+    },
+    {
+      name: 'urgent due tomorrow',
+      change: (t) => void (t.dispositions.urgent.route.due = { kind: 'days', days: 1 }),
+      names: /urgent: due within 1 day can be later/,
+    },
+    {
+      name: 'urgent at end of day or 6 hours',
+      change: (t) => void (t.dispositions.urgent.route.due = { kind: 'end-of-day-or-hours', hours: 6 }),
+      names: /urgent: due by the end of today, or within 6 hours/,
+    },
+    {
+      name: 'urgent at routine',
+      change: (t) => void (t.dispositions.urgent.route.priority = 'routine'),
+      names: /urgent: priority routine is less urgent than the contract's asap/,
+    },
+    {
+      name: 'gp due in 15 days',
+      change: (t) => void (t.dispositions.gp.route.due = { kind: 'days', days: 15 }),
+      names: /gp: due within 15 days can be later than the contract's within 14 days/,
+    },
+    {
+      name: 'gp due in 2 days for a child (a 49-hour span across the clocks changing)',
+      change: (t) => void (t.dispositions.gp.ageBands[0].route.due = { kind: 'days', days: 2 }),
+      names: /gp \(under 16\): due within 2 days can be later than the contract's within 48 hours/,
+    },
+    {
+      name: 'a child routed as routine',
+      change: (t) => void (t.dispositions.gp.ageBands[0].route.priority = 'routine'),
+      names: /gp \(under 16\): priority routine is less urgent than the contract's urgent/,
+    },
+    {
+      name: 'no child band: children get the adult GP route',
+      change: (t) => void delete t.dispositions.gp.ageBands,
+      names: /gp: priority routine is less urgent than the contract's urgent/,
+    },
+    {
+      name: 'a child band that stops at 12',
+      change: (t) => void (t.dispositions.gp.ageBands[0].under = 12),
+      names: /gp: priority routine is less urgent than the contract's urgent/,
+    },
+    {
+      name: 'physio due in 7 weeks',
+      change: (t) => void (t.dispositions.physio.route.due = { kind: 'days', days: 49 }),
+      names: /physio: due within 49 days can be later than the contract's within 42 days/,
+    },
+    {
+      name: 'occupational therapy due in 7 weeks',
+      change: (t) => void (t.additionalReferrals['occupational-therapy'].route.due = { kind: 'days', days: 49 }),
+      names: /occupational-therapy: due within 49 days/,
+    },
+    {
+      name: 'self-care reviewed after 3 weeks',
+      change: (t) => void (t.selfCare.reviewDays = 21),
+      names: /self-care: a review after 21 days is later than the contract's 14 days/,
+    },
   ];
 
   test.each(lessUrgent)('refuses $name, naming the disposition', ({ change, names }) => {
@@ -39,7 +99,9 @@ describe('checkRoutingNotLessUrgent', () => {
   });
 
   test('names the refusal as a contract problem', () => {
-    expect(check((t) => void (t.dispositions.physio.route.due = { kind: 'days', days: 43 }))).toThrow(/^The routing table is less urgent than the clinical contract: /);
+    expect(check((t) => void (t.dispositions.physio.route.due = { kind: 'days', days: 43 }))).toThrow(
+      /^The routing table is less urgent than the clinical contract: /
+    );
   });
 
   const moreUrgent: { name: string; change: (t: RoutingJson) => void }[] = [

@@ -6,24 +6,90 @@ const LONDON = 'Europe/London';
 describe('dueTime', () => {
   const cases: { name: string; rule: DueRule; now: string; zone?: string; due: string }[] = [
     { name: 'now is the moment of triage', rule: { kind: 'now' }, now: '2025-06-10T09:17:03.250Z', due: '2025-06-10T09:17:03.250Z' },
-    { name: '48 hours is elapsed time, even across the clocks going back', rule: { kind: 'hours', hours: 48 }, now: '2025-10-25T12:00:00.000Z', due: '2025-10-27T12:00:00.000Z' },
+    {
+      name: '48 hours is elapsed time, even across the clocks going back',
+      rule: { kind: 'hours', hours: 48 },
+      now: '2025-10-25T12:00:00.000Z',
+      due: '2025-10-27T12:00:00.000Z',
+    },
     // 10:00 GMT on 20 March is 10:00 BST on 3 April: an hour less of UTC time.
-    { name: '14 days across the start of BST keeps the wall-clock time', rule: { kind: 'days', days: 14 }, now: '2025-03-20T10:00:00.000Z', due: '2025-04-03T09:00:00.000Z' },
-    { name: '14 days across the end of BST keeps the wall-clock time', rule: { kind: 'days', days: 14 }, now: '2025-10-20T09:00:00.000Z', due: '2025-11-03T10:00:00.000Z' },
+    {
+      name: '14 days across the start of BST keeps the wall-clock time',
+      rule: { kind: 'days', days: 14 },
+      now: '2025-03-20T10:00:00.000Z',
+      due: '2025-04-03T09:00:00.000Z',
+    },
+    {
+      name: '14 days across the end of BST keeps the wall-clock time',
+      rule: { kind: 'days', days: 14 },
+      now: '2025-10-20T09:00:00.000Z',
+      due: '2025-11-03T10:00:00.000Z',
+    },
     { name: '6 weeks (physio) within BST', rule: { kind: 'days', days: 42 }, now: '2025-06-10T09:00:00.000Z', due: '2025-07-22T09:00:00.000Z' },
     // 01:30 on 30 March 2025 does not exist in London: the clock reads 02:30 BST.
-    { name: 'a day that lands in the spring-forward gap moves forward by the gap', rule: { kind: 'days', days: 1 }, now: '2025-03-29T01:30:00.000Z', due: '2025-03-30T01:30:00.000Z' },
+    {
+      name: 'a day that lands in the spring-forward gap moves forward by the gap',
+      rule: { kind: 'days', days: 1 },
+      now: '2025-03-29T01:30:00.000Z',
+      due: '2025-03-30T01:30:00.000Z',
+    },
     // 01:30 on 26 October 2025 happens twice in London; a deadline takes the earlier one.
-    { name: 'a day that lands in the repeated hour takes the earlier instant', rule: { kind: 'days', days: 1 }, now: '2025-10-25T00:30:00.000Z', due: '2025-10-26T00:30:00.000Z' },
-    { name: 'end of day, in the morning: the end of today (BST)', rule: { kind: 'end-of-day-or-hours', hours: 4 }, now: '2025-06-10T08:00:00.000Z', due: '2025-06-10T22:59:59.000Z' },
-    { name: 'end of day, in winter: the end of today (GMT)', rule: { kind: 'end-of-day-or-hours', hours: 4 }, now: '2025-01-15T09:00:00.000Z', due: '2025-01-15T23:59:59.000Z' },
-    { name: 'end of day, late evening: 4 hours from now is later', rule: { kind: 'end-of-day-or-hours', hours: 4 }, now: '2025-06-10T20:30:00.000Z', due: '2025-06-11T00:30:00.000Z' },
-    { name: 'end of day, near midnight in winter: 4 hours from now', rule: { kind: 'end-of-day-or-hours', hours: 4 }, now: '2025-01-15T23:30:00.000Z', due: '2025-01-16T03:30:00.000Z' },
+    {
+      name: 'a day that lands in the repeated hour takes the earlier instant',
+      rule: { kind: 'days', days: 1 },
+      now: '2025-10-25T00:30:00.000Z',
+      due: '2025-10-26T00:30:00.000Z',
+    },
+    {
+      name: 'end of day, in the morning: the end of today (BST)',
+      rule: { kind: 'end-of-day-or-hours', hours: 4 },
+      now: '2025-06-10T08:00:00.000Z',
+      due: '2025-06-10T22:59:59.000Z',
+    },
+    {
+      name: 'end of day, in winter: the end of today (GMT)',
+      rule: { kind: 'end-of-day-or-hours', hours: 4 },
+      now: '2025-01-15T09:00:00.000Z',
+      due: '2025-01-15T23:59:59.000Z',
+    },
+    {
+      name: 'end of day, late evening: 4 hours from now is later',
+      rule: { kind: 'end-of-day-or-hours', hours: 4 },
+      now: '2025-06-10T20:30:00.000Z',
+      due: '2025-06-11T00:30:00.000Z',
+    },
+    {
+      name: 'end of day, near midnight in winter: 4 hours from now',
+      rule: { kind: 'end-of-day-or-hours', hours: 4 },
+      now: '2025-01-15T23:30:00.000Z',
+      due: '2025-01-16T03:30:00.000Z',
+    },
     // 23:30 UTC is 00:30 BST on 11 June: "today" is the 11th in London, not the 10th as in UTC.
-    { name: 'end of day, just after local midnight in BST: the end of the local day', rule: { kind: 'end-of-day-or-hours', hours: 4 }, now: '2025-06-10T23:30:00.000Z', due: '2025-06-11T22:59:59.000Z' },
-    { name: 'end of day when the clocks go back: a 25-hour day', rule: { kind: 'end-of-day-or-hours', hours: 4 }, now: '2025-10-26T00:30:00.000Z', due: '2025-10-26T23:59:59.000Z' },
-    { name: 'end of day when the clocks go forward: a 23-hour day', rule: { kind: 'end-of-day-or-hours', hours: 4 }, now: '2025-03-30T00:30:00.000Z', due: '2025-03-30T22:59:59.000Z' },
-    { name: 'end of day in another configured zone', rule: { kind: 'end-of-day-or-hours', hours: 4 }, now: '2025-06-10T14:00:00.000Z', zone: 'America/New_York', due: '2025-06-11T03:59:59.000Z' },
+    {
+      name: 'end of day, just after local midnight in BST: the end of the local day',
+      rule: { kind: 'end-of-day-or-hours', hours: 4 },
+      now: '2025-06-10T23:30:00.000Z',
+      due: '2025-06-11T22:59:59.000Z',
+    },
+    {
+      name: 'end of day when the clocks go back: a 25-hour day',
+      rule: { kind: 'end-of-day-or-hours', hours: 4 },
+      now: '2025-10-26T00:30:00.000Z',
+      due: '2025-10-26T23:59:59.000Z',
+    },
+    {
+      name: 'end of day when the clocks go forward: a 23-hour day',
+      rule: { kind: 'end-of-day-or-hours', hours: 4 },
+      now: '2025-03-30T00:30:00.000Z',
+      due: '2025-03-30T22:59:59.000Z',
+    },
+    {
+      name: 'end of day in another configured zone',
+      rule: { kind: 'end-of-day-or-hours', hours: 4 },
+      now: '2025-06-10T14:00:00.000Z',
+      zone: 'America/New_York',
+      due: '2025-06-11T03:59:59.000Z',
+    },
   ];
 
   test.each(cases)('$name', ({ rule, now, zone, due }) => {

@@ -18,18 +18,66 @@ describe('parseRoutingTable', () => {
   const malformed: { name: string; change: (t: RoutingJson) => unknown; message: RegExp }[] = [
     { name: 'not an object', change: () => 'routing', message: /\(the table\) must be object/ },
     { name: 'a missing disposition', change: (t) => void delete t.dispositions.physio, message: /\/dispositions must have required property 'physio'/ },
-    { name: 'self-care given a referral', change: (t) => void (t.dispositions['self-care'] = t.dispositions.physio), message: /\/dispositions has an unknown property 'self-care'/ },
-    { name: 'an unknown priority', change: (t) => void (t.dispositions.gp.route.priority = 'soon'), message: /\/dispositions\/gp\/route\/priority must be equal to one of the allowed values \(routine, urgent, asap, stat\)/ },
-    { name: 'an unknown due kind', change: (t) => void (t.dispositions.physio.route.due = { kind: 'weeks', weeks: 6 }), message: /\/dispositions\/physio\/route\/due/ },
-    { name: 'hours missing from an hours rule', change: (t) => void (t.dispositions.urgent.route.due = { kind: 'end-of-day-or-hours' }), message: /\/dispositions\/urgent\/route\/due must have required property 'hours'/ },
-    { name: 'a number on a "now" rule', change: (t) => void (t.dispositions.emergency.route.due = { kind: 'now', hours: 2 }), message: /\/dispositions\/emergency\/route\/due has a number that its kind does not take/ },
-    { name: 'a negative number of days', change: (t) => void (t.dispositions.gp.route.due = { kind: 'days', days: -1 }), message: /\/dispositions\/gp\/route\/due\/days must be >= 0/ },
-    { name: 'the patient as Task owner', change: (t) => void (t.dispositions.gp.route.owner = { reference: 'Patient/x', display: 'the patient' }), message: /\/dispositions\/gp\/route\/owner\/reference must match pattern/ },
-    { name: 'a service that is not a HealthcareService', change: (t) => void (t.dispositions.gp.route.healthcareService.reference = 'Organization/hip-triage-gp-practice'), message: /\/dispositions\/gp\/route\/healthcareService\/reference must match pattern/ },
-    { name: 'a service without an identifier', change: (t) => void delete t.dispositions.physio.route.healthcareService.identifier, message: /\/dispositions\/physio\/route\/healthcareService must have required property 'identifier'/ },
-    { name: 'a code with neither coding nor text', change: (t) => void (t.dispositions.physio.route.code = {}), message: /\/dispositions\/physio\/route\/code must have required property 'coding'/ },
-    { name: 'a misspelt property', change: (t) => void (t.dispositions.physio.route.prority = 'routine'), message: /\/dispositions\/physio\/route has an unknown property 'prority'/ },
-    { name: 'no occupational therapy route', change: (t) => void delete t.additionalReferrals['occupational-therapy'], message: /\/additionalReferrals must have required property 'occupational-therapy'/ },
+    {
+      name: 'self-care given a referral',
+      change: (t) => void (t.dispositions['self-care'] = t.dispositions.physio),
+      message: /\/dispositions has an unknown property 'self-care'/,
+    },
+    {
+      name: 'an unknown priority',
+      change: (t) => void (t.dispositions.gp.route.priority = 'soon'),
+      message: /\/dispositions\/gp\/route\/priority must be equal to one of the allowed values \(routine, urgent, asap, stat\)/,
+    },
+    {
+      name: 'an unknown due kind',
+      change: (t) => void (t.dispositions.physio.route.due = { kind: 'weeks', weeks: 6 }),
+      message: /\/dispositions\/physio\/route\/due/,
+    },
+    {
+      name: 'hours missing from an hours rule',
+      change: (t) => void (t.dispositions.urgent.route.due = { kind: 'end-of-day-or-hours' }),
+      message: /\/dispositions\/urgent\/route\/due must have required property 'hours'/,
+    },
+    {
+      name: 'a number on a "now" rule',
+      change: (t) => void (t.dispositions.emergency.route.due = { kind: 'now', hours: 2 }),
+      message: /\/dispositions\/emergency\/route\/due has a number that its kind does not take/,
+    },
+    {
+      name: 'a negative number of days',
+      change: (t) => void (t.dispositions.gp.route.due = { kind: 'days', days: -1 }),
+      message: /\/dispositions\/gp\/route\/due\/days must be >= 0/,
+    },
+    {
+      name: 'the patient as Task owner',
+      change: (t) => void (t.dispositions.gp.route.owner = { reference: 'Patient/x', display: 'the patient' }),
+      message: /\/dispositions\/gp\/route\/owner\/reference must match pattern/,
+    },
+    {
+      name: 'a service that is not a HealthcareService',
+      change: (t) => void (t.dispositions.gp.route.healthcareService.reference = 'Organization/hip-triage-gp-practice'),
+      message: /\/dispositions\/gp\/route\/healthcareService\/reference must match pattern/,
+    },
+    {
+      name: 'a service without an identifier',
+      change: (t) => void delete t.dispositions.physio.route.healthcareService.identifier,
+      message: /\/dispositions\/physio\/route\/healthcareService must have required property 'identifier'/,
+    },
+    {
+      name: 'a code with neither coding nor text',
+      change: (t) => void (t.dispositions.physio.route.code = {}),
+      message: /\/dispositions\/physio\/route\/code must have required property 'coding'/,
+    },
+    {
+      name: 'a misspelt property',
+      change: (t) => void (t.dispositions.physio.route.prority = 'routine'),
+      message: /\/dispositions\/physio\/route has an unknown property 'prority'/,
+    },
+    {
+      name: 'no occupational therapy route',
+      change: (t) => void delete t.additionalReferrals['occupational-therapy'],
+      message: /\/additionalReferrals must have required property 'occupational-therapy'/,
+    },
     { name: 'a zero-day self-care review', change: (t) => void (t.selfCare.reviewDays = 0), message: /\/selfCare\/reviewDays must be >= 1/ },
     {
       name: 'age bands out of order',
@@ -87,7 +135,10 @@ describe('the shipped routing table and the shipped services agree', () => {
   test('every shipped service and organisation has a stable identifier in the service namespace', () => {
     for (const resource of resources) {
       const identifiers = (resource as HealthcareService).identifier ?? [];
-      const system = resource.resourceType === 'HealthcareService' ? 'https://fhir.hip-triage.example.org/sid/service' : 'https://fhir.hip-triage.example.org/sid/organization';
+      const system =
+        resource.resourceType === 'HealthcareService'
+          ? 'https://fhir.hip-triage.example.org/sid/service'
+          : 'https://fhir.hip-triage.example.org/sid/organization';
       expect(identifiers.filter((i) => i.system === system && i.value)).toHaveLength(1);
     }
   });

@@ -10,7 +10,12 @@ const shipped = readdirSync(folder)
 
 describe('shipped routing resources', () => {
   test('there is a service for every route and the safety net', () => {
-    expect(shipped.map((s) => s.name).filter((n) => n.startsWith('HealthcareService-')).sort()).toEqual(
+    expect(
+      shipped
+        .map((s) => s.name)
+        .filter((n) => n.startsWith('HealthcareService-'))
+        .sort()
+    ).toEqual(
       ['duty-clinician', 'emergency-department', 'gp-practice', 'msk-physiotherapy', 'occupational-therapy', 'paediatric-service', 'urgent-care'].map(
         (id) => `HealthcareService-hip-triage-${id}.json`
       )

@@ -64,13 +64,16 @@ describe('request bodies of a hostile shape are refused before any work', () => 
     expect(issueOf(res.body).code).toBe('too-costly');
   });
 
-  it.each(['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'toJSON'])('a "%s" key anywhere → 400, and Object.prototype stays clean', async (key) => {
-    const body = `{"resourceType":"QuestionnaireResponse","item":[{"linkId":"a","${key}":{"polluted":true}}]}`;
-    const res = await post(body);
-    expect(res.status).toBe(400);
-    expect(issueOf(res.body).code).toBe('structure');
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-  });
+  it.each(['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'toJSON'])(
+    'a "%s" key anywhere → 400, and Object.prototype stays clean',
+    async (key) => {
+      const body = `{"resourceType":"QuestionnaireResponse","item":[{"linkId":"a","${key}":{"polluted":true}}]}`;
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(issueOf(res.body).code).toBe('structure');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    }
+  );
 
   it('shapeProblem walks without recursion', () => {
     expect(shapeProblem(nested(MAX_JSON_DEPTH / 2 - 1))).toBeUndefined();
@@ -217,7 +220,13 @@ describe('no stack traces or internal paths in any answer', () => {
       store: { checkReady: async () => undefined } as never,
       rest: undefined,
       contentResources: [],
-      capabilityStatement: buildCapabilityStatement({ mode: 'remote', publicBaseUrl: 'http://127.0.0.1', softwareVersion: 'test', resourceTypes: [], contentTypes: [] }),
+      capabilityStatement: buildCapabilityStatement({
+        mode: 'remote',
+        publicBaseUrl: 'http://127.0.0.1',
+        softwareVersion: 'test',
+        resourceTypes: [],
+        contentTypes: [],
+      }),
       triage: async () => {
         throw new RangeError(`Maximum call stack size exceeded in ${INTERNAL}`);
       },
@@ -235,7 +244,10 @@ describe('no stack traces or internal paths in any answer', () => {
     const { app, logs } = appThatFails();
     const res = method === 'GET' ? await request(app).get(path) : await request(app).post(path).set('Content-Type', FHIR_JSON).send('{}');
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'exception', details: { text: 'Internal server error' } }] });
+    expect(res.body).toEqual({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'error', code: 'exception', details: { text: 'Internal server error' } }],
+    });
     expect(res.text).not.toMatch(/\/work\/|node_modules|\.ts|\bat \w/);
     // The operator still learns what happened.
     expect(logs.text()).toContain('unhandled error');

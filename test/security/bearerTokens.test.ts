@@ -8,7 +8,8 @@ import { newSigningKey, startTokenIssuer, type TokenIssuer, unsignedToken } from
 
 const ISSUER = 'https://auth.hip-triage.test/realms/clinic';
 const AUDIENCE = 'hip-triage-api';
-const PATIENT_WRITE = 'launch/patient openid patient/Patient.r patient/QuestionnaireResponse.cru patient/RiskAssessment.cru patient/CarePlan.cru patient/ServiceRequest.cru patient/Task.cru';
+const PATIENT_WRITE =
+  'launch/patient openid patient/Patient.r patient/QuestionnaireResponse.cru patient/RiskAssessment.cru patient/CarePlan.cru patient/ServiceRequest.cru patient/Task.cru';
 const FHIR_JSON = 'application/fhir+json';
 
 function responseFor(patient: string) {
@@ -26,11 +27,19 @@ describe('bearer tokens (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URI)', () => {
 
   beforeAll(async () => {
     issuer = await startTokenIssuer(ISSUER, AUDIENCE);
-    service = await startSecuredService({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, RATE_LIMIT_PER_MINUTE: '0' }, QUICK_REFETCH);
+    service = await startSecuredService(
+      { AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, RATE_LIMIT_PER_MINUTE: '0' },
+      QUICK_REFETCH
+    );
     // Two patients' data, written by a backend caller with system scopes.
     const backend = await issuer.sign({ sub: 'backend', scope: 'system/*.cruds' });
     for (const patient of ['p-mine', 'p-theirs']) {
-      await request(service.app).put(`/fhir/Patient/${patient}`).set('Authorization', `Bearer ${backend}`).set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: patient }).expect(200);
+      await request(service.app)
+        .put(`/fhir/Patient/${patient}`)
+        .set('Authorization', `Bearer ${backend}`)
+        .set('Content-Type', FHIR_JSON)
+        .send({ resourceType: 'Patient', id: patient })
+        .expect(200);
       await request(service.app)
         .put(`/fhir/RiskAssessment/ra-${patient}`)
         .set('Authorization', `Bearer ${backend}`)
@@ -60,13 +69,22 @@ describe('bearer tokens (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URI)', () => {
     const invalidCases: Array<[string, () => Promise<string>]> = [
       ['a malformed token', async () => 'not-a-jwt'],
       ['three parts of junk', async () => 'aaa.bbb.ccc'],
-      ['a wrong signature (same kid, another key)', async () => issuer.sign({ scope: PATIENT_WRITE, patient: 'p-mine' }, { key: { ...(await newSigningKey('RS256', issuer.published[0]?.kid)) } })],
+      [
+        'a wrong signature (same kid, another key)',
+        async () => issuer.sign({ scope: PATIENT_WRITE, patient: 'p-mine' }, { key: { ...(await newSigningKey('RS256', issuer.published[0]?.kid)) } }),
+      ],
       ['a wrong issuer', async () => issuer.sign({ iss: 'https://evil.example', scope: PATIENT_WRITE, patient: 'p-mine' })],
       ['a wrong audience', async () => issuer.sign({ aud: 'some-other-api', scope: PATIENT_WRITE, patient: 'p-mine' })],
       ['an expired token (past the 30 s skew)', async () => issuer.sign({ exp: Math.floor(Date.now() / 1000) - 120, scope: PATIENT_WRITE, patient: 'p-mine' })],
-      ['a token not valid yet (nbf past the skew)', async () => issuer.sign({ nbf: Math.floor(Date.now() / 1000) + 600, scope: PATIENT_WRITE, patient: 'p-mine' })],
+      [
+        'a token not valid yet (nbf past the skew)',
+        async () => issuer.sign({ nbf: Math.floor(Date.now() / 1000) + 600, scope: PATIENT_WRITE, patient: 'p-mine' }),
+      ],
       ['a token without exp', async () => issuer.sign({ exp: undefined, scope: PATIENT_WRITE, patient: 'p-mine' })],
-      ['alg: none', async () => unsignedToken({ iss: ISSUER, aud: AUDIENCE, sub: 'x', exp: Math.floor(Date.now() / 1000) + 300, scope: PATIENT_WRITE, patient: 'p-mine' })],
+      [
+        'alg: none',
+        async () => unsignedToken({ iss: ISSUER, aud: AUDIENCE, sub: 'x', exp: Math.floor(Date.now() / 1000) + 300, scope: PATIENT_WRITE, patient: 'p-mine' }),
+      ],
       [
         'HS256 keyed with the public key (key confusion)',
         async () => {
@@ -77,13 +95,20 @@ describe('bearer tokens (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URI)', () => {
             .sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
         },
       ],
-      ['an ES256 key the issuer never published', async () => issuer.sign({ scope: PATIENT_WRITE, patient: 'p-mine' }, { key: await newSigningKey('ES256', 'unpublished') })],
+      [
+        'an ES256 key the issuer never published',
+        async () => issuer.sign({ scope: PATIENT_WRITE, patient: 'p-mine' }, { key: await newSigningKey('ES256', 'unpublished') }),
+      ],
     ];
     it.each(invalidCases)('%s → 401 invalid_token, the same answer whatever the reason', async (_name, make) => {
       const res = await triage(await make());
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer realm="hip-pain-triage", error="invalid_token"');
-      expect(res.body).toEqual({ resourceType: 'OperationOutcome', id: 'unauthorized', issue: [{ severity: 'error', code: 'login', details: { text: 'The bearer token is not valid.' } }] });
+      expect(res.body).toEqual({
+        resourceType: 'OperationOutcome',
+        id: 'unauthorized',
+        issue: [{ severity: 'error', code: 'login', details: { text: 'The bearer token is not valid.' } }],
+      });
     });
 
     it('a Basic credential or a second word is not a bearer token', async () => {
@@ -170,7 +195,12 @@ describe('bearer tokens (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URI)', () => {
       const bundle = {
         resourceType: 'Bundle',
         type: 'transaction',
-        entry: [{ request: { method: 'POST', url: 'RiskAssessment' }, resource: { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p-theirs' } } }],
+        entry: [
+          {
+            request: { method: 'POST', url: 'RiskAssessment' },
+            resource: { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p-theirs' } },
+          },
+        ],
       };
       await request(service.app).post('/fhir').set('Authorization', `Bearer ${token}`).set('Content-Type', FHIR_JSON).send(bundle).expect(403);
     });
@@ -191,7 +221,9 @@ describe('bearer tokens (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URI)', () => {
 
     it('a backend service with system scopes, and a clinician with user scopes for all seven types', async () => {
       await triage(await issuer.sign({ scope: 'system/*.cruds' }), 'p-theirs').expect(200);
-      const user = ['QuestionnaireResponse', 'RiskAssessment', 'CarePlan', 'ServiceRequest', 'Task', 'GuidanceResponse', 'Provenance'].map((t) => `user/${t}.c`).join(' ');
+      const user = ['QuestionnaireResponse', 'RiskAssessment', 'CarePlan', 'ServiceRequest', 'Task', 'GuidanceResponse', 'Provenance']
+        .map((t) => `user/${t}.c`)
+        .join(' ');
       await triage(await issuer.sign({ scope: user }), 'p-theirs').expect(200);
       await triage(await issuer.sign({ scope: user.replace(' user/Provenance.c', '') }), 'p-theirs').expect(403);
     });
@@ -214,7 +246,13 @@ describe('bearer tokens (AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URI)', () => {
     });
 
     it('a FHIR route needs a token even when its path looks like an open one', async () => {
-      for (const path of ['/fhir/metadata/../RiskAssessment/ra-p-mine', '/fhir//metadata', '/FHIR/metadata', '/smart/../fhir/RiskAssessment/ra-p-mine', '/queue/%2e%2e/fhir/RiskAssessment/ra-p-mine']) {
+      for (const path of [
+        '/fhir/metadata/../RiskAssessment/ra-p-mine',
+        '/fhir//metadata',
+        '/FHIR/metadata',
+        '/smart/../fhir/RiskAssessment/ra-p-mine',
+        '/queue/%2e%2e/fhir/RiskAssessment/ra-p-mine',
+      ]) {
         const res = await request(service.app).get(path);
         expect([path, res.status === 401 || res.status === 404]).toEqual([path, true]);
         expect(JSON.stringify(res.body)).not.toContain('"resourceType":"RiskAssessment"');
@@ -228,11 +266,17 @@ describe('a stream of made-up kids with the default 30 s cooldown', () => {
     const issuer = await startTokenIssuer(ISSUER, AUDIENCE);
     const service = await startSecuredService({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, RATE_LIMIT_PER_MINUTE: '0' });
     try {
-      await request(service.app).get('/fhir/Questionnaire/hip-pain-triage').set('Authorization', `Bearer ${await issuer.sign({ scope: 'openid' })}`).expect(200);
+      await request(service.app)
+        .get('/fhir/Questionnaire/hip-pain-triage')
+        .set('Authorization', `Bearer ${await issuer.sign({ scope: 'openid' })}`)
+        .expect(200);
       const before = issuer.jwksFetches();
       for (let i = 0; i < 20; i++) {
         const stranger = await newSigningKey('ES256', `made-up-${i}`);
-        await request(service.app).get('/fhir/Questionnaire/hip-pain-triage').set('Authorization', `Bearer ${await issuer.sign({ scope: 'openid' }, { key: stranger })}`).expect(401);
+        await request(service.app)
+          .get('/fhir/Questionnaire/hip-pain-triage')
+          .set('Authorization', `Bearer ${await issuer.sign({ scope: 'openid' }, { key: stranger })}`)
+          .expect(401);
       }
       expect(issuer.jwksFetches() - before).toBeLessThanOrEqual(1);
     } finally {
@@ -250,7 +294,11 @@ describe('an unreachable JWKS', () => {
     await issuer.close();
     const service = await startSecuredService({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: jwksUri });
     try {
-      const res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Authorization', `Bearer ${token}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(responseFor('p-mine')));
+      const res = await request(service.app)
+        .post('/fhir/QuestionnaireResponse/$triage')
+        .set('Authorization', `Bearer ${token}`)
+        .set('Content-Type', FHIR_JSON)
+        .send(JSON.stringify(responseFor('p-mine')));
       expect(res.status).toBe(503);
       expect(res.headers['retry-after']).toBe('5');
       expectOutcome(res.body, 'transient');

@@ -29,7 +29,9 @@ const LAST_TRIAGE: Bundle = {
         resourceType: 'RiskAssessment',
         status: 'final',
         subject: { reference: 'Patient/p-1' },
-        prediction: [{ outcome: { coding: [{ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-disposition', code: 'emergency', display: 'Emergency' }] } }],
+        prediction: [
+          { outcome: { coding: [{ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-disposition', code: 'emergency', display: 'Emergency' }] } },
+        ],
         basis: [],
       } as RiskAssessment,
     },
@@ -181,7 +183,11 @@ describe('CDS Hooks fhirServer without OUTBOUND_ALLOWED_NETWORKS, and with AUTH_
     });
     try {
       const token = await ehr.sign({ jti: randomUUID() });
-      const res = await request(service.app).post('/cds-services/hip-pain-triage').set('Authorization', `Bearer ${token}`).send(hook(`${ehrFhir.url}/fhir`)).expect(412);
+      const res = await request(service.app)
+        .post('/cds-services/hip-pain-triage')
+        .set('Authorization', `Bearer ${token}`)
+        .send(hook(`${ehrFhir.url}/fhir`))
+        .expect(412);
       expect(res.body.error).toMatch(/private, loopback or link-local/);
       expect(ehrFhir.seen).toEqual([]);
     } finally {
@@ -201,7 +207,11 @@ describe('CDS Hooks fhirServer without OUTBOUND_ALLOWED_NETWORKS, and with AUTH_
     try {
       const token = await api.sign({ scope: 'patient/Patient.r', patient: 'p-1' });
       const before = ehrFhir.seen.length;
-      await request(service.app).post('/cds-services/hip-pain-triage').set('Authorization', `Bearer ${token}`).send(hook(`${ehrFhir.url}/fhir`)).expect(412);
+      await request(service.app)
+        .post('/cds-services/hip-pain-triage')
+        .set('Authorization', `Bearer ${token}`)
+        .send(hook(`${ehrFhir.url}/fhir`))
+        .expect(412);
       expect(ehrFhir.seen.length).toBe(before);
     } finally {
       await service.close();

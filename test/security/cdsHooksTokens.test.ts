@@ -77,7 +77,10 @@ describe('CDS Hooks client JWTs (CDS_TRUSTED_ISSUERS)', () => {
   });
 
   it('a CDS token is no key to the FHIR API', async () => {
-    await request(service.app).get('/fhir/RiskAssessment?subject=Patient/p-1').set('Authorization', `Bearer ${await cdsToken()}`).expect(401);
+    await request(service.app)
+      .get('/fhir/RiskAssessment?subject=Patient/p-1')
+      .set('Authorization', `Bearer ${await cdsToken()}`)
+      .expect(401);
   });
 
   it('a replayed token (same jti) → 401', async () => {

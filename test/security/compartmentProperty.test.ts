@@ -27,11 +27,34 @@ function recordsOf(id: 'alice' | 'bob', other: 'alice' | 'bob'): Resource[] {
   return [
     { resourceType: 'Patient', id, name: [{ family: `${id}-family` }], birthDate: id === 'alice' ? '1960-01-01' : '1950-02-02' },
     { resourceType: 'QuestionnaireResponse', id: `qr-${id}`, status: 'completed', subject: patient, author: { reference: 'Practitioner/shared-doctor' } },
-    { resourceType: 'ServiceRequest', id: `sr-${id}`, status: 'active', intent: 'order', subject: patient, performer: [{ reference: 'Organization/shared-clinic' }] },
+    {
+      resourceType: 'ServiceRequest',
+      id: `sr-${id}`,
+      status: 'active',
+      intent: 'order',
+      subject: patient,
+      performer: [{ reference: 'Organization/shared-clinic' }],
+    },
     // Each Task's focus is the other patient's referral: `_revinclude=Task:focus` crosses over.
-    { resourceType: 'Task', id: `task-${id}`, status: 'ready', intent: 'order', for: patient, owner: { reference: 'Organization/shared-clinic' }, focus: { reference: `ServiceRequest/sr-${other}` } },
+    {
+      resourceType: 'Task',
+      id: `task-${id}`,
+      status: 'ready',
+      intent: 'order',
+      for: patient,
+      owner: { reference: 'Organization/shared-clinic' },
+      focus: { reference: `ServiceRequest/sr-${other}` },
+    },
     { resourceType: 'RiskAssessment', id: `ra-${id}`, status: 'final', subject: patient, basis: [{ reference: `QuestionnaireResponse/qr-${id}` }] },
-    { resourceType: 'CarePlan', id: `cp-${id}`, status: 'active', intent: 'plan', subject: patient, basedOn: [], supportingInfo: [{ reference: `RiskAssessment/ra-${id}` }] },
+    {
+      resourceType: 'CarePlan',
+      id: `cp-${id}`,
+      status: 'active',
+      intent: 'plan',
+      subject: patient,
+      basedOn: [],
+      supportingInfo: [{ reference: `RiskAssessment/ra-${id}` }],
+    },
   ] as Resource[];
 }
 
@@ -56,7 +79,19 @@ interface SearchCase {
 }
 
 const patientValue = fc.constantFrom('alice', 'bob', 'Patient/alice', 'Patient/bob', 'alice,bob', 'Patient/bob,Patient/alice', 'nobody');
-const patientName = fc.constantFrom('subject', 'patient', 'for', 'author', '_id', 'link', 'performer', 'focus', 'subject:Patient', 'patient:missing', 'subject:not');
+const patientName = fc.constantFrom(
+  'subject',
+  'patient',
+  'for',
+  'author',
+  '_id',
+  'link',
+  'performer',
+  'focus',
+  'subject:Patient',
+  'patient:missing',
+  'subject:not'
+);
 const includeValue = fc.constantFrom(
   'Task:owner',
   'Task:focus',
@@ -72,7 +107,10 @@ const includeValue = fc.constantFrom(
 const extraParam: fc.Arbitrary<readonly [string, string]> = fc.oneof(
   fc.tuple(fc.constantFrom('_include', '_include:iterate', '_revinclude', '_revinclude:iterate'), includeValue),
   fc.tuple(fc.constantFrom('_id'), fc.constantFrom('task-bob', 'qr-bob', 'bob', 'task-alice', 'alice')),
-  fc.tuple(fc.constantFrom('_has:Task:patient:_id', '_has:Task:focus:_id', 'owner.name', 'subject.name', '_type'), fc.constantFrom('task-bob', 'Shared', 'bob-family', 'Task')),
+  fc.tuple(
+    fc.constantFrom('_has:Task:patient:_id', '_has:Task:focus:_id', 'owner.name', 'subject.name', '_type'),
+    fc.constantFrom('task-bob', 'Shared', 'bob-family', 'Task')
+  ),
   fc.tuple(fc.constantFrom('status', '_count', '_sort', '_summary'), fc.constantFrom('ready', 'completed', '3', '1000', '-_lastUpdated', 'true'))
 );
 const padding = fc.constantFrom(0, 0, 0, 0, 0, 20, 150, 1_001);
@@ -146,7 +184,12 @@ describe('property: a patient token’s searches never answer outside its compar
     service = await startSecuredService({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, RATE_LIMIT_PER_MINUTE: '0' });
     const backend = await issuer.sign({ sub: 'backend', scope: 'system/*.cruds system/Organization.cu' });
     const entry = [...SHARED, ...ALICE, ...BOB].map((resource) => ({ request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` }, resource }));
-    await request(service.app).post('/fhir').set('Authorization', `Bearer ${backend}`).set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry })).expect(200);
+    await request(service.app)
+      .post('/fhir')
+      .set('Authorization', `Bearer ${backend}`)
+      .set('Content-Type', FHIR_JSON)
+      .send(JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }))
+      .expect(200);
     alice = await issuer.sign({ sub: 'alice-user', scope: 'launch/patient openid patient/*.rs', patient: 'alice' });
   });
   afterAll(async () => {
@@ -161,9 +204,13 @@ describe('property: a patient token’s searches never answer outside its compar
       case 'GET':
         return auth(request(service.app).get(`/fhir/${type}?${queryOf(params)}`));
       case 'POST form':
-        return auth(request(service.app).post(`/fhir/${type}/_search`)).set('Content-Type', 'application/x-www-form-urlencoded').send(queryOf(params));
+        return auth(request(service.app).post(`/fhir/${type}/_search`))
+          .set('Content-Type', 'application/x-www-form-urlencoded')
+          .send(queryOf(params));
       case 'POST JSON':
-        return auth(request(service.app).post(`/fhir/${type}/_search`)).set('Content-Type', FHIR_JSON).send(JSON.stringify(jsonOf(params)));
+        return auth(request(service.app).post(`/fhir/${type}/_search`))
+          .set('Content-Type', FHIR_JSON)
+          .send(JSON.stringify(jsonOf(params)));
       case 'POST split': {
         const at = params.length === 0 ? 0 : split % (params.length + 1);
         return auth(request(service.app).post(`/fhir/${type}/_search?${queryOf(params.slice(0, at))}`))

@@ -24,7 +24,10 @@ describe('client values quoted in issues', () => {
   it('a $triage with a control character in a code: 422 naming it, with no raw control character', async () => {
     const service = await startTestService({ RATE_LIMIT_PER_MINUTE: '0' });
     try {
-      const res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage?persist=false').set('Content-Type', 'application/fhir+json').send(JSON.stringify(withControlCharacter()));
+      const res = await request(service.app)
+        .post('/fhir/QuestionnaireResponse/$triage?persist=false')
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify(withControlCharacter()));
       expect(res.status).toBe(422);
       const texts = ((res.body as OperationOutcome).issue ?? []).map((i) => i.details?.text ?? '').join(' ');
       expect(texts).toContain('bad\\u0014code');
@@ -37,7 +40,11 @@ describe('client values quoted in issues', () => {
   it('a stored response with one is reviewed, not refused: its review Task is written', async () => {
     const service = await startTestService({ RATE_LIMIT_PER_MINUTE: '0' });
     try {
-      await request(service.app).put('/fhir/QuestionnaireResponse/ctl-1').set('Content-Type', 'application/fhir+json').send(JSON.stringify(withControlCharacter())).expect(200);
+      await request(service.app)
+        .put('/fhir/QuestionnaireResponse/ctl-1')
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify(withControlCharacter()))
+        .expect(200);
       await service.intake.idle();
       const tasks = await service.store.searchResources<Task>('Task', { focus: 'QuestionnaireResponse/ctl-1' });
       expect(tasks.length).toBeGreaterThan(0);

@@ -81,7 +81,15 @@ describe('classifying /fhir requests as the router routes them', () => {
       })
     );
     expect(interaction.kind).toBe('bundle');
-    expect((interaction as Extract<FhirInteraction, { kind: 'bundle' }>).entries.map((e) => e.kind)).toEqual(['create', 'search', 'delete', 'other', 'other', 'other', 'other']);
+    expect((interaction as Extract<FhirInteraction, { kind: 'bundle' }>).entries.map((e) => e.kind)).toEqual([
+      'create',
+      'search',
+      'delete',
+      'other',
+      'other',
+      'other',
+      'other',
+    ]);
   });
 });
 
@@ -96,7 +104,13 @@ describe('scope decisions', () => {
     [triage, clinicalWrite.replace(' patient/Task.c', ''), 'p1', 'persist without Task.c', 'forbidden'],
     [triage, clinicalWrite, undefined, 'patient scopes without a patient claim', 'forbidden'],
     [triage, 'patient/*.cruds', 'p1', 'patient wildcard', 'patient'],
-    [triage, 'patient/QuestionnaireResponse.write patient/RiskAssessment.write patient/CarePlan.write patient/ServiceRequest.write patient/Task.write', 'p1', 'v1 .write scopes', 'patient'],
+    [
+      triage,
+      'patient/QuestionnaireResponse.write patient/RiskAssessment.write patient/CarePlan.write patient/ServiceRequest.write patient/Task.write',
+      'p1',
+      'v1 .write scopes',
+      'patient',
+    ],
     [triage, 'patient/QuestionnaireResponse.read', 'p1', 'read only', 'forbidden'],
     [triage, clinicalUser, undefined, 'user scopes without GuidanceResponse and Provenance', 'forbidden'],
     [triage, `${clinicalUser} user/GuidanceResponse.c user/Provenance.c`, undefined, 'user scopes for all seven types', 'unrestricted'],
@@ -143,7 +157,11 @@ describe('scope decisions', () => {
   });
 
   it('says which scope is missing, never more', () => {
-    const decision = decideScopes(caller('patient/QuestionnaireResponse.c', 'p1'), classifyFhirCall(call('POST', '/QuestionnaireResponse/$triage', QR('Patient/p1'))), CONTENT);
+    const decision = decideScopes(
+      caller('patient/QuestionnaireResponse.c', 'p1'),
+      classifyFhirCall(call('POST', '/QuestionnaireResponse/$triage', QR('Patient/p1'))),
+      CONTENT
+    );
     expect(decision).toEqual({ kind: 'forbidden', reason: expect.stringContaining('RiskAssessment.c') });
   });
 
@@ -171,7 +189,8 @@ describe('the patient compartment', () => {
     'Questionnaire/q': { resourceType: 'Questionnaire', id: 'q', status: 'active' },
   };
   const lookup: ResourceLookup = async (type, id) => stored[`${type}/${id}`];
-  const violation = (method: string, url: string, body?: unknown, ifNoneExist?: string) => compartmentViolation(classifyFhirCall(call(method, url, body, ifNoneExist)), 'p1', lookup);
+  const violation = (method: string, url: string, body?: unknown, ifNoneExist?: string) =>
+    compartmentViolation(classifyFhirCall(call(method, url, body, ifNoneExist)), 'p1', lookup);
 
   it.each([
     ['GET', '/RiskAssessment/mine', undefined, false],
@@ -224,19 +243,30 @@ describe('the patient compartment', () => {
   });
 
   it('refuses a conditional create, which could match and return another patient’s resource', async () => {
-    expect(await violation('POST', '/RiskAssessment', { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p1' } }, 'identifier=x')).toBeDefined();
+    expect(
+      await violation('POST', '/RiskAssessment', { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p1' } }, 'identifier=x')
+    ).toBeDefined();
   });
 
   it('checks every entry of a transaction', async () => {
-    const entry = (subject: string) => ({ request: { method: 'POST', url: 'RiskAssessment' }, resource: { resourceType: 'RiskAssessment', status: 'final', subject: { reference: subject } } });
+    const entry = (subject: string) => ({
+      request: { method: 'POST', url: 'RiskAssessment' },
+      resource: { resourceType: 'RiskAssessment', status: 'final', subject: { reference: subject } },
+    });
     const bundle = (subjects: string[]) => ({ resourceType: 'Bundle', type: 'transaction', entry: subjects.map(entry) });
     expect(await violation('POST', '/', bundle(['Patient/p1', 'Patient/p1']))).toBeUndefined();
     expect(await violation('POST', '/', bundle(['Patient/p1', 'Patient/p2']))).toBeDefined();
   });
 
   it('finds patients through the compartment parameters', () => {
-    expect([...patientsOf({ resourceType: 'Task', status: 'ready', intent: 'order', for: { reference: 'Patient/a' }, focus: { reference: 'ServiceRequest/s' } })]).toEqual(['a']);
-    expect([...patientsOf({ resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/a' }, author: { reference: 'Patient/b' } })].sort()).toEqual(['a', 'b']);
+    expect([
+      ...patientsOf({ resourceType: 'Task', status: 'ready', intent: 'order', for: { reference: 'Patient/a' }, focus: { reference: 'ServiceRequest/s' } }),
+    ]).toEqual(['a']);
+    expect(
+      [
+        ...patientsOf({ resourceType: 'QuestionnaireResponse', status: 'completed', subject: { reference: 'Patient/a' }, author: { reference: 'Patient/b' } }),
+      ].sort()
+    ).toEqual(['a', 'b']);
     expect([...patientsOf({ resourceType: 'CarePlan', status: 'active', intent: 'plan', subject: { reference: 'Group/g' } })]).toEqual([]);
     // Shared content may be read by a patient caller, never written.
     expect(belongsToPatient({ resourceType: 'Questionnaire', status: 'active' }, 'a', 'some')).toBe(true);

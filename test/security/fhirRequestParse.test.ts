@@ -58,10 +58,18 @@ describe('one parse of a /fhir request (what the access check judges is what the
     const request = parse('POST', '/', {
       resourceType: 'Bundle',
       type: 'batch',
-      entry: [{ request: { method: 'GET', url: 'Task?patient=alice' } }, { request: { method: 'GET', url: 'Task/1' } }, { request: { method: 'GET', url: 'Task?_count=100000' } }],
+      entry: [
+        { request: { method: 'GET', url: 'Task?patient=alice' } },
+        { request: { method: 'GET', url: 'Task/1' } },
+        { request: { method: 'GET', url: 'Task?_count=100000' } },
+      ],
     });
     expect((request.body as Bundle).entry?.map((e) => e.request?.url)).toEqual(['Task?patient=alice&_count=50', 'Task/1', 'Task?_count=500']);
-    const padded = { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Task?${Array.from({ length: 101 }, () => 'a=1').join('&')}` } }] };
+    const padded = {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'GET', url: `Task?${Array.from({ length: 101 }, () => 'a=1').join('&')}` } }],
+    };
     expect(() => parse('POST', '/', padded)).toThrow('at most 100');
   });
 
@@ -85,7 +93,13 @@ describe('one parse of a /fhir request (what the access check judges is what the
 
 describe('confining an answer to the patient’s compartment (defence in depth)', () => {
   const limit: CompartmentLimit = { patient: 'alice', contentTypes: new Set(['Device', 'Questionnaire']) };
-  const task = (id: string, patient: string): Resource => ({ resourceType: 'Task', id, status: 'ready', intent: 'order', for: { reference: `Patient/${patient}` } });
+  const task = (id: string, patient: string): Resource => ({
+    resourceType: 'Task',
+    id,
+    status: 'ready',
+    intent: 'order',
+    for: { reference: `Patient/${patient}` },
+  });
 
   it('drops other patients’ matches and includes from a searchset, and lowers total by the matches dropped', () => {
     const answer: Bundle = {
@@ -112,7 +126,10 @@ describe('confining an answer to the patient’s compartment (defence in depth)'
       type: 'batch-response',
       entry: [
         { response: { status: '200 OK' }, resource: task('b1', 'bob') },
-        { response: { status: '200 OK' }, resource: { resourceType: 'Bundle', type: 'searchset', total: 2, entry: [{ resource: task('a1', 'alice') }, { resource: task('b1', 'bob') }] } },
+        {
+          response: { status: '200 OK' },
+          resource: { resourceType: 'Bundle', type: 'searchset', total: 2, entry: [{ resource: task('a1', 'alice') }, { resource: task('b1', 'bob') }] },
+        },
       ],
     };
     const confined = confineAnswer(answer, limit) as Bundle;
@@ -150,7 +167,10 @@ describe('error text from the router', () => {
   });
 
   it('our own words pass unchanged', () => {
-    const outcome = { resourceType: 'OperationOutcome' as const, issue: [{ severity: 'error' as const, code: 'invalid' as const, details: { text: 'Invalid format for date search parameter: tomorrow' } }] };
+    const outcome = {
+      resourceType: 'OperationOutcome' as const,
+      issue: [{ severity: 'error' as const, code: 'invalid' as const, details: { text: 'Invalid format for date search parameter: tomorrow' } }],
+    };
     expect(withoutJavaScriptErrors(outcome)).toBe(outcome);
   });
 });

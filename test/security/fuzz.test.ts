@@ -18,7 +18,8 @@ const BATCH = 8;
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const WEBHOOK_SECRET = 'fuzz-webhook-secret-7d2c9e';
 /** A stack frame, a file path, or the message of a JavaScript error that escaped a handler. */
-const TRACES = /\/work\/|node_modules|\bat [\w.<>]+ \(|\.ts:\d+:\d+|Cannot read propert|is not a function|is not iterable|Cannot convert object|Maximum call stack/;
+const TRACES =
+  /\/work\/|node_modules|\bat [\w.<>]+ \(|\.ts:\d+:\d+|Cannot read propert|is not a function|is not iterable|Cannot convert object|Maximum call stack/;
 
 function prototypeShape(): string {
   return JSON.stringify([Object.getOwnPropertyNames(Object.prototype).sort(), Object.getOwnPropertyNames(Array.prototype).sort()]);
@@ -53,7 +54,13 @@ describe('fuzzing $triage, /fhir and the Subscription receiver', () => {
     const started = performance.now();
 
     const send = async (hostile: HostileRequest) => {
-      let req = (hostile.method === 'GET' ? request(server).get(hostile.path) : hostile.method === 'PUT' ? request(server).put(hostile.path) : request(server).post(hostile.path)).agent(agent);
+      let req = (
+        hostile.method === 'GET'
+          ? request(server).get(hostile.path)
+          : hostile.method === 'PUT'
+            ? request(server).put(hostile.path)
+            : request(server).post(hostile.path)
+      ).agent(agent);
       for (const [name, value] of Object.entries(hostile.headers)) {
         req = req.set(name, value);
       }
@@ -67,7 +74,9 @@ describe('fuzzing $triage, /fhir and the Subscription receiver', () => {
       const logged = service.logs.lines.filter((l) => l.includes('unhandled error')).at(-1) ?? '';
       const frame = /\(([^()]*\/src\/[^()]*)\)/.exec(logged)?.[1] ?? '';
       const message = /"message":"([^"]{0,200})/.exec(logged)?.[1] ?? '';
-      failures.push(`${why}: ${hostile.method} ${hostile.path.slice(0, 100)} ${process.env.FUZZ_SHOW_BODY ? (hostile.body ?? '').slice(0, 3000) : ''} → ${status} ${text.slice(0, 200)} ${status >= 500 ? `[${message} at ${frame}]` : ''}`);
+      failures.push(
+        `${why}: ${hostile.method} ${hostile.path.slice(0, 100)} ${process.env.FUZZ_SHOW_BODY ? (hostile.body ?? '').slice(0, 3000) : ''} → ${status} ${text.slice(0, 200)} ${status >= 500 ? `[${message} at ${frame}]` : ''}`
+      );
     };
     const check = async (hostile: HostileRequest) => {
       const res = await send(hostile);

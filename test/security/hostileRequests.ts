@@ -21,7 +21,9 @@ export interface HostileRequest {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const FIXTURES = ['S1', 'G1', 'E1', 'U3', 'P1', 'SG1'].map((name) => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.qr.json`), 'utf8')) as Json);
+const FIXTURES = ['S1', 'G1', 'E1', 'U3', 'P1', 'SG1'].map(
+  (name) => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.qr.json`), 'utf8')) as Json
+);
 
 const HEARTBEAT: Json = {
   resourceType: 'Bundle',
@@ -81,15 +83,20 @@ function nestedValue(depth: number): Json {
  */
 function hostileValueOf(huge: boolean): fc.Arbitrary<Json> {
   return fc.oneof(
-  { weight: 4, arbitrary: fc.oneof(fc.string({ maxLength: 20 }), unicode, graphemes, loneSurrogate) },
-  { weight: 3, arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -1, 2 ** 53, 1e308, -0)) },
-  { weight: 2, arbitrary: fc.oneof(fc.boolean(), fc.constant(null)) },
-  { weight: 2, arbitrary: brokenReference.map((reference): Json => ({ reference })) },
-  { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json> },
-  { weight: 1, arbitrary: fc.integer({ min: 3, max: 90 }).map(nestedValue) },
-  { weight: 1, arbitrary: fc.constantFrom<Json>([], {}, [[]], [{}], ['']) },
-  { weight: 1, arbitrary: fc.integer({ min: 100, max: 1_500 }).map((n): Json => Array.from({ length: n }, () => ({ linkId: 'pain-score', answer: [{ valueInteger: 5 }] }))) },
-  { weight: huge ? 1 : 0, arbitrary: hugeString }
+    { weight: 4, arbitrary: fc.oneof(fc.string({ maxLength: 20 }), unicode, graphemes, loneSurrogate) },
+    { weight: 3, arbitrary: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -1, 2 ** 53, 1e308, -0)) },
+    { weight: 2, arbitrary: fc.oneof(fc.boolean(), fc.constant(null)) },
+    { weight: 2, arbitrary: brokenReference.map((reference): Json => ({ reference })) },
+    { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json> },
+    { weight: 1, arbitrary: fc.integer({ min: 3, max: 90 }).map(nestedValue) },
+    { weight: 1, arbitrary: fc.constantFrom<Json>([], {}, [[]], [{}], ['']) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .integer({ min: 100, max: 1_500 })
+        .map((n): Json => Array.from({ length: n }, () => ({ linkId: 'pain-score', answer: [{ valueInteger: 5 }] }))),
+    },
+    { weight: huge ? 1 : 0, arbitrary: hugeString }
   );
 }
 const hostileValue = hostileValueOf(false);
@@ -97,7 +104,23 @@ const hostileOrHugeValue = hostileValueOf(true);
 
 /** Keys with no place in FHIR, some dangerous to JavaScript objects. */
 const hostileKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'resourceType', 'id', 'meta', 'contained', 'extension', 'modifierExtension', '_value', '', ' '),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    'resourceType',
+    'id',
+    'meta',
+    'contained',
+    'extension',
+    'modifierExtension',
+    '_value',
+    '',
+    ' '
+  ),
   fc.string({ maxLength: 12 }),
   unicode
 );
@@ -197,10 +220,15 @@ export function applyMutations(original: Json, mutations: readonly Mutation[]): 
 }
 
 const fixture = fc.constantFrom(...FIXTURES);
-const mutatedResponseOf = (m: fc.Arbitrary<Mutation>): fc.Arbitrary<Json> => fc.tuple(fixture, fc.array(m, { minLength: 1, maxLength: 4 })).map(([doc, ms]) => applyMutations(doc, ms));
+const mutatedResponseOf = (m: fc.Arbitrary<Mutation>): fc.Arbitrary<Json> =>
+  fc.tuple(fixture, fc.array(m, { minLength: 1, maxLength: 4 })).map(([doc, ms]) => applyMutations(doc, ms));
 /** Valid now and then, so the write paths are exercised too. */
 const responseBodyOf = (m: fc.Arbitrary<Mutation>) =>
-  fc.oneof({ weight: 1, arbitrary: fixture }, { weight: 6, arbitrary: mutatedResponseOf(m) }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }) as fc.Arbitrary<Json> });
+  fc.oneof(
+    { weight: 1, arbitrary: fixture },
+    { weight: 6, arbitrary: mutatedResponseOf(m) },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }) as fc.Arbitrary<Json> }
+  );
 const responseBody = responseBodyOf(mutation);
 /** For what is scored but never stored ($triage?persist=false) and the receiver, which stores nothing it is sent. */
 const unstoredResponseBody = responseBodyOf(mutationOf(hostileOrHugeValue));
@@ -209,7 +237,13 @@ const unstoredResponseBody = responseBodyOf(mutationOf(hostileOrHugeValue));
 const encoded = (body: fc.Arbitrary<Json>): fc.Arbitrary<string> =>
   fc.oneof(
     { weight: 8, arbitrary: body.map((b) => JSON.stringify(b) ?? 'null') },
-    { weight: 1, arbitrary: fc.tuple(body, fc.nat()).map(([b, cut]) => { const text = JSON.stringify(b) ?? ''; return text.slice(0, cut % (text.length + 1)); }) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(body, fc.nat()).map(([b, cut]) => {
+        const text = JSON.stringify(b) ?? '';
+        return text.slice(0, cut % (text.length + 1));
+      }),
+    },
     { weight: 1, arbitrary: fc.constantFrom('', '{', '[1,2', '{"resourceType":}', 'null', '"just a string"', '\uFEFF{}', '{"a":1}{"b":2}', 'NaN') }
   );
 
@@ -219,8 +253,28 @@ const asParameters = (body: fc.Arbitrary<Json>): fc.Arbitrary<Json> =>
     parameter: [{ name: 'response', resource }, ...(persist === undefined ? [] : [{ name: 'persist', valueBoolean: persist }])],
   }));
 
-const FHIR_TYPES = ['QuestionnaireResponse', 'Patient', 'RiskAssessment', 'CarePlan', 'Task', 'ServiceRequest', 'Provenance', 'Questionnaire', 'Observation', 'Bundle', 'Binary', 'NotAType', '$triage', '_history', '..', '%2e%2e'];
-const resourceType = fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...FHIR_TYPES) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map(encodeURIComponent) });
+const FHIR_TYPES = [
+  'QuestionnaireResponse',
+  'Patient',
+  'RiskAssessment',
+  'CarePlan',
+  'Task',
+  'ServiceRequest',
+  'Provenance',
+  'Questionnaire',
+  'Observation',
+  'Bundle',
+  'Binary',
+  'NotAType',
+  '$triage',
+  '_history',
+  '..',
+  '%2e%2e',
+];
+const resourceType = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...FHIR_TYPES) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map(encodeURIComponent) }
+);
 const pathSegment = fc.oneof(
   fc.constantFrom('example-patient', 'hip-pain-triage', 'qr-1', '_history', '1', '', '..', '%00', '%2F', 'a'.repeat(300)),
   fc.string({ maxLength: 20 }).map(encodeURIComponent),
@@ -228,20 +282,56 @@ const pathSegment = fc.oneof(
 );
 const searchParam = fc.tuple(
   fc.oneof(
-    fc.constantFrom('subject', 'patient', '_id', '_count', '_sort', '_include', '_revinclude', 'status', 'date', 'identifier', '_lastUpdated', 'subject:Patient', 'subject.name', '_has:Task:focus:status', '_summary', '_elements', '_total', 'subject:missing', '_offset', 'url', '_tag'),
+    fc.constantFrom(
+      'subject',
+      'patient',
+      '_id',
+      '_count',
+      '_sort',
+      '_include',
+      '_revinclude',
+      'status',
+      'date',
+      'identifier',
+      '_lastUpdated',
+      'subject:Patient',
+      'subject.name',
+      '_has:Task:focus:status',
+      '_summary',
+      '_elements',
+      '_total',
+      'subject:missing',
+      '_offset',
+      'url',
+      '_tag'
+    ),
     fc.string({ maxLength: 10 })
   ),
-  fc.oneof(fc.string({ maxLength: 30 }), unicode, brokenReference, fc.constantFrom('-1', '1e9', 'gt2020', 'eq', 'Patient:subject', '*', 'count', 'x|y|z', ',,,', 'Patient/example-patient'), fc.integer({ min: 1, max: 3000 }).map((n) => 'x'.repeat(n)))
+  fc.oneof(
+    fc.string({ maxLength: 30 }),
+    unicode,
+    brokenReference,
+    fc.constantFrom('-1', '1e9', 'gt2020', 'eq', 'Patient:subject', '*', 'count', 'x|y|z', ',,,', 'Patient/example-patient'),
+    fc.integer({ min: 1, max: 3000 }).map((n) => 'x'.repeat(n))
+  )
 );
 const query = fc.array(searchParam, { maxLength: 5 }).map((params) => params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
 
 const entryRequest = fc.record({
   method: fc.oneof(fc.constantFrom('POST', 'PUT', 'GET', 'DELETE', 'PATCH'), hostileValue),
-  url: fc.oneof(fc.tuple(resourceType, fc.option(pathSegment)).map(([t, id]) => (id === null ? t : `${t}/${id}`)), brokenReference, hostileValue),
+  url: fc.oneof(
+    fc.tuple(resourceType, fc.option(pathSegment)).map(([t, id]) => (id === null ? t : `${t}/${id}`)),
+    brokenReference,
+    hostileValue
+  ),
   ifNoneExist: fc.option(fc.constantFrom('identifier=x', '_tag=a|b', '', 'subject=Patient/1')),
 });
 const entry = fc.record({
-  fullUrl: fc.oneof(fc.uuid().map((u) => `urn:uuid:${u}`), brokenReference, hostileValue),
+  fullUrl: fc.oneof(
+    fc.uuid().map((u) => `urn:uuid:${u}`),
+    brokenReference,
+    hostileValue
+  ),
   resource: fc.oneof(responseBody, hostileValue),
   request: fc.oneof({ weight: 5, arbitrary: entryRequest as fc.Arbitrary<Json> }, { weight: 1, arbitrary: hostileValue }),
 });
@@ -251,7 +341,9 @@ const bundle: fc.Arbitrary<Json> = fc
   .map(([doc, ms]) => applyMutations(doc, ms));
 
 const notification: fc.Arbitrary<Json> = fc.oneof(
-  fc.tuple(fc.constantFrom(HEARTBEAT, EVENT), fc.array(mutationOf(hostileOrHugeValue), { minLength: 1, maxLength: 4 })).map(([doc, ms]) => applyMutations(doc, ms)),
+  fc
+    .tuple(fc.constantFrom(HEARTBEAT, EVENT), fc.array(mutationOf(hostileOrHugeValue), { minLength: 1, maxLength: 4 }))
+    .map(([doc, ms]) => applyMutations(doc, ms)),
   unstoredResponseBody,
   fc.constant(EVENT),
   fc.constant({} as Json)
@@ -274,7 +366,13 @@ export function hostileRequests(webhookSecret: string): fc.Arbitrary<HostileRequ
     {
       weight: 5,
       arbitrary: encoded(fc.oneof({ weight: 3, arbitrary: unstoredResponseBody }, { weight: 1, arbitrary: asParameters(unstoredResponseBody) })).map(
-        (body): HostileRequest => ({ target: 'triage-score', method: 'POST', path: '/fhir/QuestionnaireResponse/$triage?persist=false', body, headers: FHIR_JSON })
+        (body): HostileRequest => ({
+          target: 'triage-score',
+          method: 'POST',
+          path: '/fhir/QuestionnaireResponse/$triage?persist=false',
+          body,
+          headers: FHIR_JSON,
+        })
       ),
     },
     {
@@ -297,13 +395,19 @@ export function hostileRequests(webhookSecret: string): fc.Arbitrary<HostileRequ
     },
     {
       weight: 3,
-      arbitrary: fc.tuple(resourceType, query).map(([type, q]): HostileRequest => ({ target: 'fhir-search', method: 'GET', path: `/fhir/${type}?${q}`, body: undefined, headers: {} })),
+      arbitrary: fc
+        .tuple(resourceType, query)
+        .map(([type, q]): HostileRequest => ({ target: 'fhir-search', method: 'GET', path: `/fhir/${type}?${q}`, body: undefined, headers: {} })),
     },
     {
       weight: 1,
-      arbitrary: fc
-        .tuple(resourceType, pathSegment, fc.constantFrom('', '/_history', '/_history/1'))
-        .map(([type, id, suffix]): HostileRequest => ({ target: 'fhir-read', method: 'GET', path: `/fhir/${type}/${id}${suffix}`, body: undefined, headers: {} })),
+      arbitrary: fc.tuple(resourceType, pathSegment, fc.constantFrom('', '/_history', '/_history/1')).map(([type, id, suffix]): HostileRequest => ({
+        target: 'fhir-read',
+        method: 'GET',
+        path: `/fhir/${type}/${id}${suffix}`,
+        body: undefined,
+        headers: {},
+      })),
     },
     {
       weight: 3,

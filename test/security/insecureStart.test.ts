@@ -16,7 +16,11 @@ describe('refusing to be open by accident', () => {
   }, 60_000);
 
   it.each([
-    ['a non-loopback HOST without auth', { ALLOW_INSECURE: 'true', HOST: '0.0.0.0', SESSION_SECRET: 'x'.repeat(32) }, /without authentication on 0\.0\.0\.0, a non-loopback address/],
+    [
+      'a non-loopback HOST without auth',
+      { ALLOW_INSECURE: 'true', HOST: '0.0.0.0', SESSION_SECRET: 'x'.repeat(32) },
+      /without authentication on 0\.0\.0\.0, a non-loopback address/,
+    ],
     ['loopback without auth', { ALLOW_INSECURE: 'true' }, /without authentication on 127\.0\.0\.1 \(loopback\)/],
     ['with AUTH_* set', { ALLOW_INSECURE: 'true', HOST: '0.0.0.0', SESSION_SECRET: 'x'.repeat(32), ...AUTH }, /AUTH_\* still protects the API/],
   ])('ALLOW_INSECURE=true always has a warning: %s', (_name, env, expected) => {
@@ -34,7 +38,9 @@ describe('refusing to be open by accident', () => {
     for (let start = 1; start <= 2; start++) {
       const service = spawnService({ ALLOW_INSECURE: 'true' });
       await service.listening;
-      const warnings = service.lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40 && l.msg.startsWith('ALLOW_INSECURE=true'));
+      const warnings = service.lines
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => l.level === 40 && l.msg.startsWith('ALLOW_INSECURE=true'));
       expect([start, warnings.length]).toEqual([start, 1]);
       expect((await service.stop()).code).toBe(0);
     }

@@ -23,7 +23,11 @@ describe('logs with authentication on', () => {
       RATE_LIMIT_PER_MINUTE: '6',
     });
     const backend = await api.sign({ sub: 'backend-client', scope: 'system/*.cruds' });
-    const patientToken = await api.sign({ sub: 'patient-user-7', scope: 'patient/QuestionnaireResponse.c patient/RiskAssessment.c patient/CarePlan.c patient/ServiceRequest.c patient/Task.c', patient: 'log-patient' });
+    const patientToken = await api.sign({
+      sub: 'patient-user-7',
+      scope: 'patient/QuestionnaireResponse.c patient/RiskAssessment.c patient/CarePlan.c patient/ServiceRequest.c patient/Task.c',
+      patient: 'log-patient',
+    });
     const forged = `${backend.slice(0, -10)}AAAAAAAAAA`;
     const cdsToken = await ehr.sign({ jti: randomUUID() });
     const response = buildResponse(answersWith({ 'pain-score': 8, 'night-pain': true }), { subject: { reference: 'Patient/log-patient' } });
@@ -43,7 +47,12 @@ describe('logs with authentication on', () => {
         .set('Content-Type', json)
         .send({ resourceType: 'Patient', id: 'log-patient', name: [{ family: 'Fennimore-Quaid', given: ['Isolde'] }], birthDate: '1966-02-11' })
         .expect(200);
-      await request(app).post('/fhir/QuestionnaireResponse/$triage').set('Authorization', `Bearer ${patientToken}`).set('Content-Type', json).send(JSON.stringify(response)).expect(200);
+      await request(app)
+        .post('/fhir/QuestionnaireResponse/$triage')
+        .set('Authorization', `Bearer ${patientToken}`)
+        .set('Content-Type', json)
+        .send(JSON.stringify(response))
+        .expect(200);
       // Refused: another patient (403), a forged signature (401), no token (401).
       await request(app)
         .post('/fhir/QuestionnaireResponse/$triage')
@@ -53,9 +62,26 @@ describe('logs with authentication on', () => {
         .expect(403);
       await request(app).get('/fhir/Patient/log-patient').set('Authorization', `Bearer ${forged}`).expect(401);
       await request(app).get('/fhir/Patient?name=Fennimore-Quaid').expect(401);
-      await request(app).post('/subscriptions/questionnaire-response').set('Content-Type', json).set('Authorization', `Bearer ${WEBHOOK_SECRET}`).send(heartbeat).expect(200);
-      await request(app).post('/subscriptions/questionnaire-response').set('Content-Type', json).set('X-Hub-Signature-256', signature).set('X-Webhook-Timestamp', signedAt).set('X-Webhook-Id', 'log-test-notification').send(heartbeat).expect(200);
-      await request(app).post('/subscriptions/questionnaire-response').set('Content-Type', json).set('Authorization', 'Bearer wrong-secret-value-0000').send(heartbeat).expect(401);
+      await request(app)
+        .post('/subscriptions/questionnaire-response')
+        .set('Content-Type', json)
+        .set('Authorization', `Bearer ${WEBHOOK_SECRET}`)
+        .send(heartbeat)
+        .expect(200);
+      await request(app)
+        .post('/subscriptions/questionnaire-response')
+        .set('Content-Type', json)
+        .set('X-Hub-Signature-256', signature)
+        .set('X-Webhook-Timestamp', signedAt)
+        .set('X-Webhook-Id', 'log-test-notification')
+        .send(heartbeat)
+        .expect(200);
+      await request(app)
+        .post('/subscriptions/questionnaire-response')
+        .set('Content-Type', json)
+        .set('Authorization', 'Bearer wrong-secret-value-0000')
+        .send(heartbeat)
+        .expect(401);
       await request(app)
         .post('/cds-services/hip-pain-triage')
         .set('Authorization', `Bearer ${cdsToken}`)

@@ -15,7 +15,8 @@ const AUDIENCE = 'hip-triage-api';
 const FHIR_JSON = 'application/fhir+json';
 const FORM = 'application/x-www-form-urlencoded';
 /** The service's default SMART scopes (DEFAULT_SMART_SCOPES), plus Observation and a patient wildcard for writes. */
-const PATIENT_SCOPES = 'launch/patient openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const PATIENT_SCOPES =
+  'launch/patient openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const PATIENT_EVERYTHING = 'launch/patient openid patient/*.cruds';
 
 /** Every id of bob's data: none may appear in any answer to alice's token. */
@@ -37,7 +38,11 @@ function expectNothingOfBobs(res: request.Response): void {
 }
 
 function expectOutcome(res: request.Response, status: number, code: string): void {
-  expect([res.status, (res.body as OperationOutcome).resourceType, (res.body as OperationOutcome).issue?.[0]?.code]).toEqual([status, 'OperationOutcome', code]);
+  expect([res.status, (res.body as OperationOutcome).resourceType, (res.body as OperationOutcome).issue?.[0]?.code]).toEqual([
+    status,
+    'OperationOutcome',
+    code,
+  ]);
 }
 
 describe('a patient token and another patient’s records (issue 19)', () => {
@@ -49,9 +54,12 @@ describe('a patient token and another patient’s records (issue 19)', () => {
 
   const as = (token: string) => ({
     get: (url: string) => request(service.app).get(`/fhir/${url}`).set('Authorization', `Bearer ${token}`),
-    postJson: (url: string, body: unknown) => request(service.app).post(`/fhir/${url}`).set('Authorization', `Bearer ${token}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
-    postForm: (url: string, form: string) => request(service.app).post(`/fhir/${url}`).set('Authorization', `Bearer ${token}`).set('Content-Type', FORM).send(form),
-    put: (url: string, body: unknown) => request(service.app).put(`/fhir/${url}`).set('Authorization', `Bearer ${token}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
+    postJson: (url: string, body: unknown) =>
+      request(service.app).post(`/fhir/${url}`).set('Authorization', `Bearer ${token}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
+    postForm: (url: string, form: string) =>
+      request(service.app).post(`/fhir/${url}`).set('Authorization', `Bearer ${token}`).set('Content-Type', FORM).send(form),
+    put: (url: string, body: unknown) =>
+      request(service.app).put(`/fhir/${url}`).set('Authorization', `Bearer ${token}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body)),
     delete: (url: string) => request(service.app).delete(`/fhir/${url}`).set('Authorization', `Bearer ${token}`),
   });
 
@@ -66,18 +74,33 @@ describe('a patient token and another patient’s records (issue 19)', () => {
       { id: 'alice', family: 'Aliceson', birthDate: '1960-01-01' },
       { id: 'bob', family: 'Bobson', birthDate: '1950-02-02' },
     ];
-    const entry: unknown[] = [{ request: { method: 'PUT', url: 'Organization/shared-clinic' }, resource: { resourceType: 'Organization', id: 'shared-clinic', name: 'Shared clinic' } }];
+    const entry: unknown[] = [
+      { request: { method: 'PUT', url: 'Organization/shared-clinic' }, resource: { resourceType: 'Organization', id: 'shared-clinic', name: 'Shared clinic' } },
+    ];
     for (const { id, family, birthDate } of people) {
       const patient = `Patient/${id}`;
       entry.push(
         { request: { method: 'PUT', url: patient }, resource: { resourceType: 'Patient', id, name: [{ family }], birthDate } },
-        { request: { method: 'PUT', url: `QuestionnaireResponse/qr-${id}` }, resource: { resourceType: 'QuestionnaireResponse', id: `qr-${id}`, status: 'completed', subject: { reference: patient } } },
+        {
+          request: { method: 'PUT', url: `QuestionnaireResponse/qr-${id}` },
+          resource: { resourceType: 'QuestionnaireResponse', id: `qr-${id}`, status: 'completed', subject: { reference: patient } },
+        },
         {
           request: { method: 'PUT', url: `Task/task-${id}` },
           // Both Tasks have the same owner: `_include=Task:owner&_revinclude:iterate=Task:owner` walked from alice's to bob's.
-          resource: { resourceType: 'Task', id: `task-${id}`, status: 'ready', intent: 'order', for: { reference: patient }, owner: { reference: 'Organization/shared-clinic' } },
+          resource: {
+            resourceType: 'Task',
+            id: `task-${id}`,
+            status: 'ready',
+            intent: 'order',
+            for: { reference: patient },
+            owner: { reference: 'Organization/shared-clinic' },
+          },
         },
-        { request: { method: 'PUT', url: `RiskAssessment/ra-${id}` }, resource: { resourceType: 'RiskAssessment', id: `ra-${id}`, status: 'final', subject: { reference: patient } } }
+        {
+          request: { method: 'PUT', url: `RiskAssessment/ra-${id}` },
+          resource: { resourceType: 'RiskAssessment', id: `ra-${id}`, status: 'final', subject: { reference: patient } },
+        }
       );
     }
     await as(backend).postJson('', { resourceType: 'Bundle', type: 'transaction', entry }).expect(200);
@@ -110,7 +133,10 @@ describe('a patient token and another patient’s records (issue 19)', () => {
     });
 
     it('POST _search: the query names alice, the JSON body names bob and an _include → 403', async () => {
-      const res = await as(alice).postJson('QuestionnaireResponse/_search?subject=Patient/alice', { subject: 'Patient/bob', _include: 'QuestionnaireResponse:subject' });
+      const res = await as(alice).postJson('QuestionnaireResponse/_search?subject=Patient/alice', {
+        subject: 'Patient/bob',
+        _include: 'QuestionnaireResponse:subject',
+      });
       expectOutcome(res, 403, 'forbidden');
       expectNothingOfBobs(res);
     });
@@ -124,7 +150,10 @@ describe('a patient token and another patient’s records (issue 19)', () => {
     it.each([
       ['a form body naming only bob', () => as(alice).postForm('Task/_search', 'patient=bob')],
       ['a JSON body naming only bob', () => as(alice).postJson('Task/_search', { patient: 'Patient/bob' })],
-      ['a JSON body with _revinclude:iterate', () => as(alice).postJson('Task/_search?patient=alice', { '_revinclude:iterate': 'Task:owner', _include: 'Task:owner' })],
+      [
+        'a JSON body with _revinclude:iterate',
+        () => as(alice).postJson('Task/_search?patient=alice', { '_revinclude:iterate': 'Task:owner', _include: 'Task:owner' }),
+      ],
     ])('POST _search with %s → 403', async (_name, send) => {
       const res = await send();
       expectOutcome(res, 403, 'forbidden');
@@ -175,8 +204,16 @@ describe('a patient token and another patient’s records (issue 19)', () => {
       ['a search naming bob', { request: { method: 'GET', url: 'Task?patient=bob' } }],
       ['a read of bob’s Task', { request: { method: 'GET', url: 'Task/task-bob' } }],
       ['a search with _revinclude:iterate', { request: { method: 'GET', url: 'Task?patient=alice&_include=Task:owner&_revinclude:iterate=Task:owner' } }],
-      ['a POST _search entry (the router reads its resource as the parameters)', { request: { method: 'POST', url: 'Task/_search' }, resource: { resourceType: 'Parameters' } }],
-      ['a padded search', { request: { method: 'GET', url: `Task?patient=alice&${Array.from({ length: 1_001 }, (_, i) => `p${i}=x`).join('&')}&_revinclude:iterate=Task:owner` } }],
+      [
+        'a POST _search entry (the router reads its resource as the parameters)',
+        { request: { method: 'POST', url: 'Task/_search' }, resource: { resourceType: 'Parameters' } },
+      ],
+      [
+        'a padded search',
+        {
+          request: { method: 'GET', url: `Task?patient=alice&${Array.from({ length: 1_001 }, (_, i) => `p${i}=x`).join('&')}&_revinclude:iterate=Task:owner` },
+        },
+      ],
     ])('%s, in a batch or a transaction → refused, nothing of bob’s', async (_name, entry) => {
       for (const type of ['batch', 'transaction'] as const) {
         const res = await as(alice).postJson('', bundle(type, { request: { method: 'GET', url: 'Task?patient=alice' } }, entry));
@@ -188,7 +225,16 @@ describe('a patient token and another patient’s records (issue 19)', () => {
     });
 
     it('a batch of her own searches answers her records, each capped like a search of its own', async () => {
-      const res = await as(alice).postJson('', bundle('batch', { request: { method: 'GET', url: 'Task?patient=alice' } }, { request: { method: 'GET', url: 'QuestionnaireResponse?subject=Patient/alice' } })).expect(200);
+      const res = await as(alice)
+        .postJson(
+          '',
+          bundle(
+            'batch',
+            { request: { method: 'GET', url: 'Task?patient=alice' } },
+            { request: { method: 'GET', url: 'QuestionnaireResponse?subject=Patient/alice' } }
+          )
+        )
+        .expect(200);
       const results = (res.body as Bundle).entry?.map((e) => idsIn(e.resource)) ?? [];
       expect(results).toEqual([['task-alice'], ['qr-alice']]);
       expectNothingOfBobs(res);
@@ -221,7 +267,17 @@ describe('a patient token and another patient’s records (issue 19)', () => {
       for (const resource of [
         { resourceType: 'PlanDefinition', status: 'active', name: 'Rogue' },
         { resourceType: 'HealthcareService', name: 'Rogue' },
-        { resourceType: 'SearchParameter', url: 'https://rogue.example/sp', name: 'rogue', status: 'active', description: 'x', code: 'rogue', base: ['Task'], type: 'token', expression: 'Task.id' },
+        {
+          resourceType: 'SearchParameter',
+          url: 'https://rogue.example/sp',
+          name: 'rogue',
+          status: 'active',
+          description: 'x',
+          code: 'rogue',
+          base: ['Task'],
+          type: 'token',
+          expression: 'Task.id',
+        },
         { resourceType: 'Organization', name: 'Rogue' },
       ]) {
         const res = await as(aliceWrites).postJson(resource.resourceType, resource);
@@ -237,7 +293,10 @@ describe('a patient token and another patient’s records (issue 19)', () => {
         resourceType: 'Bundle',
         type: 'transaction',
         entry: [
-          { request: { method: 'PUT', url: 'RiskAssessment/ra-alice' }, resource: { resourceType: 'RiskAssessment', id: 'ra-alice', status: 'final', subject: { reference: 'Patient/alice' } } },
+          {
+            request: { method: 'PUT', url: 'RiskAssessment/ra-alice' },
+            resource: { resourceType: 'RiskAssessment', id: 'ra-alice', status: 'final', subject: { reference: 'Patient/alice' } },
+          },
           { request: { method: 'PUT', url: 'HealthcareService/hip-triage-duty-clinician' }, resource: { ...before, name: 'Nobody' } },
         ],
       });
@@ -246,7 +305,9 @@ describe('a patient token and another patient’s records (issue 19)', () => {
     });
 
     it('her own records stay writable with the same token', async () => {
-      await as(aliceWrites).put('RiskAssessment/ra-alice', { resourceType: 'RiskAssessment', id: 'ra-alice', status: 'amended', subject: { reference: 'Patient/alice' } }).expect(200);
+      await as(aliceWrites)
+        .put('RiskAssessment/ra-alice', { resourceType: 'RiskAssessment', id: 'ra-alice', status: 'amended', subject: { reference: 'Patient/alice' } })
+        .expect(200);
       expect(((await readBack('RiskAssessment/ra-alice')) as { status?: string }).status).toBe('amended');
     });
 
@@ -260,7 +321,9 @@ describe('a patient token and another patient’s records (issue 19)', () => {
       const wildcard = await issuer.sign({ sub: 'admin', scope: 'user/*.cruds' });
       expectOutcome(await as(wildcard).put('HealthcareService/hip-triage-gp-practice', { ...before, comment: 'changed' }), 403, 'forbidden');
       const named = await issuer.sign({ sub: 'admin', scope: 'user/HealthcareService.ru' });
-      await as(named).put('HealthcareService/hip-triage-gp-practice', { ...before, comment: 'changed' }).expect(200);
+      await as(named)
+        .put('HealthcareService/hip-triage-gp-practice', { ...before, comment: 'changed' })
+        .expect(200);
       expect((await readBack('HealthcareService/hip-triage-gp-practice')) as { comment?: string }).toMatchObject({ comment: 'changed' });
       const patientNamed = await issuer.sign({ sub: 'alice-user', scope: 'patient/HealthcareService.cruds', patient: 'alice' });
       expectOutcome(await as(patientNamed).put('HealthcareService/hip-triage-gp-practice', before), 403, 'forbidden');

@@ -25,7 +25,13 @@ const PER_TRANSACTION = 100;
 
 /** Completed, but with no answers: invalid, so intake makes a routine review Task for each. */
 function invalidResponse(n: number): QuestionnaireResponse {
-  return { resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: QUESTIONNAIRE, subject: { reference: `Patient/flood-${n}` }, authored: '2026-11-20T10:00:00Z' };
+  return {
+    resourceType: 'QuestionnaireResponse',
+    status: 'completed',
+    questionnaire: QUESTIONNAIRE,
+    subject: { reference: `Patient/flood-${n}` },
+    authored: '2026-11-20T10:00:00Z',
+  };
 }
 
 function transactionOf(responses: QuestionnaireResponse[]): Bundle {
@@ -87,10 +93,20 @@ describe('a flood of invalid responses from one caller', () => {
     // Exactly what is left out, and only routine review work is.
     const openTasks = await service.store.searchResources('Task', { status: 'requested,accepted,in-progress', _count: '5000' });
     expect(openTasks.length).toBeGreaterThanOrEqual(FLOOD);
-    expect(queue.notShown).toEqual({ total: openTasks.length - QUEUE_TASK_LIMIT, byPriority: { stat: 0, asap: 0, urgent: 0, routine: openTasks.length - QUEUE_TASK_LIMIT }, exact: true });
+    expect(queue.notShown).toEqual({
+      total: openTasks.length - QUEUE_TASK_LIMIT,
+      byPriority: { stat: 0, asap: 0, urgent: 0, routine: openTasks.length - QUEUE_TASK_LIMIT },
+      exact: true,
+    });
 
     // The page a clinician sees: the emergency is in the first service's rows, and the page says how many are not shown.
-    const cookie = new CookieSigner(SESSION_SECRET).sign({ purpose: 'session', sid: 'flood-test-session', sub: 'nurse-1', name: 'A Nurse', exp: Date.now() + 3_600_000 });
+    const cookie = new CookieSigner(SESSION_SECRET).sign({
+      purpose: 'session',
+      sid: 'flood-test-session',
+      sub: 'nurse-1',
+      name: 'A Nurse',
+      exp: Date.now() + 3_600_000,
+    });
     const page = await request(service.app).get('/queue').set('Cookie', `${SESSION_COOKIE}=${cookie}`).expect(200);
     const firstSection = page.text.slice(page.text.indexOf('<section'), page.text.indexOf('</section>'));
     expect(firstSection).toContain('E1');
@@ -121,11 +137,17 @@ describe('per-caller response limits (RESPONSE_LIMIT_PER_MINUTE, RESPONSE_LIMIT_
   const post = (token: string, path: string, body: unknown) =>
     request(service.app).post(path).set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
   const storedFor = async (prefix: string) =>
-    (await service.store.searchResources<QuestionnaireResponse>('QuestionnaireResponse', { _count: '1000' })).filter((r) => r.subject?.reference?.startsWith(`Patient/${prefix}`)).length;
+    (await service.store.searchResources<QuestionnaireResponse>('QuestionnaireResponse', { _count: '1000' })).filter((r) =>
+      r.subject?.reference?.startsWith(`Patient/${prefix}`)
+    ).length;
 
   it('a Bundle with more responses than one request may carry: 413 with an OperationOutcome, nothing written', async () => {
     const token = await issuer.sign({ sub: 'bulk-sender', scope: 'system/*.cruds' });
-    const res = await post(token, '/fhir', transactionOf([0, 1, 2, 3].map((n) => ({ ...invalidResponse(n), subject: { reference: `Patient/bulk-${n}` } })))).expect(413);
+    const res = await post(
+      token,
+      '/fhir',
+      transactionOf([0, 1, 2, 3].map((n) => ({ ...invalidResponse(n), subject: { reference: `Patient/bulk-${n}` } })))
+    ).expect(413);
     expect(res.body.resourceType).toBe('OperationOutcome');
     expect(res.body.issue[0].code).toBe('too-costly');
     expect(await storedFor('bulk-')).toBe(0);

@@ -25,7 +25,8 @@ function outcomeText(body: unknown): string {
 }
 
 /** What a JavaScript error, a stack or a path looks like in an answer. */
-const JS_TRACES = /TypeError|ReferenceError|RangeError|Cannot read|is not a function|undefined|null|Unrecognized search parameter type|\bat \S+ \(|\.[jt]s:\d+|node_modules/;
+const JS_TRACES =
+  /TypeError|ReferenceError|RangeError|Cannot read|is not a function|undefined|null|Unrecognized search parameter type|\bat \S+ \(|\.[jt]s:\d+|node_modules/;
 
 describe('search caps, the parameter limit and error text, with auth on', () => {
   let issuer: TokenIssuer;
@@ -41,9 +42,21 @@ describe('search caps, the parameter limit and error text, with auth on', () => 
     patient = await issuer.sign({ sub: 'p', scope: 'patient/Task.rs patient/Patient.r', patient: 'many' });
     const entry = Array.from({ length: TASKS }, (_, i) => ({
       request: { method: 'POST', url: 'Task' },
-      resource: { resourceType: 'Task', status: 'ready', intent: 'order', for: { reference: 'Patient/many' }, owner: { reference: 'Organization/hip-triage-gp-practice' }, description: `task ${i}` },
+      resource: {
+        resourceType: 'Task',
+        status: 'ready',
+        intent: 'order',
+        for: { reference: 'Patient/many' },
+        owner: { reference: 'Organization/hip-triage-gp-practice' },
+        description: `task ${i}`,
+      },
     }));
-    await request(service.app).post('/fhir').set('Authorization', `Bearer ${backend}`).set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry })).expect(200);
+    await request(service.app)
+      .post('/fhir')
+      .set('Authorization', `Bearer ${backend}`)
+      .set('Content-Type', FHIR_JSON)
+      .send(JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }))
+      .expect(200);
   });
   afterAll(async () => {
     await service.close();
@@ -80,15 +93,31 @@ describe('search caps, the parameter limit and error text, with auth on', () => 
   });
 
   it('the cap holds for POST _search (form and JSON) and for a search inside a batch', async () => {
-    const form = await request(service.app).post('/fhir/Task/_search').set('Authorization', `Bearer ${backend}`).set('Content-Type', 'application/x-www-form-urlencoded').send('_count=9999').expect(200);
+    const form = await request(service.app)
+      .post('/fhir/Task/_search')
+      .set('Authorization', `Bearer ${backend}`)
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('_count=9999')
+      .expect(200);
     expect(entries(form.body)).toBe(500);
-    const json = await request(service.app).post('/fhir/Task/_search').set('Authorization', `Bearer ${backend}`).set('Content-Type', FHIR_JSON).send(JSON.stringify({ status: 'ready' })).expect(200);
+    const json = await request(service.app)
+      .post('/fhir/Task/_search')
+      .set('Authorization', `Bearer ${backend}`)
+      .set('Content-Type', FHIR_JSON)
+      .send(JSON.stringify({ status: 'ready' }))
+      .expect(200);
     expect(entries(json.body)).toBe(50);
     const batch = await request(service.app)
       .post('/fhir')
       .set('Authorization', `Bearer ${backend}`)
       .set('Content-Type', FHIR_JSON)
-      .send(JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Task' } }, { request: { method: 'GET', url: 'Task?_count=9999' } }] }))
+      .send(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'batch',
+          entry: [{ request: { method: 'GET', url: 'Task' } }, { request: { method: 'GET', url: 'Task?_count=9999' } }],
+        })
+      )
       .expect(200);
     expect((batch.body as Bundle).entry?.map((e) => entries(e.resource))).toEqual([50, 500]);
   });
@@ -156,12 +185,15 @@ describe('the Host header when auth is off (DNS rebinding)', () => {
     await service.close();
   });
 
-  it.each(['attacker.example', 'attacker.example:8080', 'triage.hospital.test.attacker.example', '127.0.0.1.nip.io', '', 'a b', 'user@localhost'])('Host "%s" → 421 with an OperationOutcome, on /fhir, /queue and /metrics', async (host) => {
-    for (const path of ['/fhir/Task', '/queue', '/metrics', '/fhir/metadata']) {
-      const res = await request(service.app).get(path).set('Host', host);
-      expect([path, res.status, (res.body as OperationOutcome).resourceType]).toEqual([path, 421, 'OperationOutcome']);
+  it.each(['attacker.example', 'attacker.example:8080', 'triage.hospital.test.attacker.example', '127.0.0.1.nip.io', '', 'a b', 'user@localhost'])(
+    'Host "%s" → 421 with an OperationOutcome, on /fhir, /queue and /metrics',
+    async (host) => {
+      for (const path of ['/fhir/Task', '/queue', '/metrics', '/fhir/metadata']) {
+        const res = await request(service.app).get(path).set('Host', host);
+        expect([path, res.status, (res.body as OperationOutcome).resourceType]).toEqual([path, 421, 'OperationOutcome']);
+      }
     }
-  });
+  );
 
   it.each(['triage.hospital.test', 'TRIAGE.hospital.test:443', 'localhost:8080', '127.0.0.1', '[::1]:8080'])('Host "%s" is served', async (host) => {
     const res = await request(service.app).get('/fhir/metadata').set('Host', host);
@@ -174,7 +206,14 @@ describe('the Host header when auth is off (DNS rebinding)', () => {
 
   it('with auth on, the token is the control and the Host is not checked', async () => {
     const issuer = await startTokenIssuer(ISSUER, AUDIENCE);
-    const secured = await startSecuredService({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URI: issuer.jwksUri, PUBLIC_BASE_URL: 'https://triage.hospital.test', SESSION_SECRET: 'a-session-secret-of-at-least-32-characters', SMART_ALLOWED_ISS: 'https://ehr.hospital.test/fhir' });
+    const secured = await startSecuredService({
+      AUTH_ISSUER: ISSUER,
+      AUTH_AUDIENCE: AUDIENCE,
+      AUTH_JWKS_URI: issuer.jwksUri,
+      PUBLIC_BASE_URL: 'https://triage.hospital.test',
+      SESSION_SECRET: 'a-session-secret-of-at-least-32-characters',
+      SMART_ALLOWED_ISS: 'https://ehr.hospital.test/fhir',
+    });
     try {
       const res = await request(secured.app).get('/fhir/metadata').set('Host', 'api.other-name.test');
       expect(res.status).toBe(200);

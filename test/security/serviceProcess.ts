@@ -57,7 +57,9 @@ export function spawnService(env: Record<string, string>): ServiceProcess {
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal }))
+  );
   const listeningOrExit = Promise.race([
     listening,
     exited.then(({ code, signal }) => Promise.reject(new Error(`the service exited (${code ?? signal ?? ''}) before listening: ${stderr}`))),

@@ -28,7 +28,9 @@ const TRIAGE_WORKERS = 6;
 const RSS_CEILING_MB = Number(process.env.SOAK_RSS_MB ?? 600);
 const WEBHOOK_SECRET = 'soak-webhook-secret-51e0c3a9';
 const PATIENT_NAME = { family: 'Quillonby', given: ['Zanzibar'] };
-const FIXTURES = ['G1', 'S1', 'E1', 'U3', 'P1'].map((name) => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.qr.json`), 'utf8')) as QuestionnaireResponse);
+const FIXTURES = ['G1', 'S1', 'E1', 'U3', 'P1'].map(
+  (name) => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.qr.json`), 'utf8')) as QuestionnaireResponse
+);
 
 interface Sent {
   readonly subject: string;
@@ -110,7 +112,12 @@ describe('soak: concurrent write-backs, redeliveries and a kill -9 against a chi
       }
       figures.requests++;
       try {
-        const res = await fetch(`${target.base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json', ...headers }, body, signal: AbortSignal.timeout(30_000) });
+        const res = await fetch(`${target.base}${path}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/fhir+json', ...headers },
+          body,
+          signal: AbortSignal.timeout(30_000),
+        });
         return { status: res.status, json: await res.json().catch(() => undefined) };
       } catch {
         // The process died under the request: not acknowledged.
@@ -135,7 +142,19 @@ describe('soak: concurrent write-backs, redeliveries and a kill -9 against a chi
           const n = next++;
           const fixture = FIXTURES[n % FIXTURES.length] as QuestionnaireResponse;
           const subject = n % 50 === 0 ? 'Patient/soak-named' : `Patient/soak-${n}`;
-          item = { subject, fixture: n % FIXTURES.length, body: JSON.stringify({ ...fixture, id: undefined, subject: { reference: subject }, authored: `2026-11-20T10:${String(n % 60).padStart(2, '0')}:00Z`, identifier: { value: `soak-${n}` } }), expected: undefined, riskAssessment: undefined };
+          item = {
+            subject,
+            fixture: n % FIXTURES.length,
+            body: JSON.stringify({
+              ...fixture,
+              id: undefined,
+              subject: { reference: subject },
+              authored: `2026-11-20T10:${String(n % 60).padStart(2, '0')}:00Z`,
+              identifier: { value: `soak-${n}` },
+            }),
+            expected: undefined,
+            riskAssessment: undefined,
+          };
           sent.push(item);
         }
         const answer = await post('/fhir/QuestionnaireResponse/$triage', item.body);
@@ -180,7 +199,17 @@ describe('soak: concurrent write-backs, redeliveries and a kill -9 against a chi
         const notification = JSON.stringify({
           resourceType: 'Bundle',
           type: 'history',
-          entry: [{ resource: { resourceType: 'SubscriptionStatus', status: 'active', type: 'event-notification', subscription: { reference: 'Subscription/soak' }, notificationEvent: [{ eventNumber: String(n), focus: { reference: `QuestionnaireResponse/${id}` } }] } }],
+          entry: [
+            {
+              resource: {
+                resourceType: 'SubscriptionStatus',
+                status: 'active',
+                type: 'event-notification',
+                subscription: { reference: 'Subscription/soak' },
+                notificationEvent: [{ eventNumber: String(n), focus: { reference: `QuestionnaireResponse/${id}` } }],
+              },
+            },
+          ],
         });
         for (let delivery = 0; delivery < 3; delivery++) {
           figures.notifications++;
@@ -225,7 +254,8 @@ describe('soak: concurrent write-backs, redeliveries and a kill -9 against a chi
         byFixture.set(item.fixture, item.expected);
       }
     }
-    const full = (expected: Partial<Record<ResultType, number>> | undefined) => Object.fromEntries(RESULT_TYPES.map((t) => [t, expected?.[t] ?? 0])) as Record<ResultType, number>;
+    const full = (expected: Partial<Record<ResultType, number>> | undefined) =>
+      Object.fromEntries(RESULT_TYPES.map((t) => [t, expected?.[t] ?? 0])) as Record<ResultType, number>;
     const same = (a: Record<ResultType, number>, b: Record<ResultType, number>) => RESULT_TYPES.every((t) => a[t] === b[t]);
     try {
       for (const item of sent.filter((s) => s.subject !== 'Patient/soak-named')) {
@@ -262,7 +292,16 @@ describe('soak: concurrent write-backs, redeliveries and a kill -9 against a chi
     }
 
     const logs = children.flatMap((c) => c.lines).join('\n');
-    for (const forbidden of [PATIENT_NAME.family, PATIENT_NAME.given[0] ?? '', WEBHOOK_SECRET, 'valueBoolean', 'valueInteger', 'pain-score', 'saddle-numbness', '1970-01-01']) {
+    for (const forbidden of [
+      PATIENT_NAME.family,
+      PATIENT_NAME.given[0] ?? '',
+      WEBHOOK_SECRET,
+      'valueBoolean',
+      'valueInteger',
+      'pain-score',
+      'saddle-numbness',
+      '1970-01-01',
+    ]) {
       expect([forbidden, logs.includes(forbidden)]).toEqual([forbidden, false]);
     }
     expect(logs).toContain('triage written back');
@@ -282,4 +321,3 @@ describe('soak: concurrent write-backs, redeliveries and a kill -9 against a chi
     expect(peak).toBeLessThan(RSS_CEILING_MB);
   }, 600_000);
 });
-

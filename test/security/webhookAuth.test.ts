@@ -42,7 +42,8 @@ describe('the Subscription receiver is authenticated by WEBHOOK_SECRET, not by a
     await issuer.close();
   });
 
-  const notify = (headers: Record<string, string>, body = HEARTBEAT) => request(service.app).post(RECEIVER).set('Content-Type', 'application/fhir+json').set(headers).send(body);
+  const notify = (headers: Record<string, string>, body = HEARTBEAT) =>
+    request(service.app).post(RECEIVER).set('Content-Type', 'application/fhir+json').set(headers).send(body);
 
   it.each<[string, Record<string, string>]>([
     ['no secret', {}],
@@ -52,7 +53,10 @@ describe('the Subscription receiver is authenticated by WEBHOOK_SECRET, not by a
     ['an HMAC with another key', signed(HEARTBEAT, { key: 'another-key' })],
     ['an HMAC of another body', signed(`${HEARTBEAT} `)],
     ['a malformed HMAC', { ...signed(HEARTBEAT), 'X-Hub-Signature-256': 'sha256=xyz' }],
-    ['an HMAC of the body alone (the old scheme: no timestamp, no id)', { 'X-Hub-Signature-256': `sha256=${createHmac('sha256', SECRET).update(HEARTBEAT).digest('hex')}` }],
+    [
+      'an HMAC of the body alone (the old scheme: no timestamp, no id)',
+      { 'X-Hub-Signature-256': `sha256=${createHmac('sha256', SECRET).update(HEARTBEAT).digest('hex')}` },
+    ],
     ['a signature whose timestamp header was changed after signing', { ...signed(HEARTBEAT, { timestamp: now() - 10 }), 'X-Webhook-Timestamp': String(now()) }],
     ['a signature whose id header was changed after signing', { ...signed(HEARTBEAT, { id: 'original-id-1' }), 'X-Webhook-Id': 'another-id-2' }],
     ['a stale timestamp (signed 10 minutes ago)', signed(HEARTBEAT, { timestamp: now() - 600 })],
@@ -90,7 +94,13 @@ describe('the Subscription receiver is authenticated by WEBHOOK_SECRET, not by a
     const gzipped = gzipSync(HEARTBEAT);
     // Bytes as given: supertest would otherwise serialise the Buffer as JSON.
     const sendGzip = (headers: Record<string, string>) =>
-      request(service.app).post(RECEIVER).set('Content-Type', 'application/fhir+json').set('Content-Encoding', 'gzip').set(headers).serialize((b: unknown) => b as string).send(gzipped as unknown as string);
+      request(service.app)
+        .post(RECEIVER)
+        .set('Content-Type', 'application/fhir+json')
+        .set('Content-Encoding', 'gzip')
+        .set(headers)
+        .serialize((b: unknown) => b as string)
+        .send(gzipped as unknown as string);
     // Signed over the inflated JSON while the wire carried gzip: the old bypass (a relay could re-compress anything).
     const inflatedSigned = await sendGzip(signed(HEARTBEAT));
     expect(inflatedSigned.status).toBe(415);

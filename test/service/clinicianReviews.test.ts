@@ -31,7 +31,10 @@ async function putPatient(id: string, birthDate: string): Promise<void> {
 }
 
 async function triage(response: QuestionnaireResponse): Promise<{ status: number; body: Bundle }> {
-  const res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(response));
+  const res = await request(service.app)
+    .post('/fhir/QuestionnaireResponse/$triage')
+    .set('Content-Type', 'application/fhir+json')
+    .send(JSON.stringify(response));
   return { status: res.status, body: res.body as Bundle };
 }
 
@@ -44,35 +47,40 @@ describe('review-identity: answered age and record more than a year apart', () =
     ['gp (a child answered in an adult record)', {}, 'gp', 'routine'],
     ['urgent', { 'pain-worsening': true }, 'urgent', 'asap'],
     ['emergency', { 'cannot-weight-bear': true }, 'emergency', 'stat'],
-  ] as [string, Answers, string, string][])('%s: the result is written, and a review-identity Task for the duty clinician in the same transaction', async (name, changes, disposition, priority) => {
-    const id = `identity-${disposition}`;
-    await putPatient(id, '1990-05-01');
-    const { status, body } = await triage(buildResponse(answersWith({ age: 10, ...childDefaults(10), ...changes }), { subject: { reference: `Patient/${id}` } }));
-    expect([name, status]).toEqual([name, 200]);
-    const record = await recordOf(service.store, `Patient/${id}`);
-    expect(record.risks.map((r) => r.prediction?.[0]?.outcome?.coding?.[0]?.code)).toEqual([disposition]);
-    const [review, ...more] = reviews(record.tasks, 'review-identity');
-    expect(more).toHaveLength(0);
-    expect(review).toMatchObject({
-      status: 'requested',
-      priority,
-      owner: { reference: DUTY_CLINICIAN },
-      code: { coding: [{ system: TASK_SYSTEM, code: 'review-identity' }] },
-      for: { reference: `Patient/${id}` },
-      focus: { reference: `QuestionnaireResponse/${record.responses[0]?.id ?? ''}` },
-      input: [{ type: { text: 'Triage result' }, valueReference: { reference: `RiskAssessment/${record.risks[0]?.id ?? ''}` } }],
-    });
-    expect(review?.description).toMatch(/answered age \(10\) and the record's age \(36\) differ by more than a year/);
-    expect(review?.description).not.toMatch(/1990|Patient\//);
-    // Same transaction: it carries the triage's idempotency key, as every result of it does.
-    const keyOf = (r: { meta?: { tag?: { system?: string; code?: string }[] } } | undefined) =>
-      r?.meta?.tag?.find((t) => t.system === 'https://fhir.hip-triage.example.org/CodeSystem/triage-idempotency')?.code?.split(':')[0];
-    expect(keyOf(review)).toBe(keyOf(record.risks[0]));
-    // It is not among the Provenance's targets, so a write that takes it out (SMART) leaves no dangling reference.
-    expect(await service.store.searchResources('Provenance', { target: `Task/${review?.id ?? ''}` })).toHaveLength(0);
-    // The identity review is not secret: the answer lists it with the results.
-    expect(body.entry?.some((e) => e.resource?.resourceType === 'Task' && taskCode(e.resource) === 'review-identity')).toBe(true);
-  });
+  ] as [string, Answers, string, string][])(
+    '%s: the result is written, and a review-identity Task for the duty clinician in the same transaction',
+    async (name, changes, disposition, priority) => {
+      const id = `identity-${disposition}`;
+      await putPatient(id, '1990-05-01');
+      const { status, body } = await triage(
+        buildResponse(answersWith({ age: 10, ...childDefaults(10), ...changes }), { subject: { reference: `Patient/${id}` } })
+      );
+      expect([name, status]).toEqual([name, 200]);
+      const record = await recordOf(service.store, `Patient/${id}`);
+      expect(record.risks.map((r) => r.prediction?.[0]?.outcome?.coding?.[0]?.code)).toEqual([disposition]);
+      const [review, ...more] = reviews(record.tasks, 'review-identity');
+      expect(more).toHaveLength(0);
+      expect(review).toMatchObject({
+        status: 'requested',
+        priority,
+        owner: { reference: DUTY_CLINICIAN },
+        code: { coding: [{ system: TASK_SYSTEM, code: 'review-identity' }] },
+        for: { reference: `Patient/${id}` },
+        focus: { reference: `QuestionnaireResponse/${record.responses[0]?.id ?? ''}` },
+        input: [{ type: { text: 'Triage result' }, valueReference: { reference: `RiskAssessment/${record.risks[0]?.id ?? ''}` } }],
+      });
+      expect(review?.description).toMatch(/answered age \(10\) and the record's age \(36\) differ by more than a year/);
+      expect(review?.description).not.toMatch(/1990|Patient\//);
+      // Same transaction: it carries the triage's idempotency key, as every result of it does.
+      const keyOf = (r: { meta?: { tag?: { system?: string; code?: string }[] } } | undefined) =>
+        r?.meta?.tag?.find((t) => t.system === 'https://fhir.hip-triage.example.org/CodeSystem/triage-idempotency')?.code?.split(':')[0];
+      expect(keyOf(review)).toBe(keyOf(record.risks[0]));
+      // It is not among the Provenance's targets, so a write that takes it out (SMART) leaves no dangling reference.
+      expect(await service.store.searchResources('Provenance', { target: `Task/${review?.id ?? ''}` })).toHaveLength(0);
+      // The identity review is not secret: the answer lists it with the results.
+      expect(body.entry?.some((e) => e.resource?.resourceType === 'Task' && taskCode(e.resource) === 'review-identity')).toBe(true);
+    }
+  );
 
   it('no review-identity within a year (control)', async () => {
     await putPatient('identity-none', '1986-05-01');
@@ -111,7 +119,10 @@ describe('review-safeguarding (SG1: under 2 with an injury)', () => {
   });
 
   it('with the safeguarding check broken, the test above would see it (control: the fixture does raise SG1)', async () => {
-    const scored = await request(service.app).post('/fhir/QuestionnaireResponse/$triage?persist=false').set('Content-Type', 'application/fhir+json').send(JSON.stringify(sg1));
+    const scored = await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage?persist=false')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(sg1));
     const rules = JSON.stringify(scored.body).match(/"code":"(U1|U5)"/g) ?? [];
     expect(rules.length).toBeGreaterThan(0);
     const record = await recordOf(service.store, subject);

@@ -36,7 +36,9 @@ describe('the triage observer', () => {
     const runTriage = createTriageRunner({ ...deps, logger: createLogger('silent'), observer: { onTriage: (event) => events.push(event) } });
     await runTriage({ response: buildResponse(answersWith({ 'saddle-numbness': true })), persist: true, responseAlreadyStored: false });
     await runTriage({ response: buildResponse(answersWith({})), persist: false, responseAlreadyStored: false });
-    await expect(runTriage({ response: { resourceType: 'QuestionnaireResponse', status: 'in-progress' }, persist: true, responseAlreadyStored: false })).rejects.toThrow();
+    await expect(
+      runTriage({ response: { resourceType: 'QuestionnaireResponse', status: 'in-progress' }, persist: true, responseAlreadyStored: false })
+    ).rejects.toThrow();
     expect(events).toEqual([
       { disposition: 'emergency', persisted: true },
       { disposition: 'self-care', persisted: false },

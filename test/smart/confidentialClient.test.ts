@@ -67,7 +67,10 @@ describe('the SMART app as a confidential client', () => {
   it('with SMART_CLIENT_SECRET authenticates with HTTP Basic (confidential-symmetric), PKCE still sent', async () => {
     const credentials = await loadSmartClientCredentials({ method: 'client-secret', secret: 'a-long-shared-secret-1' });
     const { authorization, body } = await launchWith({ ...base, clientAuth: credentials?.clientAuth });
-    const [user, password] = Buffer.from((authorization ?? '').replace(/^Basic /, ''), 'base64').toString('utf8').split(':').map(decodeURIComponent);
+    const [user, password] = Buffer.from((authorization ?? '').replace(/^Basic /, ''), 'base64')
+      .toString('utf8')
+      .split(':')
+      .map(decodeURIComponent);
     expect([user, password]).toEqual([CLIENT_ID, 'a-long-shared-secret-1']);
     expect(body.code_verifier).toBeDefined();
     expect(credentials?.publicJwks).toBeUndefined();
@@ -90,19 +93,26 @@ describe('the SMART app as a confidential client', () => {
     expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', kid: 'smart-key-1', alg: 'RS384', use: 'sig' });
     expect(jwks.keys[0]).not.toHaveProperty('d');
 
-    const { payload, protectedHeader } = await jwtVerify(body.client_assertion ?? '', createLocalJWKSet(jwks as never), { issuer: CLIENT_ID, subject: CLIENT_ID });
+    const { payload, protectedHeader } = await jwtVerify(body.client_assertion ?? '', createLocalJWKSet(jwks as never), {
+      issuer: CLIENT_ID,
+      subject: CLIENT_ID,
+    });
     expect(protectedHeader).toMatchObject({ alg: 'RS384', kid: 'smart-key-1' });
     expect(typeof payload.jti).toBe('string');
     expect(typeof payload.exp).toBe('number');
   });
 
   it('refuses both settings at once, and a short secret, at start-up', () => {
-    expect(() => loadConfig({ SMART_CLIENT_SECRET: 'a-long-shared-secret-1', SMART_CLIENT_KEY: '/k.json' }, '/srv/app')).toThrow(/SMART_CLIENT_SECRET and SMART_CLIENT_KEY/);
+    expect(() => loadConfig({ SMART_CLIENT_SECRET: 'a-long-shared-secret-1', SMART_CLIENT_KEY: '/k.json' }, '/srv/app')).toThrow(
+      /SMART_CLIENT_SECRET and SMART_CLIENT_KEY/
+    );
     expect(() => loadConfig({ SMART_CLIENT_SECRET: 'short' }, '/srv/app')).toThrow(/SMART_CLIENT_SECRET must be at least 16 characters/);
     expect(loadConfig({ SMART_CLIENT_KEY: '/k.json' }, '/srv/app').smart.clientAuth).toEqual({ method: 'private-key-jwt', keyFile: '/k.json' });
   });
 
   it('names the setting and the file when the key cannot be used', async () => {
-    await expect(loadSmartClientCredentials({ method: 'private-key-jwt', keyFile: join(dir, 'missing.json') })).rejects.toThrow(/SMART_CLIENT_KEY .*missing\.json cannot be read/);
+    await expect(loadSmartClientCredentials({ method: 'private-key-jwt', keyFile: join(dir, 'missing.json') })).rejects.toThrow(
+      /SMART_CLIENT_KEY .*missing\.json cannot be read/
+    );
   });
 });

@@ -58,7 +58,9 @@ describe('the Questionnaire as LHC-Forms shows it', () => {
     item?.extension?.find((e) => e.url === 'http://hl7.org/fhir/StructureDefinition/questionnaire-itemControl')?.valueCodeableConcept?.coding?.[0]?.code;
 
   it('has the same items, answer options, requirements, ranges and enableWhen', () => {
-    expect(shown.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption])).toEqual(published.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption]));
+    expect(shown.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption])).toEqual(
+      published.map((i) => [i.linkId, i.type, i.required, i.repeats, i.enableWhen, i.answerOption])
+    );
     const age = shown.find((i) => i.linkId === 'age');
     expect(age?.extension?.map((e) => e.url)).toEqual(['http://hl7.org/fhir/StructureDefinition/minValue', 'http://hl7.org/fhir/StructureDefinition/maxValue']);
   });
@@ -94,22 +96,43 @@ describe('the age from a full birth date', () => {
     const answerable = flat(questionnaire.item).filter((i) => i.linkId !== 'age-help');
     expect(flat(questionnaire.item).some((i) => i.linkId === 'age-help')).toBe(true);
     for (const age of [40, undefined]) {
-      expect(shownFor(age).map((i) => [i.linkId, i.type, i.required, i.enableWhen, i.answerOption])).toEqual(answerable.map((i) => [i.linkId, i.type, i.required, i.enableWhen, i.answerOption]));
+      expect(shownFor(age).map((i) => [i.linkId, i.type, i.required, i.enableWhen, i.answerOption])).toEqual(
+        answerable.map((i) => [i.linkId, i.type, i.required, i.enableWhen, i.answerOption])
+      );
     }
   });
 
   it('replaces whatever age the page sent, wherever it stood, or adds it when the page left it out', () => {
-    const answered = (items: QuestionnaireResponse['item']): QuestionnaireResponse => ({ resourceType: 'QuestionnaireResponse', status: 'completed', item: items });
+    const answered = (items: QuestionnaireResponse['item']): QuestionnaireResponse => ({
+      resourceType: 'QuestionnaireResponse',
+      status: 'completed',
+      item: items,
+    });
     const ages = (response: QuestionnaireResponse): unknown[] => {
       const all = (items: QuestionnaireResponse['item']): NonNullable<QuestionnaireResponse['item']> => (items ?? []).flatMap((i) => [i, ...all(i.item)]);
       return all(response.item)
         .filter((i) => i.linkId === 'age')
         .map((i) => i.answer?.[0]?.valueInteger);
     };
-    const tampered = answered([{ linkId: 'group-about-you', item: [{ linkId: 'age', answer: [{ valueInteger: 9 }] }, { linkId: 'child-limp', answer: [{ valueBoolean: false }] }] }, { linkId: 'age', answer: [{ valueInteger: 3 }] }]);
+    const tampered = answered([
+      {
+        linkId: 'group-about-you',
+        item: [
+          { linkId: 'age', answer: [{ valueInteger: 9 }] },
+          { linkId: 'child-limp', answer: [{ valueBoolean: false }] },
+        ],
+      },
+      { linkId: 'age', answer: [{ valueInteger: 3 }] },
+    ]);
     const fixed = withAgeFromRecord(questionnaire, tampered, 40);
     expect(ages(fixed)).toEqual([40]);
-    expect(fixed.item?.[0]).toEqual({ linkId: 'group-about-you', item: [{ linkId: 'age', answer: [{ valueInteger: 40 }] }, { linkId: 'child-limp', answer: [{ valueBoolean: false }] }] });
+    expect(fixed.item?.[0]).toEqual({
+      linkId: 'group-about-you',
+      item: [
+        { linkId: 'age', answer: [{ valueInteger: 40 }] },
+        { linkId: 'child-limp', answer: [{ valueBoolean: false }] },
+      ],
+    });
     expect(ages(withAgeFromRecord(questionnaire, answered([{ linkId: 'group-pain', item: [] }]), 7))).toEqual([7]);
   });
 });

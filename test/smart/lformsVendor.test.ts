@@ -29,6 +29,10 @@ describe('the vendored LHC-Forms files', () => {
   });
 
   it.each([...recordedChecksums().entries()])('%s is byte for byte the one SOURCE.md records', (file, sum) => {
-    expect(createHash('sha256').update(readFileSync(join(DIR, file))).digest('hex')).toBe(sum);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(DIR, file)))
+        .digest('hex')
+    ).toBe(sum);
   });
 });

@@ -28,15 +28,31 @@ async function store(): Promise<EmbeddedStore> {
   await opened.executeTransaction({
     resourceType: 'Bundle',
     type: 'transaction',
-    entry: [{ resource: { resourceType: 'Patient', id: CHILD, birthDate: '2025-09-01', name: [{ given: ['Pip'], family: 'Tiny-Example' }] }, request: { method: 'PUT', url: `Patient/${CHILD}` } }],
+    entry: [
+      {
+        resource: { resourceType: 'Patient', id: CHILD, birthDate: '2025-09-01', name: [{ given: ['Pip'], family: 'Tiny-Example' }] },
+        request: { method: 'PUT', url: `Patient/${CHILD}` },
+      },
+    ],
   });
   return opened;
 }
 
 /** An injured one-year-old's triage (U1, and the SG1 note), plus a hand-built review-safeguarding Task. */
 function safeguardingTransaction(): Bundle {
-  const response: QuestionnaireResponse = buildResponse(answersWith({ age: 1, 'fall-or-injury': true }), { subject: { reference: `Patient/${CHILD}` }, authored: NOW.toISOString() });
-  const { bundle } = buildTriageTransaction({ result: scoreFixture(response, NOW), response, content: shippedContent(), routing: shippedRouting(), now: NOW, timeZone: TIME_ZONE, responseAlreadyStored: false });
+  const response: QuestionnaireResponse = buildResponse(answersWith({ age: 1, 'fall-or-injury': true }), {
+    subject: { reference: `Patient/${CHILD}` },
+    authored: NOW.toISOString(),
+  });
+  const { bundle } = buildTriageTransaction({
+    result: scoreFixture(response, NOW),
+    response,
+    content: shippedContent(),
+    routing: shippedRouting(),
+    now: NOW,
+    timeZone: TIME_ZONE,
+    responseAlreadyStored: false,
+  });
   const responseUrl = bundle.entry?.find((e) => e.resource?.resourceType === 'QuestionnaireResponse')?.fullUrl ?? '';
   // The core builds the safeguarding review itself (SG1); the seam must keep it out of the user's write.
   const built = bundle.entry?.filter((e) => e.resource?.resourceType === 'Task' && JSON.stringify(e.resource.code).includes('review-safeguarding')) ?? [];
@@ -91,7 +107,9 @@ describe('a clinician-only Task and note, with the user token', () => {
   it('user-token plan: the user store gets no review-safeguarding Task and no SG1 note; the service store gets the Task, pointing at the stored response', async () => {
     const { logger, text: logs } = logCapture();
     const bundle = safeguardingTransaction();
-    const answer = await userTokenWrites({ user, userWrites: () => true, serviceWriter: (b) => service.executeTransaction(b), logger }).executeTransaction(bundle);
+    const answer = await userTokenWrites({ user, userWrites: () => true, serviceWriter: (b) => service.executeTransaction(b), logger }).executeTransaction(
+      bundle
+    );
     expect(answer.entry).toHaveLength(bundle.entry?.length ?? -1);
 
     const written = await everything(user);
@@ -115,7 +133,12 @@ describe('a clinician-only Task and note, with the user token', () => {
     const { logger } = logCapture();
     const bundle = safeguardingTransaction();
     const patientScoped = patientTokenStore({ user, backend: service, patientId: CHILD, logger });
-    await userTokenWrites({ user: patientScoped, userWrites: (type) => !['Device', 'GuidanceResponse', 'Provenance'].includes(type), serviceWriter: (b) => service.executeTransaction(b), logger }).executeTransaction(bundle);
+    await userTokenWrites({
+      user: patientScoped,
+      userWrites: (type) => !['Device', 'GuidanceResponse', 'Provenance'].includes(type),
+      serviceWriter: (b) => service.executeTransaction(b),
+      logger,
+    }).executeTransaction(bundle);
     const written = await everything(user);
     expect(written.filter((r) => r.resourceType === 'RiskAssessment')).toHaveLength(1);
     expect(text(written)).not.toMatch(/review-safeguarding|non-accidental/i);

@@ -17,14 +17,22 @@ describe('SMART_ALLOWED_ISS at start-up', () => {
       message = (err as Error).message;
     }
     const line = message.split('\n').find((l) => l.includes('SMART_ALLOWED_ISS'));
-    expect(line).toBe('- SMART_ALLOWED_ISS is required when PUBLIC_BASE_URL is not a loopback address: set it to the FHIR base URL(s) of the EHR(s) allowed to launch the SMART app');
+    expect(line).toBe(
+      '- SMART_ALLOWED_ISS is required when PUBLIC_BASE_URL is not a loopback address: set it to the FHIR base URL(s) of the EHR(s) allowed to launch the SMART app'
+    );
   });
 
   it('is accepted when set, and not required on loopback', () => {
-    expect(loadConfig({ PUBLIC_BASE_URL: 'https://triage.example.org', SESSION_SECRET: SECRET, SMART_ALLOWED_ISS: 'https://ehr.example.org/fhir/, https://other.example.org' }, ROOT).smart.allowedIss).toEqual([
-      'https://ehr.example.org/fhir',
-      'https://other.example.org',
-    ]);
+    expect(
+      loadConfig(
+        {
+          PUBLIC_BASE_URL: 'https://triage.example.org',
+          SESSION_SECRET: SECRET,
+          SMART_ALLOWED_ISS: 'https://ehr.example.org/fhir/, https://other.example.org',
+        },
+        ROOT
+      ).smart.allowedIss
+    ).toEqual(['https://ehr.example.org/fhir', 'https://other.example.org']);
     expect(loadConfig({ PUBLIC_BASE_URL: 'http://127.0.0.1:8080' }, ROOT).smart.allowedIss).toEqual([]);
     expect(loadConfig({ PUBLIC_BASE_URL: 'http://localhost:8080' }, ROOT).smart.allowedIss).toEqual([]);
   });
@@ -74,7 +82,9 @@ describe('a launch naming a non-loopback iss without SMART_ALLOWED_ISS (loopback
   it('is refused before anything is fetched from it', async () => {
     const running = await startService();
     try {
-      const res = await fetch(`${running.base}/smart/launch?${new URLSearchParams({ iss: 'https://hostile.example.test/fhir', launch: 'x' }).toString()}`, { redirect: 'manual' });
+      const res = await fetch(`${running.base}/smart/launch?${new URLSearchParams({ iss: 'https://hostile.example.test/fhir', launch: 'x' }).toString()}`, {
+        redirect: 'manual',
+      });
       expect(res.status).toBe(400);
       expect(res.headers.get('location')).toBeNull();
       expect(await res.text()).toContain('not set up to work with that record system');

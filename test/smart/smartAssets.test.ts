@@ -87,21 +87,31 @@ describe('the SMART app static files', () => {
   });
 
   it('nothing outside the folder, no dot-files, no folders', async () => {
-    for (const path of ['/smart/assets/..%2F..%2Fpackage.json', '/smart/assets/%2E%2E/%2E%2E/package.json', '/smart/assets/lforms', '/smart/assets/.hidden', '/smart/assets/missing.js']) {
+    for (const path of [
+      '/smart/assets/..%2F..%2Fpackage.json',
+      '/smart/assets/%2E%2E/%2E%2E/package.json',
+      '/smart/assets/lforms',
+      '/smart/assets/.hidden',
+      '/smart/assets/missing.js',
+    ]) {
       expect((await raw(path)).status).toBe(404);
     }
   });
 
   it('requests are counted as /smart/assets/*path in /metrics, never unmatched', async () => {
     const before = await (await fetch(`${running.base}/metrics`)).text();
-    const unmatchedBefore = /route="unmatched"[^\n]*\} (\d+)/.exec(before.split('\n').find((l) => l.startsWith('http_requests_total') && l.includes('route="unmatched"')) ?? '')?.[1] ?? '0';
+    const unmatchedBefore =
+      /route="unmatched"[^\n]*\} (\d+)/.exec(
+        before.split('\n').find((l) => l.startsWith('http_requests_total') && l.includes('route="unmatched"')) ?? ''
+      )?.[1] ?? '0';
     await raw('/smart/assets/smart.css');
     await raw('/smart/assets/nothing-here.css');
     const metrics = await (await fetch(`${running.base}/metrics`)).text();
     const lines = metrics.split('\n').filter((l) => l.includes('/smart/assets/'));
     expect(lines.some((l) => l.includes('route="/smart/assets/*path"') && l.includes('status="200"'))).toBe(true);
     expect(lines.some((l) => l.includes('route="/smart/assets/*path"') && l.includes('status="404"'))).toBe(true);
-    const unmatchedAfter = /\} (\d+)/.exec(metrics.split('\n').find((l) => l.startsWith('http_requests_total') && l.includes('route="unmatched"')) ?? '')?.[1] ?? '0';
+    const unmatchedAfter =
+      /\} (\d+)/.exec(metrics.split('\n').find((l) => l.startsWith('http_requests_total') && l.includes('route="unmatched"')) ?? '')?.[1] ?? '0';
     expect(unmatchedAfter).toBe(unmatchedBefore);
   });
 

@@ -16,7 +16,8 @@ import { putPatient, type RunningService, startService } from './smartTestbed';
  */
 jest.setTimeout(180_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 let authorization: SmartAuthorizationServer;
@@ -58,7 +59,12 @@ async function timedLaunch(context: BrowserContext, network: Network | undefined
   if (network) {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: network.latencyMs, downloadThroughput: network.downloadBytesPerSecond, uploadThroughput: network.uploadBytesPerSecond });
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false,
+      latency: network.latencyMs,
+      downloadThroughput: network.downloadBytesPerSecond,
+      uploadThroughput: network.uploadBytesPerSecond,
+    });
   }
   let mainEncoding: string | undefined;
   let mainUrl: string | undefined;
@@ -105,7 +111,10 @@ async function coldAndWarm(headers: Record<string, string>, network?: Network): 
 }
 
 /** Three fresh profiles, each launched cold then warm: the runs and their medians. */
-async function measured(headers: Record<string, string>, network?: Network): Promise<{ runs: { cold: Launch; warm: Launch }[]; coldMs: number; warmMs: number }> {
+async function measured(
+  headers: Record<string, string>,
+  network?: Network
+): Promise<{ runs: { cold: Launch; warm: Launch }[]; coldMs: number; warmMs: number }> {
   const runs = [];
   for (let i = 0; i < 3; i += 1) {
     runs.push(await coldAndWarm(headers, network));
@@ -138,8 +147,14 @@ describe('launch to a ready form', () => {
     const timings = {
       measuredAt: new Date().toISOString(),
       note: 'headless Chromium on a shared 2-core machine; GET /smart/launch through the sign-in redirects to the form ready; medians of 3 fresh profiles (cold) and their second launch (warm); before = Accept-Encoding: identity',
-      loopback: { before: { coldMs: loopbackBefore.coldMs, warmMs: loopbackBefore.warmMs }, after: { coldMs: loopbackAfter.coldMs, warmMs: loopbackAfter.warmMs } },
-      mobile20Mbit40ms: { before: { coldMs: mobileBefore.coldMs, warmMs: mobileBefore.warmMs }, after: { coldMs: mobileAfter.coldMs, warmMs: mobileAfter.warmMs } },
+      loopback: {
+        before: { coldMs: loopbackBefore.coldMs, warmMs: loopbackBefore.warmMs },
+        after: { coldMs: loopbackAfter.coldMs, warmMs: loopbackAfter.warmMs },
+      },
+      mobile20Mbit40ms: {
+        before: { coldMs: mobileBefore.coldMs, warmMs: mobileBefore.warmMs },
+        after: { coldMs: mobileAfter.coldMs, warmMs: mobileAfter.warmMs },
+      },
       coldAssetBytes: { before: uncompressed?.cold.transferredBytes, after: compressed?.cold.transferredBytes },
     };
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -61,7 +61,8 @@ export async function startSmartAuthorizationServer(): Promise<SmartAuthorizatio
   const asked = new Map<string, { readonly aud: string; readonly scope: string }>();
   /** What each refresh token issued was granted for (the authorization request behind it). */
   const refreshed = new Map<string, { readonly aud: string; readonly scope: string }>();
-  const requestOf = (body: Record<string, string>) => (body.grant_type === 'refresh_token' ? refreshed.get(body.refresh_token ?? '') : asked.get(body.code ?? ''));
+  const requestOf = (body: Record<string, string>) =>
+    body.grant_type === 'refresh_token' ? refreshed.get(body.refresh_token ?? '') : asked.get(body.code ?? '');
   let grant: SmartGrant = { patient: 'example' };
   let refusal: string | undefined;
   let backendClaims: Readonly<Record<string, unknown>> = {};
@@ -91,7 +92,13 @@ export async function startSmartAuthorizationServer(): Promise<SmartAuthorizatio
     if ('scope' in token.payload) {
       // The access token: what the EHR's FHIR server verifies.
       // `jti`: two tokens issued in the same second are still different tokens (one can be revoked, not the other).
-      Object.assign(token.payload, { aud: request?.aud, scope: grant.scope ?? request?.scope, patient: grant.patient, client_id: body.client_id, jti: randomUUID() });
+      Object.assign(token.payload, {
+        aud: request?.aud,
+        scope: grant.scope ?? request?.scope,
+        patient: grant.patient,
+        client_id: body.client_id,
+        jti: randomUUID(),
+      });
       const lifetime = body.grant_type === 'refresh_token' ? undefined : (grant.accessTokenLifetime ?? grant.expiresIn);
       if (lifetime !== undefined && typeof token.payload.iat === 'number') {
         token.payload.exp = token.payload.iat + lifetime;

@@ -17,7 +17,8 @@ jest.setTimeout(120_000);
 
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const PHONE = { width: 390, height: 844 };
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 let authorization: SmartAuthorizationServer;
@@ -32,7 +33,12 @@ beforeAll(async () => {
   authorization = await startSmartAuthorizationServer();
   ehr = await startService({ authorization });
   // Born exactly 40 years ago today: the pre-filled age must be 40, not 39.
-  await putPatient(ehr.service, { resourceType: 'Patient', id: 'birthday-today', name: [{ given: ['Eve'], family: 'Birthday-Example' }], birthDate: bornYearsAgoToday(40) });
+  await putPatient(ehr.service, {
+    resourceType: 'Patient',
+    id: 'birthday-today',
+    name: [{ given: ['Eve'], family: 'Birthday-Example' }],
+    birthDate: bornYearsAgoToday(40),
+  });
   // No birth date in the record: the form asks the age (with a full one, the age is the record's and read-only).
   await putPatient(ehr.service, { resourceType: 'Patient', id: 'home-care', name: [{ given: ['Sam'], family: 'Home-Example' }] });
   browser = await launchHeadlessChromium(PHONE);

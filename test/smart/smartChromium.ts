@@ -10,7 +10,15 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
  * and no background traffic beyond loopback.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface SmartChromium {
   readonly context: BrowserContext;
@@ -23,7 +31,13 @@ export async function launchSmartChromium(viewport: { readonly width: number; re
   }
   const profile = mkdtempSync(join(tmpdir(), 'hip-triage-smart-chromium-'));
   try {
-    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { ...viewport }, timeout: 30_000 });
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { ...viewport },
+      timeout: 30_000,
+    });
     return {
       context,
       async close() {

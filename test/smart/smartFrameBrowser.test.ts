@@ -14,14 +14,17 @@ import { putPatient, resultsFor, type RunningService, startService } from './sma
  */
 jest.setTimeout(120_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 
 /** A stand-in EHR page: one iframe with the launch URL it is given (`?src=`). */
 async function startParentPage(): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const src = new URL(req.url ?? '/', 'http://localhost').searchParams.get('src') ?? '';
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html><html lang="en"><head><title>EHR</title></head><body><h1>EHR</h1><iframe id="app" title="Hip pain app" width="400" height="800" src="${src.replace(/"/g, '&quot;')}"></iframe></body></html>`);
+    res.end(
+      `<!doctype html><html lang="en"><head><title>EHR</title></head><body><h1>EHR</h1><iframe id="app" title="Hip pain app" width="400" height="800" src="${src.replace(/"/g, '&quot;')}"></iframe></body></html>`
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return { server, port: (server.address() as AddressInfo).port };

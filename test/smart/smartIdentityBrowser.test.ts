@@ -12,7 +12,8 @@ import { bornYearsAgoToday, putPatient, resultsFor, type RunningService, startSe
  */
 jest.setTimeout(120_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 
 let authorization: SmartAuthorizationServer;
 let ehr: RunningService;
@@ -22,7 +23,12 @@ let page: Page;
 beforeAll(async () => {
   authorization = await startSmartAuthorizationServer();
   ehr = await startService({ authorization });
-  await putPatient(ehr.service, { resourceType: 'Patient', id: 'full-dob', name: [{ given: ['Ada'], family: 'Identity-Example' }], birthDate: bornYearsAgoToday(40) });
+  await putPatient(ehr.service, {
+    resourceType: 'Patient',
+    id: 'full-dob',
+    name: [{ given: ['Ada'], family: 'Identity-Example' }],
+    birthDate: bornYearsAgoToday(40),
+  });
   await putPatient(ehr.service, { resourceType: 'Patient', id: 'year-only', name: [{ given: ['Kit'], family: 'Partial-Example' }], birthDate: '2015' });
   chromium = await launchSmartChromium({ width: 390, height: 844 });
   page = await chromium.context.newPage();

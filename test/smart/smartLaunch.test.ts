@@ -7,7 +7,8 @@ import { CookieBrowser, launchOverHttp, pageData, putPatient, resultsFor, type R
 
 jest.setTimeout(60_000);
 
-const PATIENT_SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const PATIENT_SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const READ_ONLY_SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.r';
 
 let authorization: SmartAuthorizationServer;
@@ -23,7 +24,12 @@ beforeAll(async () => {
   ehr = await startService({ authorization });
   app = await startService();
   for (const running of [together, ehr]) {
-    await putPatient(running.service, { resourceType: 'Patient', id: 'pat-1', name: [{ given: ['Ada'], family: 'Lovelace-Example' }], birthDate: '1986-04-02' });
+    await putPatient(running.service, {
+      resourceType: 'Patient',
+      id: 'pat-1',
+      name: [{ given: ['Ada'], family: 'Lovelace-Example' }],
+      birthDate: '1986-04-02',
+    });
     await putPatient(running.service, { resourceType: 'Patient', id: 'pat-2', name: [{ given: ['Bob'], family: 'Other-Example' }], birthDate: '1990-01-01' });
   }
 });
@@ -49,7 +55,9 @@ describe('discovery', () => {
       token_endpoint: `${authorization.issuerUrl}/token`,
       code_challenge_methods_supported: ['S256'],
     });
-    expect(config.capabilities).toEqual(expect.arrayContaining(['launch-ehr', 'launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-ehr-patient', 'permission-v2']));
+    expect(config.capabilities).toEqual(
+      expect.arrayContaining(['launch-ehr', 'launch-standalone', 'client-public', 'client-confidential-symmetric', 'context-ehr-patient', 'permission-v2'])
+    );
   });
 
   it('has no SMART configuration without AUTH_*', async () => {
@@ -62,7 +70,12 @@ describe('EHR launch', () => {
   it('asks with PKCE S256, a state, aud = iss and the launch, and keeps the token on the server', async () => {
     authorization.grant({ patient: 'pat-1', needPatientBanner: true, scope: PATIENT_SCOPES, fhirUser: 'Practitioner/dr-1' });
     const before = authorization.tokenRequests.length;
-    const { browser, launch, callback, page, html } = await launchOverHttp({ app: together.base, iss: together.fhirBase, launch: 'opaque-launch-123', authorization });
+    const { browser, launch, callback, page, html } = await launchOverHttp({
+      app: together.base,
+      iss: together.fhirBase,
+      launch: 'opaque-launch-123',
+      authorization,
+    });
 
     const asked = authorization.authorizations.at(-1);
     expect(asked?.get('response_type')).toBe('code');
@@ -148,7 +161,9 @@ describe('EHR launch', () => {
     expect(result).toContain('You can look after this at home');
     expect(result).toContain('saved in your health record');
     // Never asked for (outside the patient's compartment), so not "your record system does not let this app".
-    expect(result).toContain('Not saved: the record of how the result was worked out (GuidanceResponse), the record of who made the result (Provenance). This app does not ask');
+    expect(result).toContain(
+      'Not saved: the record of how the result was worked out (GuidanceResponse), the record of who made the result (Provenance). This app does not ask'
+    );
     expect(result).not.toContain('did not let this app save them');
     expect(await resultsFor(ehr.service, 'RiskAssessment', 'pat-1')).toHaveLength(1);
     expect(await resultsFor(ehr.service, 'CarePlan', 'pat-1')).toHaveLength(1);
@@ -286,11 +301,22 @@ async function startFakeEhr(): Promise<{ fake: BareFhirServer; switches: { trans
     before: () => (req, res, next) => {
       if (req.method === 'GET' && req.path === '/.well-known/smart-configuration') {
         // No issuer or jwks_uri: an EHR without OpenID Connect, so no ID token is checked.
-        res.json({ authorization_endpoint: `${authorization.issuerUrl}/authorize`, token_endpoint: `${authorization.issuerUrl}/token`, capabilities: ['launch-ehr'] });
+        res.json({
+          authorization_endpoint: `${authorization.issuerUrl}/authorize`,
+          token_endpoint: `${authorization.issuerUrl}/token`,
+          capabilities: ['launch-ehr'],
+        });
         return;
       }
       if (req.method === 'GET' && req.path === '/metadata') {
-        res.json({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], rest: [{ mode: 'server', interaction: switches.transactions ? [{ code: 'transaction' }] : [{ code: 'batch' }] }] });
+        res.json({
+          resourceType: 'CapabilityStatement',
+          status: 'active',
+          kind: 'instance',
+          fhirVersion: '4.0.1',
+          format: ['json'],
+          rest: [{ mode: 'server', interaction: switches.transactions ? [{ code: 'transaction' }] : [{ code: 'batch' }] }],
+        });
         return;
       }
       if (switches.failWrites && req.method === 'POST') {
@@ -300,7 +326,11 @@ async function startFakeEhr(): Promise<{ fake: BareFhirServer; switches: { trans
       next();
     },
   });
-  await fake.store.executeTransaction({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: 'pat-9', birthDate: '1970-05-05' }, request: { method: 'PUT', url: 'Patient/pat-9' } }] });
+  await fake.store.executeTransaction({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ resource: { resourceType: 'Patient', id: 'pat-9', birthDate: '1970-05-05' }, request: { method: 'PUT', url: 'Patient/pat-9' } }],
+  });
   return { fake, switches };
 }
 
@@ -340,9 +370,17 @@ describe('an EHR that is not this service', () => {
       expect(failed).toContain('could not be reached');
       expect(failed).toContain('Try saving again');
       switches.failWrites = false;
-      const noCsrf = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'csrf=wrong' });
+      const noCsrf = await browser.request(`${app.base}/smart/retry`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'csrf=wrong',
+      });
       expect(noCsrf.status).toBe(403);
-      const retried = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: csrfToken }).toString() });
+      const retried = await browser.request(`${app.base}/smart/retry`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf: csrfToken }).toString(),
+      });
       expect(retried.status).toBe(303);
       const saved = await (await browser.request(`${app.base}/smart/result`)).text();
       expect(saved).toContain('saved in your health record');

@@ -18,7 +18,8 @@ import { launchOverHttp, pageData, putPatient, type RunningService, startService
  */
 jest.setTimeout(60_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const SECRET = 'replicas-share-this-session-secret-0123456789';
 
 interface Replicas {
@@ -83,7 +84,12 @@ describe('two app instances behind one cookie', () => {
       expect(callback.status).toBe(303);
       expect(page.status).toBe(200);
       expect(html).toContain('Rita Replica-Example');
-      const submitted = await submitResponse(browser, replicas.base, { response: buildResponse(answersWith({ age: 57, 'cannot-weight-bear': true }), { subject: { reference: 'Patient/replica-1' } }) }, pageData(html).csrfToken);
+      const submitted = await submitResponse(
+        browser,
+        replicas.base,
+        { response: buildResponse(answersWith({ age: 57, 'cannot-weight-bear': true }), { subject: { reference: 'Patient/replica-1' } }) },
+        pageData(html).csrfToken
+      );
       expect(submitted.status).toBe(200);
       const result = await (await browser.request(`${replicas.base}/smart/result`)).text();
       expect(result).toContain('Call 999 or go to A&amp;E now');
@@ -106,7 +112,9 @@ describe('two app instances behind one cookie', () => {
     const replicas = await startReplicas([undefined, undefined]);
     try {
       authorization.grant({ patient: 'replica-1', scope: SCOPES });
-      await expect(launchOverHttp({ app: replicas.base, iss: ehr.fhirBase, launch: 'replica-b', authorization })).resolves.toMatchObject({ callback: { status: 400 } });
+      await expect(launchOverHttp({ app: replicas.base, iss: ehr.fhirBase, launch: 'replica-b', authorization })).resolves.toMatchObject({
+        callback: { status: 400 },
+      });
     } finally {
       await replicas.close();
     }

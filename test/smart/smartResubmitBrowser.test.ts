@@ -13,7 +13,8 @@ import { putPatient, type RunningService, startService } from './smartTestbed';
  */
 jest.setTimeout(120_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const WRITTEN_TYPES = ['QuestionnaireResponse', 'RiskAssessment', 'CarePlan', 'ServiceRequest', 'Task', 'GuidanceResponse', 'Provenance', 'Device'] as const;
 const ANSWERED_YES_NO = `[...document.querySelectorAll('input:checked')].filter((i) => /\\|(true|false)$/.test(i.closest('label')?.id ?? '')).length`;
 

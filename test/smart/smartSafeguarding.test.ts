@@ -11,7 +11,8 @@ import { bornYearsAgoToday, launchOverHttp, pageData, putPatient, type RunningSe
  */
 jest.setTimeout(60_000);
 
-const PATIENT_SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const PATIENT_SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const USER_SCOPES = 'launch openid fhirUser user/*.crus';
 const SAFEGUARDING = /safeguarding|non-accidental|SG1/i;
 
@@ -44,7 +45,12 @@ async function everythingAbout(running: RunningService, patientId: string): Prom
   return [...found.flat(), ...tasks];
 }
 
-async function injuredBaby(options: { readonly on: RunningService; readonly iss: string; readonly patientId: string; readonly scope: string }): Promise<string> {
+async function injuredBaby(options: {
+  readonly on: RunningService;
+  readonly iss: string;
+  readonly patientId: string;
+  readonly scope: string;
+}): Promise<string> {
   authorization.grant({ patient: options.patientId, scope: options.scope, fhirUser: 'RelatedPerson/parent-1' });
   const { browser, html } = await launchOverHttp({ app: options.on.base, iss: options.iss, launch: `sg-${options.patientId}`, authorization });
   const response = buildResponse(answersWith({ age: 1, 'fall-or-injury': true }), { subject: { reference: `Patient/${options.patientId}` } });

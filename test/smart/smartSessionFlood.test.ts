@@ -7,7 +7,13 @@ jest.setTimeout(60_000);
 
 const CONTEXT: LaunchContext = {
   iss: 'http://127.0.0.1:1/fhir',
-  endpoints: { authorizationEndpoint: 'http://127.0.0.1:1/authorize', tokenEndpoint: 'http://127.0.0.1:1/token', issuer: undefined, jwksUri: undefined, capabilities: [] },
+  endpoints: {
+    authorizationEndpoint: 'http://127.0.0.1:1/authorize',
+    tokenEndpoint: 'http://127.0.0.1:1/token',
+    issuer: undefined,
+    jwksUri: undefined,
+    capabilities: [],
+  },
   patientId: 'p',
   fhirUser: undefined,
   needPatientBanner: false,

@@ -12,7 +12,8 @@ import { CookieBrowser, launchOverHttp, pageData, putPatient, resultsFor, type R
  */
 jest.setTimeout(60_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 
 let authorization: SmartAuthorizationServer;
 /** An EHR of its own, and an app instance with no credentials for it: nothing can be saved without the user's token. */
@@ -28,7 +29,12 @@ beforeAll(async () => {
   together = await startService({ authorization });
   for (const running of [ehr, together]) {
     await putPatient(running.service, { resourceType: 'Patient', id: 'ended-1', name: [{ given: ['Nia'], family: 'Ended-Example' }], birthDate: '1961-02-03' });
-    await putPatient(running.service, { resourceType: 'Patient', id: 'ended-2', name: [{ given: ['Otto'], family: 'Other-Example' }], birthDate: '1955-06-07' });
+    await putPatient(running.service, {
+      resourceType: 'Patient',
+      id: 'ended-2',
+      name: [{ given: ['Otto'], family: 'Other-Example' }],
+      birthDate: '1955-06-07',
+    });
   }
 });
 
@@ -57,7 +63,10 @@ function occurrences(text: string, phrase: RegExp): number {
   return text.match(new RegExp(phrase.source, `${phrase.flags.replace('g', '')}g`))?.length ?? 0;
 }
 
-async function answersIn(running: { readonly store: { searchResources<T extends Resource>(type: T['resourceType'], query: Record<string, string>): Promise<T[]> } }, patientId: string): Promise<QuestionnaireResponse[]> {
+async function answersIn(
+  running: { readonly store: { searchResources<T extends Resource>(type: T['resourceType'], query: Record<string, string>): Promise<T[]> } },
+  patientId: string
+): Promise<QuestionnaireResponse[]> {
   return running.store.searchResources<QuestionnaireResponse>('QuestionnaireResponse', { subject: `Patient/${patientId}` });
 }
 
@@ -85,7 +94,11 @@ describe('a red-flag submission after the token expired', () => {
     const again = await launchOverHttp({ app: app.base, iss: ehr.fhirBase, launch: 'ended-b', authorization, browser });
     expect(again.html).toContain('Save the answers you gave earlier');
     const fresh = pageData(again.html).csrfToken;
-    const saved = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: fresh }).toString() });
+    const saved = await browser.request(`${app.base}/smart/retry`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: fresh }).toString(),
+    });
     expect(saved.status).toBe(303);
     const result = visibleText(await (await browser.request(`${app.base}/smart/result`)).text());
     expect(result).toContain('Call 999 or go to A&E now');
@@ -102,7 +115,11 @@ describe('a red-flag submission after the token expired', () => {
     // Once saved, nothing is offered again, and saving again writes nothing.
     const later = await browser.request(`${app.base}/smart/app`);
     expect(await later.text()).not.toContain('Save the answers you gave earlier');
-    const twice = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: fresh }).toString() });
+    const twice = await browser.request(`${app.base}/smart/retry`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: fresh }).toString(),
+    });
     expect(twice.headers.get('location')).toBe('/smart/app');
     expect(await resultsFor(ehr.service, 'RiskAssessment', 'ended-1')).toHaveLength(1);
   });
@@ -111,13 +128,19 @@ describe('a red-flag submission after the token expired', () => {
     authorization.grant({ patient: 'ended-2', scope: SCOPES, expiresIn: 1 });
     const { browser, html } = await launchOverHttp({ app: app.base, iss: ehr.fhirBase, launch: 'ended-c', authorization });
     await sleep(1_500);
-    expect((await submitResponse(browser, app.base, { response: responseFor('ended-2', { 'leg-deformed': true }) }, pageData(html).csrfToken)).status).toBe(200);
+    expect((await submitResponse(browser, app.base, { response: responseFor('ended-2', { 'leg-deformed': true }) }, pageData(html).csrfToken)).status).toBe(
+      200
+    );
     authorization.grant({ patient: 'ended-1', scope: SCOPES });
     const other = await launchOverHttp({ app: app.base, iss: ehr.fhirBase, launch: 'ended-d', authorization, browser });
     expect(other.html).toContain('Nia Ended-Example');
     expect(other.html).not.toContain('Save the answers you gave earlier');
     // ...and a retry there finds nothing to save for this patient.
-    const retried = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: pageData(other.html).csrfToken }).toString() });
+    const retried = await browser.request(`${app.base}/smart/retry`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: pageData(other.html).csrfToken }).toString(),
+    });
     expect(retried.headers.get('location')).toBe('/smart/app');
     expect(await resultsFor(ehr.service, 'RiskAssessment', 'ended-2')).toHaveLength(0);
     // Opening the app from the right record later still finds them.
@@ -130,7 +153,9 @@ describe('a red-flag submission after the token expired', () => {
     authorization.grant({ patient: 'ended-2', scope: SCOPES, expiresIn: 1 });
     const { browser, html } = await launchOverHttp({ app: together.base, iss: together.fhirBase, launch: 'ended-e', authorization });
     await sleep(1_500);
-    expect((await submitResponse(browser, together.base, { response: responseFor('ended-2', { 'saddle-numbness': true }) }, pageData(html).csrfToken)).status).toBe(200);
+    expect(
+      (await submitResponse(browser, together.base, { response: responseFor('ended-2', { 'saddle-numbness': true }) }, pageData(html).csrfToken)).status
+    ).toBe(200);
     const text = visibleText(await (await browser.request(`${together.base}/smart/result`)).text());
     expect(text).toContain('Call 999 or go to A&E now');
     expect(text).toContain('saved in your health record');
@@ -149,13 +174,21 @@ describe('a page no longer tied to a launch', () => {
     expect(body.message).toContain('NOT saved');
     expect(body.problems).toEqual([]);
     // Without a red flag the advice comes too, not dressed as an emergency.
-    const calm = (await (await submitResponse(new CookieBrowser(), app.base, { response: responseFor('ended-1') }, 'stale-token')).json()) as { advice?: string; urgent?: boolean };
+    const calm = (await (await submitResponse(new CookieBrowser(), app.base, { response: responseFor('ended-1') }, 'stale-token')).json()) as {
+      advice?: string;
+      urgent?: boolean;
+    };
     expect(calm.advice).toBeDefined();
     expect(calm.urgent).toBe(false);
   });
 
   it('an invalid response without a session still gets its red-flag advice', async () => {
-    const res = await submitResponse(new CookieBrowser(), app.base, { response: responseFor('ended-1', { 'saddle-numbness': true, 'pain-score': 11 }) }, 'stale-token');
+    const res = await submitResponse(
+      new CookieBrowser(),
+      app.base,
+      { response: responseFor('ended-1', { 'saddle-numbness': true, 'pain-score': 11 }) },
+      'stale-token'
+    );
     expect(res.status).toBe(401);
     expect(((await res.json()) as { advice?: string }).advice).toContain('999');
   });
@@ -177,11 +210,22 @@ describe('an EHR that refuses the token at the write, or is down', () => {
     fake = await startBareFhirServer({
       before: () => (req, res, next) => {
         if (req.method === 'GET' && req.path === '/.well-known/smart-configuration') {
-          res.json({ authorization_endpoint: `${authorization.issuerUrl}/authorize`, token_endpoint: `${authorization.issuerUrl}/token`, capabilities: ['launch-ehr'] });
+          res.json({
+            authorization_endpoint: `${authorization.issuerUrl}/authorize`,
+            token_endpoint: `${authorization.issuerUrl}/token`,
+            capabilities: ['launch-ehr'],
+          });
           return;
         }
         if (req.method === 'GET' && req.path === '/metadata') {
-          res.json({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], rest: [{ mode: 'server', interaction: [{ code: 'transaction' }] }] });
+          res.json({
+            resourceType: 'CapabilityStatement',
+            status: 'active',
+            kind: 'instance',
+            fhirVersion: '4.0.1',
+            format: ['json'],
+            rest: [{ mode: 'server', interaction: [{ code: 'transaction' }] }],
+          });
           return;
         }
         if (switches.down && req.method === 'POST') {
@@ -195,7 +239,11 @@ describe('an EHR that refuses the token at the write, or is down', () => {
         next();
       },
     });
-    await fake.store.executeTransaction({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: 'ended-9', birthDate: '1970-05-05' }, request: { method: 'PUT', url: 'Patient/ended-9' } }] });
+    await fake.store.executeTransaction({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: { resourceType: 'Patient', id: 'ended-9', birthDate: '1970-05-05' }, request: { method: 'PUT', url: 'Patient/ended-9' } }],
+    });
   });
   afterAll(async () => {
     await fake?.close();
@@ -206,7 +254,9 @@ describe('an EHR that refuses the token at the write, or is down', () => {
     const { browser, html } = await launchOverHttp({ app: app.base, iss: fake.fhirBaseUrl, launch: 'ended-g', authorization });
     switches.refuseWrites = true;
     try {
-      expect((await submitResponse(browser, app.base, { response: responseFor('ended-9', { 'bladder-bowel-change': true }) }, pageData(html).csrfToken)).status).toBe(200);
+      expect(
+        (await submitResponse(browser, app.base, { response: responseFor('ended-9', { 'bladder-bowel-change': true }) }, pageData(html).csrfToken)).status
+      ).toBe(200);
     } finally {
       switches.refuseWrites = false;
     }
@@ -218,7 +268,11 @@ describe('an EHR that refuses the token at the write, or is down', () => {
 
     const again = await launchOverHttp({ app: app.base, iss: fake.fhirBaseUrl, launch: 'ended-h', authorization, browser });
     expect(again.html).toContain('Save the answers you gave earlier');
-    const saved = await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: pageData(again.html).csrfToken }).toString() });
+    const saved = await browser.request(`${app.base}/smart/retry`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: pageData(again.html).csrfToken }).toString(),
+    });
     expect(saved.status).toBe(303);
     expect(await fake.store.searchResources('RiskAssessment', { subject: 'Patient/ended-9' })).toHaveLength(1);
     expect(await fake.store.searchResources('QuestionnaireResponse', { subject: 'Patient/ended-9' })).toHaveLength(1);
@@ -230,7 +284,10 @@ describe('an EHR that refuses the token at the write, or is down', () => {
     const { csrfToken } = pageData(html);
     switches.down = true;
     try {
-      expect((await submitResponse(browser, app.base, { response: responseFor('ended-9', { 'hot-swollen-joint': true, 'fever-or-unwell': true }) }, csrfToken)).status).toBe(200);
+      expect(
+        (await submitResponse(browser, app.base, { response: responseFor('ended-9', { 'hot-swollen-joint': true, 'fever-or-unwell': true }) }, csrfToken))
+          .status
+      ).toBe(200);
     } finally {
       switches.down = false;
     }
@@ -240,7 +297,11 @@ describe('an EHR that refuses the token at the write, or is down', () => {
     expect(text).toContain('Try saving again');
     expect(text).not.toContain('Sign in again');
     const before = (await fake.store.searchResources('RiskAssessment', { subject: 'Patient/ended-9' })).length;
-    await browser.request(`${app.base}/smart/retry`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: csrfToken }).toString() });
+    await browser.request(`${app.base}/smart/retry`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: csrfToken }).toString(),
+    });
     expect(await fake.store.searchResources('RiskAssessment', { subject: 'Patient/ended-9' })).toHaveLength(before + 1);
   });
 });

@@ -15,7 +15,8 @@ import { putPatient, resultsFor, type RunningService, startService } from './sma
  */
 jest.setTimeout(120_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const TOKEN_SECONDS = 2;
 /** How many yes/no questions have an answer on the page (LHC-Forms' third radio, `|null`, is "not answered"). */
 const ANSWERED_YES_NO = `[...document.querySelectorAll('input:checked')].filter((i) => /\\|(true|false)$/.test(i.closest('label')?.id ?? '')).length`;
@@ -25,7 +26,10 @@ const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 /** Serious or critical axe-core findings on the page now (axe evaluated through the DevTools protocol, so the page's CSP holds otherwise). */
 async function seriousAxeViolations(): Promise<string[]> {
   await page.evaluate(`${AXE_SOURCE};0`);
-  const results = await inPage<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>(page, `axe.run(document, { resultTypes: ['violations'] })`);
+  const results = await inPage<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>(
+    page,
+    `axe.run(document, { resultTypes: ['violations'] })`
+  );
   return results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`);
 }
 

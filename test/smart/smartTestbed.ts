@@ -20,7 +20,9 @@ export interface RunningService {
  * With `authorization`, AUTH_* point at it and the FHIR base is the audience: the service is
  * then an EHR's FHIR server that verifies the app's tokens and publishes its SMART configuration.
  */
-export async function startService(options: { readonly authorization?: SmartAuthorizationServer; readonly env?: NodeJS.ProcessEnv } = {}): Promise<RunningService> {
+export async function startService(
+  options: { readonly authorization?: SmartAuthorizationServer; readonly env?: NodeJS.ProcessEnv } = {}
+): Promise<RunningService> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -51,10 +53,18 @@ export async function startService(options: { readonly authorization?: SmartAuth
 
 /** Stores a patient straight into a service's store (its FHIR API may need a token). */
 export async function putPatient(service: Service, patient: Patient & { id: string }): Promise<void> {
-  await service.store.executeTransaction({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: patient, request: { method: 'PUT', url: `Patient/${patient.id}` } }] });
+  await service.store.executeTransaction({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ resource: patient, request: { method: 'PUT', url: `Patient/${patient.id}` } }],
+  });
 }
 
-export async function resultsFor(service: Service, resourceType: 'RiskAssessment' | 'CarePlan' | 'GuidanceResponse' | 'Provenance' | 'QuestionnaireResponse' | 'ServiceRequest', patientId: string): Promise<Resource[]> {
+export async function resultsFor(
+  service: Service,
+  resourceType: 'RiskAssessment' | 'CarePlan' | 'GuidanceResponse' | 'Provenance' | 'QuestionnaireResponse' | 'ServiceRequest',
+  patientId: string
+): Promise<Resource[]> {
   if (resourceType === 'Provenance') {
     return service.store.searchResources('Provenance', {});
   }

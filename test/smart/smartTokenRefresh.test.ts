@@ -13,7 +13,8 @@ import { launchOverHttp, pageData, putPatient, resultsFor, type RunningService, 
  */
 jest.setTimeout(60_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 
 let authorization: SmartAuthorizationServer;
 let ehr: RunningService;
@@ -83,11 +84,22 @@ describe('a token the EHR refuses before its stated expiry (401)', () => {
     fake = await startBareFhirServer({
       before: () => (req, res, next) => {
         if (req.method === 'GET' && req.path === '/.well-known/smart-configuration') {
-          res.json({ authorization_endpoint: `${authorization.issuerUrl}/authorize`, token_endpoint: `${authorization.issuerUrl}/token`, capabilities: ['launch-ehr'] });
+          res.json({
+            authorization_endpoint: `${authorization.issuerUrl}/authorize`,
+            token_endpoint: `${authorization.issuerUrl}/token`,
+            capabilities: ['launch-ehr'],
+          });
           return;
         }
         if (req.method === 'GET' && req.path === '/metadata') {
-          res.json({ resourceType: 'CapabilityStatement', status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], rest: [{ mode: 'server', interaction: [{ code: 'transaction' }] }] });
+          res.json({
+            resourceType: 'CapabilityStatement',
+            status: 'active',
+            kind: 'instance',
+            fhirVersion: '4.0.1',
+            format: ['json'],
+            rest: [{ mode: 'server', interaction: [{ code: 'transaction' }] }],
+          });
           return;
         }
         if (revoked.has((req.get('authorization') ?? '').replace(/^Bearer /, ''))) {
@@ -97,7 +109,11 @@ describe('a token the EHR refuses before its stated expiry (401)', () => {
         next();
       },
     });
-    await fake.store.executeTransaction({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: 'refresh-9', birthDate: '1970-05-05' }, request: { method: 'PUT', url: 'Patient/refresh-9' } }] });
+    await fake.store.executeTransaction({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: { resourceType: 'Patient', id: 'refresh-9', birthDate: '1970-05-05' }, request: { method: 'PUT', url: 'Patient/refresh-9' } }],
+    });
   });
   afterAll(async () => {
     await fake?.close();
@@ -108,7 +124,9 @@ describe('a token the EHR refuses before its stated expiry (401)', () => {
     const { browser, html } = await launchOverHttp({ app: app.base, iss: fake.fhirBaseUrl, launch: 'refresh-b', authorization });
     // The token given at sign-in is revoked by the EHR while the person answers.
     revoked.add(authorization.issuedAccessTokens.at(-1) ?? '');
-    expect((await submitResponse(browser, app.base, { response: responseFor('refresh-9', { 'bladder-bowel-change': true }) }, pageData(html).csrfToken)).status).toBe(200);
+    expect(
+      (await submitResponse(browser, app.base, { response: responseFor('refresh-9', { 'bladder-bowel-change': true }) }, pageData(html).csrfToken)).status
+    ).toBe(200);
     const page = await (await browser.request(`${app.base}/smart/result`)).text();
     expect(page).toContain('are saved in your health record');
     expect(authorization.tokenRequests.at(-1)?.get('grant_type')).toBe('refresh_token');

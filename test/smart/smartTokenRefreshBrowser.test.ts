@@ -12,7 +12,8 @@ import { putPatient, resultsFor, type RunningService, startService } from './sma
  */
 jest.setTimeout(120_000);
 
-const SCOPES = 'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
+const SCOPES =
+  'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const TOKEN_SECONDS = 2;
 
 let authorization: SmartAuthorizationServer;

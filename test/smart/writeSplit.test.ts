@@ -11,7 +11,15 @@ const NOW = new Date('2025-06-10T09:00:00.000Z');
 
 function transactionFor(fixture: string): TriageTransaction {
   const response = fixtureResponse(fixture);
-  return buildTriageTransaction({ result: scoreFixture(response, NOW), response, content: shippedContent(), routing: shippedRouting(), now: NOW, timeZone: TIME_ZONE, responseAlreadyStored: false });
+  return buildTriageTransaction({
+    result: scoreFixture(response, NOW),
+    response,
+    content: shippedContent(),
+    routing: shippedRouting(),
+    now: NOW,
+    timeZone: TIME_ZONE,
+    responseAlreadyStored: false,
+  });
 }
 
 function references(resource: Resource | undefined): Reference[] {
@@ -81,7 +89,14 @@ function recordingStore(name: string, calls: string[], existing: Resource[] = []
     },
     executeTransaction: async (bundle: Bundle) => {
       calls.push(`${name} transaction ${types(bundle.entry).join(',')}`);
-      return { resourceType: 'Bundle', type: 'transaction-response', entry: (bundle.entry ?? []).map((e) => ({ resource: { ...e.resource, id: `${name}-${(next += 1)}` } as Resource, response: { status: '201 Created' } })) };
+      return {
+        resourceType: 'Bundle',
+        type: 'transaction-response',
+        entry: (bundle.entry ?? []).map((e) => ({
+          resource: { ...e.resource, id: `${name}-${(next += 1)}` } as Resource,
+          response: { status: '201 Created' },
+        })),
+      };
     },
     checkReady: async () => undefined,
     close: async () => undefined,
@@ -109,7 +124,11 @@ describe('writing with a patient-limited token', () => {
       logger,
     });
     const answer = await store.executeTransaction(transaction.bundle);
-    expect(calls).toEqual(['user search QuestionnaireResponse _tag,subject', 'user transaction QuestionnaireResponse,RiskAssessment,CarePlan', 'backend transaction Device,GuidanceResponse,Provenance']);
+    expect(calls).toEqual([
+      'user search QuestionnaireResponse _tag,subject',
+      'user transaction QuestionnaireResponse,RiskAssessment,CarePlan',
+      'backend transaction Device,GuidanceResponse,Provenance',
+    ]);
     expect(answer.entry).toHaveLength(transaction.bundle.entry?.length ?? -1);
     const guidance = recordBundle?.entry?.find((e) => e.resource?.resourceType === 'GuidanceResponse')?.resource;
     // The record points at what the user's transaction stored, not at urn:uuids it never saw.
@@ -141,9 +160,18 @@ describe('the write plan', () => {
 
   it('splits for patient grants with create and search on every clinical type', () => {
     expect(plan('patient/*.cs').kind).toBe('patient-token');
-    expect(plan('patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus').kind).toBe('patient-token');
+    expect(
+      plan('patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus').kind
+    ).toBe('patient-token');
     // A self-care triage writes no ServiceRequest or Task: their grants are not needed then.
-    expect(planWrite({ grantedScope: 'patient/QuestionnaireResponse.cs patient/RiskAssessment.cs patient/CarePlan.cs', entryTypes: ['Device', 'QuestionnaireResponse', 'RiskAssessment', 'CarePlan', 'GuidanceResponse', 'Provenance'], transactions: true, backendAvailable: false }).kind).toBe('patient-token');
+    expect(
+      planWrite({
+        grantedScope: 'patient/QuestionnaireResponse.cs patient/RiskAssessment.cs patient/CarePlan.cs',
+        entryTypes: ['Device', 'QuestionnaireResponse', 'RiskAssessment', 'CarePlan', 'GuidanceResponse', 'Provenance'],
+        transactions: true,
+        backendAvailable: false,
+      }).kind
+    ).toBe('patient-token');
   });
 
   it('names what cannot be saved, and falls back to the backend only when it has credentials for this server', () => {

@@ -25,7 +25,13 @@ export async function startBareFhirServer(options: { readonly before?: (store: E
   if (options.before) {
     app.use('/fhir', options.before(store));
   }
-  const capabilityStatement = buildCapabilityStatement({ mode: 'embedded', publicBaseUrl: 'http://127.0.0.1', softwareVersion: 'test', resourceTypes: [], contentTypes: [] });
+  const capabilityStatement = buildCapabilityStatement({
+    mode: 'embedded',
+    publicBaseUrl: 'http://127.0.0.1',
+    softwareVersion: 'test',
+    resourceTypes: [],
+    contentTypes: [],
+  });
   app.use('/fhir', fhirRoutes({ rest: (request) => store.handleRest(request), contentResources: [], capabilityStatement }));
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

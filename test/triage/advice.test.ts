@@ -23,7 +23,11 @@ const ids = (result: TriageResult): string[] => result.advice.map((a) => a.id);
 const topics = (result: TriageResult): string[] => result.advice.flatMap((a) => adviceTopics(content, a.canonical));
 const text = (id: string): string => findActivityDefinition(content, `https://fhir.hip-triage.example.org/ActivityDefinition/${id}`)?.description ?? '';
 
-const EXERCISE_MATERIALS = ['material-versus-arthritis-exercises-for-the-hips', 'material-nhs-fitness-studio-arthritis-pilates', 'material-uhdb-exercises-for-the-hip'];
+const EXERCISE_MATERIALS = [
+  'material-versus-arthritis-exercises-for-the-hips',
+  'material-nhs-fitness-studio-arthritis-pilates',
+  'material-uhdb-exercises-for-the-hip',
+];
 const INFORMATION_MATERIALS = [
   'material-csp-hip-pain',
   'material-versus-arthritis-hip-pain',
@@ -147,10 +151,20 @@ describe('pain-relief advice carries its cautions', () => {
 
 /** Every sentence and list line of a result's patient-facing text: the disposition, the reasons and the advice. */
 function patientSentences(result: TriageResult): string[] {
-  const texts = [result.disposition.definition, ...result.firedRules.map((r) => r.reason), ...result.advice.map((a) => findActivityDefinition(content, a.canonical)?.description ?? '')];
+  const texts = [
+    result.disposition.definition,
+    ...result.firedRules.map((r) => r.reason),
+    ...result.advice.map((a) => findActivityDefinition(content, a.canonical)?.description ?? ''),
+  ];
   return texts
     .flatMap((t) => t.split(/\n+|(?<=[.!?])\s+/))
-    .map((s) => s.replace(/^- /, '').trim().toLowerCase().replace(/[.!?:;,]+$/, ''))
+    .map((s) =>
+      s
+        .replace(/^- /, '')
+        .trim()
+        .toLowerCase()
+        .replace(/[.!?:;,]+$/, '')
+    )
     .filter((s) => s !== '');
 }
 

@@ -14,18 +14,16 @@ const conditions = [...content.ruleset.rules, ...content.ruleset.notes, ...conte
 const questions = content.questionnaire.questions;
 
 /** Any answer set at all, including missing and contradictory answers: the compiled subset must agree with Medplum everywhere. */
-const anyAnswers = fc
-  .tuple(...questions.map((q) => fc.constantFrom(...answerDomain(q), undefined)))
-  .map((values) => {
-    const view = emptyAnswerView();
-    questions.forEach((q, i) => {
-      const value = values[i] as AnswerValue | undefined;
-      if (value !== undefined) {
-        view[q.linkId] = value;
-      }
-    });
-    return view;
+const anyAnswers = fc.tuple(...questions.map((q) => fc.constantFrom(...answerDomain(q), undefined))).map((values) => {
+  const view = emptyAnswerView();
+  questions.forEach((q, i) => {
+    const value = values[i] as AnswerValue | undefined;
+    if (value !== undefined) {
+      view[q.linkId] = value;
+    }
   });
+  return view;
+});
 
 /** The variables conditions read: S1's count, the advice's disposition and one `%fired<id>` per rule. */
 const variables = fc.record({
@@ -57,9 +55,9 @@ describe('compiled conditions agree with @medplum/core FHIRPath', () => {
   });
 
   it.each([
-    ['true and {}', "`a` and `b`", { a: true }, []],
-    ['false and {}', "`a` and `b`", { a: false }, [false]],
-    ['{} or true', "`a` or `b`", { b: true }, [true]],
+    ['true and {}', '`a` and `b`', { a: true }, []],
+    ['false and {}', '`a` and `b`', { a: false }, [false]],
+    ['{} or true', '`a` or `b`', { b: true }, [true]],
     ['{} in (…)', "`a` in ('x' | 'y')", {}, []],
     ['{} contains', "`a` contains 'x'", {}, [false]],
     ['exists with criteria', "`a`.exists($this in ('x' | 'y'))", { a: ['z', 'y'] }, [true]],

@@ -66,7 +66,7 @@ describe('monotonicity (contract: rules only ever raise the disposition)', () =>
     expect(() => assertMonotone(worsen, nonMonotoneContent(), 3000)).toThrow(/Property failed/);
   });
 
-  it('verify-ruleset\'s check finds the same rule on its fixed seed, and nothing in the shipped ruleset', () => {
+  it("verify-ruleset's check finds the same rule on its fixed seed, and nothing in the shipped ruleset", () => {
     const violations = findMonotonicityViolations(nonMonotoneContent().ruleset, { seed: 20261202, cases: 2000 });
     expect(violations.length).toBeGreaterThan(0);
     expect(violations.every((v) => v.stoppedFiring.includes('G3'))).toBe(true);

@@ -23,7 +23,10 @@ function listUnder(text: string, heading: string): string[] {
     return [];
   }
   const block = text.slice(start + heading.length + 1).split('\n\n')[0] ?? '';
-  return block.split('\n').filter((line) => line.startsWith('- ')).map((line) => line.slice(2));
+  return block
+    .split('\n')
+    .filter((line) => line.startsWith('- '))
+    .map((line) => line.slice(2));
 }
 
 const LISTS: Record<string, string> = {
@@ -53,7 +56,11 @@ describe('the safety net is generated from the ruleset (contract 1.1.0: complete
   });
 
   it.each([
-    ['E3 without fever (steroids, sickle cell, weak immune system, recent injection)', 'E3', /hot, red or swollen, and you have sickle cell disease or a weak immune system, take steroid medicine/],
+    [
+      'E3 without fever (steroids, sickle cell, weak immune system, recent injection)',
+      'E3',
+      /hot, red or swollen, and you have sickle cell disease or a weak immune system, take steroid medicine/,
+    ],
     ['E3 fever with a risk factor', 'E3', /fever or feel unwell, and you have diabetes, sickle cell disease/],
     ['U5 under 3', 'U5', /a child under 3 has hip pain/],
     ['U5 reduced movement at 9 to 17', 'U5', /aged 9 to 17 .*can move their hip much less/],
@@ -73,7 +80,10 @@ describe('the safety net is generated from the ruleset (contract 1.1.0: complete
       ...structuredClone(e8),
       id: 'E9',
       prefix: 'E9',
-      extension: [...(e8.extension ?? []).filter((e) => e.url !== WARNING_SIGN_EXTENSION), { url: WARNING_SIGN_EXTENSION, valueString: 'a test sign nobody else has' }],
+      extension: [
+        ...(e8.extension ?? []).filter((e) => e.url !== WARNING_SIGN_EXTENSION),
+        { url: WARNING_SIGN_EXTENSION, valueString: 'a test sign nobody else has' },
+      ],
     };
     plan.action = [...plan.action.filter((a) => a.id !== 'U4'), added];
     const replaced = buildTriageContent(resources, plan);
@@ -83,7 +93,9 @@ describe('the safety net is generated from the ruleset (contract 1.1.0: complete
   });
 
   it('says each warning sign once and ends with what to do when unsure', () => {
-    const lines = shownSafetyNet().split('\n').filter((l) => l.startsWith('- '));
+    const lines = shownSafetyNet()
+      .split('\n')
+      .filter((l) => l.startsWith('- '));
     expect(new Set(lines).size).toBe(lines.length);
     expect(shownSafetyNet()).toMatch(/If you are not sure which to do, do the more urgent one\.$/);
   });

@@ -22,9 +22,26 @@ beforeAll(() => {
 });
 
 const BOOLEANS = [
-  'cannot-weight-bear', 'leg-deformed', 'saddle-numbness', 'bladder-bowel-change', 'fever-or-unwell', 'hot-swollen-joint',
-  'reduced-movement', 'hip-replacement', 'groin-lump', 'sudden-severe-pain', 'fall-or-injury', 'neuro-symptoms',
-  'weight-loss', 'cancer-history', 'not-improving', 'pain-worsening', 'night-pain', 'morning-stiffness', 'other-joints', 'work-related',
+  'cannot-weight-bear',
+  'leg-deformed',
+  'saddle-numbness',
+  'bladder-bowel-change',
+  'fever-or-unwell',
+  'hot-swollen-joint',
+  'reduced-movement',
+  'hip-replacement',
+  'groin-lump',
+  'sudden-severe-pain',
+  'fall-or-injury',
+  'neuro-symptoms',
+  'weight-loss',
+  'cancer-history',
+  'not-improving',
+  'pain-worsening',
+  'night-pain',
+  'morning-stiffness',
+  'other-joints',
+  'work-related',
 ];
 const RISK_FACTORS = ['steroids', 'immunosuppression', 'diabetes', 'sickle-cell', 'alcohol', 'radiotherapy', 'recent-joint-injection-or-surgery'];
 
@@ -72,7 +89,10 @@ describe('salvage (contract 1.1.0: red flags survive any shape)', () => {
         const before = valid.result.disposition.code;
         fc.pre((RANK[before] ?? 0) >= 4);
         const worrying = worryingItems(answers);
-        const body = shapes.reduce<unknown>((shaped, name) => (RESHAPINGS[name] as (r: QuestionnaireResponse, w: readonly string[]) => unknown)(shaped as QuestionnaireResponse, worrying), buildResponse(answers));
+        const body = shapes.reduce<unknown>(
+          (shaped, name) => (RESHAPINGS[name] as (r: QuestionnaireResponse, w: readonly string[]) => unknown)(shaped as QuestionnaireResponse, worrying),
+          buildResponse(answers)
+        );
         const outcome = assessResponse({ content, body, checkStructure, now, timeZone: TZ });
         const after = outcome.valid ? outcome.result.disposition.code : outcome.redFlags?.disposition.code;
         expect({ shapes, before, after: RANK[after ?? ''] ?? 0 }).toEqual({ shapes, before, after: expect.any(Number) });
@@ -117,7 +137,10 @@ describe('salvage (contract 1.1.0: red flags survive any shape)', () => {
 
   it('conflicting single answers are each judged: daily activities "none" and "unable" gives U7', () => {
     const system = 'https://fhir.hip-triage.example.org/CodeSystem/hip-daily-activities';
-    const body = { resourceType: 'QuestionnaireResponse', item: [{ linkId: 'daily-activities', answer: [{ valueCoding: { system, code: 'none' } }, { valueCoding: { system, code: 'unable' } }] }] };
+    const body = {
+      resourceType: 'QuestionnaireResponse',
+      item: [{ linkId: 'daily-activities', answer: [{ valueCoding: { system, code: 'none' } }, { valueCoding: { system, code: 'unable' } }] }],
+    };
     expect(salvageRedFlags(content, body).redFlags?.firedRules.map((r) => r.id)).toEqual(['U7']);
   });
 
@@ -135,7 +158,7 @@ describe('salvage (contract 1.1.0: red flags survive any shape)', () => {
     expect(flags?.firedRules.map((r) => r.id)).toContain('E7');
   });
 
-  it('the birth date\'s possible ages count when the age is not answered: fever with a record age of 2 is E7', () => {
+  it("the birth date's possible ages count when the age is not answered: fever with a record age of 2 is E7", () => {
     const body = { resourceType: 'QuestionnaireResponse', item: [{ linkId: 'fever-or-unwell', answer: [{ valueBoolean: true }] }] };
     expect(salvageRedFlags(content, body).redFlags?.disposition.code).toBe('urgent');
     expect(salvageRedFlags(content, body, [2]).redFlags?.disposition.code).toBe('emergency');
@@ -152,7 +175,11 @@ describe('salvage (contract 1.1.0: red flags survive any shape)', () => {
 
   it('mostUrgentUnion: the rules of every evaluation that reached the kept disposition, and only those', () => {
     const evaluate = (changes: Record<string, boolean>) => evaluateRules(content.ruleset, { ...NO_RED_FLAGS, ...changes });
-    const union = mostUrgentUnion(content.ruleset, [evaluate({ 'cannot-weight-bear': true }), evaluate({ 'pain-worsening': true }), evaluate({ 'saddle-numbness': true })]);
+    const union = mostUrgentUnion(content.ruleset, [
+      evaluate({ 'cannot-weight-bear': true }),
+      evaluate({ 'pain-worsening': true }),
+      evaluate({ 'saddle-numbness': true }),
+    ]);
     expect(union?.disposition.code).toBe('emergency');
     expect(union?.firedRules.map((r) => r.id)).toEqual(['E1', 'E5']);
   });

@@ -56,7 +56,15 @@ function refusal(doctor: Doctor): string | undefined {
 }
 
 /** Advice conditions with every `%firedG1` read as false, as a site removing G1 would have to write them. */
-const G1_UNREAD = mapAdvice((a) => withCondition(a, conditionOf(a).replace(/%firedG1 or /g, '').replace(/%firedG1\.not\(\)/g, 'true').replace(/ or %firedG1(?!\d)/g, '')));
+const G1_UNREAD = mapAdvice((a) =>
+  withCondition(
+    a,
+    conditionOf(a)
+      .replace(/%firedG1 or /g, '')
+      .replace(/%firedG1\.not\(\)/g, 'true')
+      .replace(/ or %firedG1(?!\d)/g, '')
+  )
+);
 
 describe('verifyRuleset', () => {
   it('passes the shipped ruleset', () => {
@@ -90,7 +98,11 @@ describe('verifyRuleset', () => {
       /E7 \(a child with fever\) must reach at least emergency; this ruleset gives urgent at age 15/,
       mapRules((r) => (r.id === 'E7' ? withCondition(r, 'age < 11 and `fever-or-unwell`') : r)),
     ],
-    ['the act-now advice removed', /E1 \(cannot bear weight, age \d+\) gives an emergency result without the act-now advice/, mapAdvice((a) => (a.id === 'advice-act-now' ? undefined : a))],
+    [
+      'the act-now advice removed',
+      /E1 \(cannot bear weight, age \d+\) gives an emergency result without the act-now advice/,
+      mapAdvice((a) => (a.id === 'advice-act-now' ? undefined : a)),
+    ],
     [
       'an exercise material on emergency results',
       /E1 \(cannot bear weight, age \d+\) gives an emergency result with material-uhdb-exercises-for-the-hip/,

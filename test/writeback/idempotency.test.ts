@@ -72,7 +72,15 @@ describe.each(modes)('one set of results per response (%s)', (_mode, setUp) => {
     answers.push(await triage(setup.app, fromAnEhr));
 
     const first = storedReferences(answers[0] as Bundle);
-    expect(first.map((r) => r.split('/')[0])).toEqual(['QuestionnaireResponse', 'RiskAssessment', 'ServiceRequest', 'CarePlan', 'GuidanceResponse', 'Task', 'Provenance']);
+    expect(first.map((r) => r.split('/')[0])).toEqual([
+      'QuestionnaireResponse',
+      'RiskAssessment',
+      'ServiceRequest',
+      'CarePlan',
+      'GuidanceResponse',
+      'Task',
+      'Provenance',
+    ]);
     for (const answer of answers) {
       expect(storedReferences(answer)).toEqual(first);
     }

@@ -19,7 +19,9 @@ export function gpResponse(subject: string): QuestionnaireResponse {
 
 /** `Type/id` of every stored resource in a `$triage` answer, in order. */
 export function storedReferences(answer: Bundle): string[] {
-  return (answer.entry ?? []).flatMap((e) => (e.resource && e.resource.resourceType !== 'OperationOutcome' ? [`${e.resource.resourceType}/${e.resource.id ?? ''}`] : []));
+  return (answer.entry ?? []).flatMap((e) =>
+    e.resource && e.resource.resourceType !== 'OperationOutcome' ? [`${e.resource.resourceType}/${e.resource.id ?? ''}`] : []
+  );
 }
 
 /**

@@ -119,7 +119,9 @@ async function loadSeed(repo: SqliteRepository, seed: readonly Resource[]): Prom
         continue;
       }
       const { meta, ...content } = JSON.parse(stringify(resource)) as Resource;
-      await repo.putVersion({ ...content, id: resource.id, meta: { ...meta, versionId, lastUpdated: meta?.lastUpdated ?? loadedAt } } as Resource & { id: string });
+      await repo.putVersion({ ...content, id: resource.id, meta: { ...meta, versionId, lastUpdated: meta?.lastUpdated ?? loadedAt } } as Resource & {
+        id: string;
+      });
       written++;
     }
   });

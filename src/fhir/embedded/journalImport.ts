@@ -13,8 +13,7 @@ const READ_CHUNK_BYTES = 1 << 20;
 
 /** One journaled change, as the previous store wrote it. */
 type JournalChange =
-  | { readonly op: 'put'; readonly resource: WithId<Resource> }
-  | { readonly op: 'delete'; readonly resourceType: string; readonly id: string };
+  { readonly op: 'put'; readonly resource: WithId<Resource> } | { readonly op: 'delete'; readonly resourceType: string; readonly id: string };
 
 export interface JournalImportLogger {
   info(obj: object, msg?: string): void;

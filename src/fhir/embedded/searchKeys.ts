@@ -12,8 +12,21 @@ import { compileSearchValueReader } from './searchParamValues';
  * filters leave (or on every resource of the type) with @medplum/core's `matchesSearchRequest`.
  */
 export const INDEXED_KEY_CODES = [
-  '_id', '_tag', '_profile', '_security', 'identifier', 'url', 'version', 'status', 'subject', 'patient',
-  'entity', 'focus', 'owner', 'based-on', 'questionnaire',
+  '_id',
+  '_tag',
+  '_profile',
+  '_security',
+  'identifier',
+  'url',
+  'version',
+  'status',
+  'subject',
+  'patient',
+  'entity',
+  'focus',
+  'owner',
+  'based-on',
+  'questionnaire',
 ] as const;
 
 /** The date parameters kept in `search_date` (`_lastUpdated` is a column of `resource`). */

@@ -41,7 +41,6 @@ export interface SqliteRepositoryOptions {
   readonly validate: boolean;
 }
 
-
 /**
  * A FHIR repository on SQLite, implementing @medplum/fhir-router's public `FhirRepository`
  * (so FhirRouter serves the REST API on it). Every write runs in a transaction of its own,
@@ -209,7 +208,12 @@ export class SqliteRepository extends FhirRepository {
     if ((searchRequest.include || searchRequest.revInclude) && bundle.entry?.length) {
       // `total` keeps counting the matches only.
       const entries = bundle.entry as BundleEntry[];
-      await getExtraEntries(this, searchRequest, bundle.entry.map((e) => e.resource as WithId<T>), entries);
+      await getExtraEntries(
+        this,
+        searchRequest,
+        bundle.entry.map((e) => e.resource as WithId<T>),
+        entries
+      );
       bundle.entry = entries as BundleEntry<WithId<T>>[];
     }
     return bundle;
@@ -282,7 +286,11 @@ export class SqliteRepository extends FhirRepository {
     return { resourceType: 'Bundle', type: 'searchset', entry: entry.length ? entry : undefined, ...(total === undefined ? {} : { total }) };
   }
 
-  async searchByReference<T extends Resource>(searchRequest: SearchRequest<T>, referenceField: string, references: string[]): Promise<Record<string, WithId<T>[]>> {
+  async searchByReference<T extends Resource>(
+    searchRequest: SearchRequest<T>,
+    referenceField: string,
+    references: string[]
+  ): Promise<Record<string, WithId<T>[]>> {
     const results: Record<string, WithId<T>[]> = {};
     for (const reference of references) {
       const filters: Filter[] = [...(searchRequest.filters ?? []), { code: referenceField, operator: Operator.EQUALS, value: reference }];

@@ -333,7 +333,10 @@ export class StoreDatabase {
           insertDate.run(row.seq, resource.resourceType, code, low, high);
         }
       }
-      this.statement('INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(SEARCH_INDEX_KEY, SEARCH_INDEX_SIGNATURE);
+      this.statement('INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
+        SEARCH_INDEX_KEY,
+        SEARCH_INDEX_SIGNATURE
+      );
       this.db.exec('COMMIT');
     } catch (err) {
       this.db.exec('ROLLBACK');

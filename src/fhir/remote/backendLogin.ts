@@ -75,7 +75,11 @@ const RENEW_MARGIN_SECONDS = 60;
  * client (Azure and several other servers issue exactly those) and cannot renew a
  * private_key_jwt login by itself; the token is then handed to MedplumClient.
  */
-export function createBackendLogin(options: { readonly credentials: BackendCredentials; readonly fhirBaseUrl: string; readonly fetch: FetchFunction }): BackendLogin {
+export function createBackendLogin(options: {
+  readonly credentials: BackendCredentials;
+  readonly fhirBaseUrl: string;
+  readonly fetch: FetchFunction;
+}): BackendLogin {
   const { credentials } = options;
   if (credentials.method === 'none') {
     return { accessToken: async () => undefined, forget: () => undefined };
@@ -155,7 +159,11 @@ async function discoverTokenUrl(fhirBaseUrl: string, fetchImpl: FetchFunction, s
   const oauth = statement.rest?.[0]?.security?.extension?.find((e) => e.url === 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
   const token = oauth?.extension?.find((e) => e.url === 'token')?.valueUri;
   if (!token) {
-    throw new ServerAnswerError(400, refusal('No token endpoint found (no SMART configuration, no oauth-uris in the CapabilityStatement): set FHIR_TOKEN_URL.'), undefined);
+    throw new ServerAnswerError(
+      400,
+      refusal('No token endpoint found (no SMART configuration, no oauth-uris in the CapabilityStatement): set FHIR_TOKEN_URL.'),
+      undefined
+    );
   }
   return token;
 }

@@ -64,7 +64,9 @@ function algorithmFor(kty: string | undefined, crv: string | undefined, declared
   if (kty === 'EC' && crv === 'P-384' && (declared === undefined || declared === 'ES384')) {
     return 'ES384';
   }
-  throw new Error(`SMART Backend Services needs an RSA key (RS384) or a P-384 EC key (ES384); this is ${kty ?? 'unknown'}${crv ? ` ${crv}` : ''}${declared ? ` for ${declared}` : ''}`);
+  throw new Error(
+    `SMART Backend Services needs an RSA key (RS384) or a P-384 EC key (ES384); this is ${kty ?? 'unknown'}${crv ? ` ${crv}` : ''}${declared ? ` for ${declared}` : ''}`
+  );
 }
 
 /**

@@ -76,25 +76,35 @@ export class FhirServerConnection {
 
   /** Posts a `transaction` or `batch` Bundle, asking for the stored resources back. */
   bundle(bundle: Bundle, wait?: WaitOptions): Promise<Bundle> {
-    return this.send(bundle.type ?? 'bundle', (signal) => this.medplum.executeBatch(bundle, { signal, headers: { Prefer: 'return=representation', 'Cache-Control': 'no-cache' } }), wait);
+    return this.send(
+      bundle.type ?? 'bundle',
+      (signal) => this.medplum.executeBatch(bundle, { signal, headers: { Prefer: 'return=representation', 'Cache-Control': 'no-cache' } }),
+      wait
+    );
   }
 
   create<T extends Resource>(resource: T): Promise<T> {
-    return this.send(`create ${resource.resourceType}`, (signal) =>
-      this.medplum.createResource(resource, { signal, headers: { Prefer: 'return=representation' } }) as Promise<T>
+    return this.send(
+      `create ${resource.resourceType}`,
+      (signal) => this.medplum.createResource(resource, { signal, headers: { Prefer: 'return=representation' } }) as Promise<T>
     );
   }
 
   /** PUT to the resource's own id (an update, or a create where the server allows client ids). */
   update<T extends Resource>(resource: T & { id: string }): Promise<T> {
-    return this.send(`update ${resource.resourceType}`, (signal) =>
-      this.medplum.updateResource(resource, { signal, headers: { Prefer: 'return=representation' } }) as Promise<T>
+    return this.send(
+      `update ${resource.resourceType}`,
+      (signal) => this.medplum.updateResource(resource, { signal, headers: { Prefer: 'return=representation' } }) as Promise<T>
     );
   }
 
   /** A system-level operation (`POST [base]/$name`) with a Parameters body. */
   systemOperation(name: string, parameters: Parameters, wait?: WaitOptions): Promise<Resource> {
-    return this.send(`$${name}`, (signal) => this.medplum.post<Resource>(this.medplum.fhirUrl(`$${name}`), parameters, 'application/fhir+json', { signal }), wait);
+    return this.send(
+      `$${name}`,
+      (signal) => this.medplum.post<Resource>(this.medplum.fhirUrl(`$${name}`), parameters, 'application/fhir+json', { signal }),
+      wait
+    );
   }
 
   capabilities(wait?: WaitOptions): Promise<CapabilityStatement> {
@@ -128,7 +138,11 @@ export class FhirServerConnection {
       return await call(signal);
     } catch (err) {
       // Without a login of our own there is nothing to renew: the 401 stands.
-      if (!(err instanceof ServerAnswerError && err.status === 401) || this.options.credentials.method === 'none' || this.options.credentials.method === 'bearer-token') {
+      if (
+        !(err instanceof ServerAnswerError && err.status === 401) ||
+        this.options.credentials.method === 'none' ||
+        this.options.credentials.method === 'bearer-token'
+      ) {
         throw err;
       }
       // A token the server no longer takes (revoked, or clocks disagree): one fresh login, one more try.
@@ -177,7 +191,7 @@ export function classifyFailure(err: unknown): FailureVerdict {
   }
   if (name === 'TypeError') {
     // undici: "fetch failed" with the socket error as cause (ECONNREFUSED, ECONNRESET, ENOTFOUND…).
-    const code = ((err as { cause?: NodeJS.ErrnoException }).cause)?.code;
+    const code = (err as { cause?: NodeJS.ErrnoException }).cause?.code;
     return { retry: true, reason: `unreachable${code ? ` (${code})` : ''}` };
   }
   return { retry: false };

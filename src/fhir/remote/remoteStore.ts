@@ -88,10 +88,16 @@ class RemoteStore implements FhirStore {
       throw badRequestError([errorIssue('value', 'Expected a Bundle of type transaction', 'Bundle.type')]);
     }
     const deadline = performance.now() + (options?.maxWaitMs ?? Number.POSITIVE_INFINITY);
-    const remaining = (): WaitOptions | undefined =>
-      Number.isFinite(deadline) ? { maxWaitMs: Math.max(250, deadline - performance.now()) } : undefined;
+    const remaining = (): WaitOptions | undefined => (Number.isFinite(deadline) ? { maxWaitMs: Math.max(250, deadline - performance.now()) } : undefined);
     const plan = planClientIdWrite(bundle);
-    if (plan && (await this.strategyFor(bundle, plan.keyed.map((k) => k.resourceType), remaining())) === 'client-ids') {
+    if (
+      plan &&
+      (await this.strategyFor(
+        bundle,
+        plan.keyed.map((k) => k.resourceType),
+        remaining()
+      )) === 'client-ids'
+    ) {
       // Round trip 1: what an earlier delivery stored. Round trip 2: the rest, in one transaction.
       const probeAnswer = await this.connection.bundle(plan.probe, remaining());
       if (probeAnswer.resourceType !== 'Bundle' || (probeAnswer.entry?.length ?? 0) !== (plan.probe.entry?.length ?? 0)) {
@@ -118,7 +124,10 @@ class RemoteStore implements FhirStore {
       return this.writeStrategy;
     }
     this.statement ??= await this.connection.capabilities(wait);
-    const choice = chooseWriteStrategy(this.statement, new Set([...types, ...(bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource.resourceType] : []))]));
+    const choice = chooseWriteStrategy(
+      this.statement,
+      new Set([...types, ...(bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource.resourceType] : []))])
+    );
     if (!this.announced.has(choice.reason)) {
       this.announced.add(choice.reason);
       this.logger.info({ strategy: choice.strategy, reason: choice.reason }, 'FHIR server write strategy');
@@ -171,7 +180,10 @@ class RemoteStore implements FhirStore {
       return { ...answer, entry: filled };
     } catch (err) {
       // The write landed; only the copy for the answer is missing.
-      this.logger.warn({ entries: missing.length, status: err instanceof OperationOutcomeError ? err.outcome.id : 'error' }, 'could not read back the stored resources');
+      this.logger.warn(
+        { entries: missing.length, status: err instanceof OperationOutcomeError ? err.outcome.id : 'error' },
+        'could not read back the stored resources'
+      );
       return answer;
     }
   }

@@ -23,11 +23,7 @@ interface Finding {
  * Turns ajv's errors into one issue per offending element. Texts describe types and
  * allowed values but never echo the submitted value, so issues can be logged safely.
  */
-export function issuesFromAjvErrors(
-  resourceType: string,
-  resource: unknown,
-  errors: readonly ErrorObject[],
-): OperationOutcomeIssue[] {
+export function issuesFromAjvErrors(resourceType: string, resource: unknown, errors: readonly ErrorObject[]): OperationOutcomeIssue[] {
   const byExpression = new Map<string, { rank: number; issue: OperationOutcomeIssue }>();
   let truncated = false;
   for (const error of errors) {
@@ -36,8 +32,7 @@ export function issuesFromAjvErrors(
     if (!finding) {
       continue;
     }
-    const expression =
-      finding.child === undefined ? location.expression : `${location.expression}.${fhirPathName(finding.child)}`;
+    const expression = finding.child === undefined ? location.expression : `${location.expression}.${fhirPathName(finding.child)}`;
     const kept = byExpression.get(expression);
     if (kept && kept.rank <= finding.rank) {
       continue;

@@ -146,9 +146,7 @@ function valueSchema(walk: Walk, raw: SchemaNode, code: string, inArray: boolean
   }
   if (raw.enum) {
     // Required-binding codes are inlined as a bare enum; `type` makes `status: 5` a type error.
-    return inArray
-      ? { fhirType: code, type: ['string', 'null'], enum: [...raw.enum, null] }
-      : { fhirType: code, type: 'string', enum: raw.enum };
+    return inArray ? { fhirType: code, type: ['string', 'null'], enum: [...raw.enum, null] } : { fhirType: code, type: 'string', enum: raw.enum };
   }
   if (isPrimitiveType(code)) {
     return { $ref: refTo(reachPrimitiveType(walk, code, inArray)) };

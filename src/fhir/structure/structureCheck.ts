@@ -85,10 +85,7 @@ function checkResourceTypeIn(body: unknown, accepted: readonly string[]): Operat
 }
 
 function onlyFirstProblemListed(): OperationOutcomeIssue {
-  return issue(
-    'structure',
-    `Only the first problem is listed: the resource has more than ${MAX_VALUES_FOR_FULL_REPORT} JSON values`,
-  );
+  return issue('structure', `Only the first problem is listed: the resource has more than ${MAX_VALUES_FOR_FULL_REPORT} JSON values`);
 }
 
 function tooDeep(): OperationOutcomeIssue {

@@ -40,10 +40,7 @@ export function compileResourceValidators(resourceTypes: readonly string[]): Map
   const listAll = compile(schema, true);
   const stopAtFirst = compile(schema, false);
   return new Map(
-    resourceTypes.map((resourceType) => [
-      resourceType,
-      { listAll: validatorOf(listAll, resourceType), stopAtFirst: validatorOf(stopAtFirst, resourceType) },
-    ]),
+    resourceTypes.map((resourceType) => [resourceType, { listAll: validatorOf(listAll, resourceType), stopAtFirst: validatorOf(stopAtFirst, resourceType) }])
   );
 }
 

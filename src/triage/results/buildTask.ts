@@ -119,7 +119,8 @@ export const CLINICIAN_ONLY_TASK_CODES: readonly ClinicianReviewKind[] = ['revie
  */
 export function isClinicianOnlyTask(resource: Resource | undefined): boolean {
   return (
-    resource?.resourceType === 'Task' && (resource.code?.coding ?? []).some((c) => c.code !== undefined && (CLINICIAN_ONLY_TASK_CODES as readonly string[]).includes(c.code))
+    resource?.resourceType === 'Task' &&
+    (resource.code?.coding ?? []).some((c) => c.code !== undefined && (CLINICIAN_ONLY_TASK_CODES as readonly string[]).includes(c.code))
   );
 }
 

@@ -151,7 +151,10 @@ export function buildTriageTransaction(options: TriageTransactionOptions): Triag
   });
   created.push({ role: 'guidance', resource: buildGuidanceResponse(context) });
   if (options.stale) {
-    created.push({ role: 'task-review', resource: buildReviewTask({ context, ...reviewRouting({ result, routing, now, timeZone }), authored: options.stale.authored.toISOString() }) });
+    created.push({
+      role: 'task-review',
+      resource: buildReviewTask({ context, ...reviewRouting({ result, routing, now, timeZone }), authored: options.stale.authored.toISOString() }),
+    });
   } else {
     for (const referral of referrals) {
       created.push({ role: referral.taskRole, resource: buildTask({ context, referral }) });

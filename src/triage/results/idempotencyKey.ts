@@ -61,7 +61,9 @@ export function canonicalJson(value: unknown): string {
  */
 export function idempotencyKey(response: QuestionnaireResponse, rulesetVersion: string): string {
   const { id: _id, meta: _meta, text: _text, ...content } = response;
-  return createHash('sha256').update(`${canonicalJson(content)}|${rulesetVersion}`).digest('hex');
+  return createHash('sha256')
+    .update(`${canonicalJson(content)}|${rulesetVersion}`)
+    .digest('hex');
 }
 
 export function idempotencyCode(key: string, role: ResultRole): string {

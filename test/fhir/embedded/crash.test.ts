@@ -55,7 +55,11 @@ describe('kill -9 during writes', () => {
   it('keeps every acknowledged transaction and never half of one', async () => {
     const { dir, cleanup } = tempDataDir();
     try {
-      for (const [round, killAfterAcks] of [[1, 25], [2, 60], [3, 7]] as const) {
+      for (const [round, killAfterAcks] of [
+        [1, 25],
+        [2, 60],
+        [3, 7],
+      ] as const) {
         const run = await runAndKill(dir, `round${round}`, killAfterAcks);
         expect(run.signal).toBe('SIGKILL');
         expect(run.acknowledged.size).toBeGreaterThanOrEqual(killAfterAcks);

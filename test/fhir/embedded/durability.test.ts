@@ -72,7 +72,9 @@ describe('restart', () => {
     const store = await openStore();
     const response = await store.executeTransaction(triageTransaction('restart'));
     const patientRef = response.entry?.[0]?.response?.location ?? '';
-    const [, updatedPatient] = await store.handleRest(rest('PUT', patientRef, { ...(await store.readResource<Patient>('Patient', patientRef.split('/')[1] ?? '')), gender: 'female' }));
+    const [, updatedPatient] = await store.handleRest(
+      rest('PUT', patientRef, { ...(await store.readResource<Patient>('Patient', patientRef.split('/')[1] ?? '')), gender: 'female' })
+    );
     const [obsToDelete] = await store.searchResources<Observation>('Observation', { subject: patientRef });
     await store.handleRest(rest('DELETE', `Observation/${obsToDelete?.id}`));
     const observations = await store.searchResources<Observation>('Observation', { subject: patientRef });

@@ -100,7 +100,9 @@ describe('upgrade from the journaled store', () => {
     const store = await openEmbeddedStore({ dataDir: dataDir.dir, logger });
     try {
       expect(store.stats().resources).toBe(5);
-      expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.obj)).toEqual([expect.objectContaining({ droppedBytes: 18, keptRecords: 8 })]);
+      expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.obj)).toEqual([
+        expect.objectContaining({ droppedBytes: 18, keptRecords: 8 }),
+      ]);
     } finally {
       await store.close();
     }

@@ -34,7 +34,18 @@ function dataset(size: number): WithId<Resource>[] {
       // Dates at every precision and with offsets: the SQL bounds must never leave out a match.
       ...(n % 11 === 0
         ? {}
-        : { restriction: { period: { end: [`2026-12-${String(1 + (n % 28)).padStart(2, '0')}T09:00:00Z`, `2026-12-${String(1 + (n % 28)).padStart(2, '0')}`, '2026-12', `2026-12-0${1 + (n % 9)}T23:30:00-10:00`][n % 4] } } }),
+        : {
+            restriction: {
+              period: {
+                end: [
+                  `2026-12-${String(1 + (n % 28)).padStart(2, '0')}T09:00:00Z`,
+                  `2026-12-${String(1 + (n % 28)).padStart(2, '0')}`,
+                  '2026-12',
+                  `2026-12-0${1 + (n % 9)}T23:30:00-10:00`,
+                ][n % 4],
+              },
+            },
+          }),
     };
     resources.push(task);
     const p: WithId<Patient> = {
@@ -146,7 +157,10 @@ async function loadBoth(resources: readonly WithId<Resource>[]): Promise<[Sqlite
   return [indexed, scanned];
 }
 
-const summary = (bundle: Bundle): [number | undefined, string[]] => [bundle.total, (bundle.entry ?? []).map((e) => `${e.search?.mode}:${e.resource?.resourceType}/${e.resource?.id}`)];
+const summary = (bundle: Bundle): [number | undefined, string[]] => [
+  bundle.total,
+  (bundle.entry ?? []).map((e) => `${e.search?.mode}:${e.resource?.resourceType}/${e.resource?.id}`),
+];
 
 describe('search parity with MemoryRepository', () => {
   let indexed: SqliteRepository;
@@ -229,7 +243,12 @@ describe('search value readers', () => {
     undefined,
   ];
   const samples: Resource[] = [
-    ...subjects.map((subject, n): Observation => ({ ...observation(`reader-${n}`, 'Patient/x'), id: `o${n}`, subject, identifier: [{ system: ID_SYSTEM, value: `V${n}`, type: { text: 'Local' } }, { value: 'no-system' }] })),
+    ...subjects.map((subject, n): Observation => ({
+      ...observation(`reader-${n}`, 'Patient/x'),
+      id: `o${n}`,
+      subject,
+      identifier: [{ system: ID_SYSTEM, value: `V${n}`, type: { text: 'Local' } }, { value: 'no-system' }],
+    })),
     { resourceType: 'Patient', id: 'p', meta: { tag: [{ system: TAG_SYSTEM, code: 'a', display: 'A' }, { code: 'b' }, { system: TAG_SYSTEM }] } },
     { resourceType: 'Questionnaire', id: 'q', url: Q_URL, status: 'active', identifier: [{ system: 'urn:ietf:rfc:3986', value: 'urn:oid:1.2.3' }] },
     { resourceType: 'QuestionnaireResponse', status: 'completed', questionnaire: `${Q_URL}|1.0.0`, subject: { reference: 'Patient/p1' } },
@@ -247,20 +266,17 @@ describe('search value readers', () => {
     expect(new Set(cases.map(([, , resource]) => resource)).size).toBe(samples.length);
   });
 
-  it.each(cases)(
-    '%s %s reads what the full (all-types) FHIRPath expression evaluates to',
-    (resourceType, code, resource) => {
-      const searchParam = globalSchema.types[resourceType]?.searchParams?.[code];
-      if (!searchParam?.expression) {
-        throw new Error('unreachable: filtered above');
-      }
-      const read = compileSearchValueReader(resourceType, searchParam)(resource);
-      const evaluated = evalFhirPathTyped(searchParam.expression, [toTypedValue(resource)]);
-      expect(read.map((v) => v.value)).toEqual(evaluated.map((v) => v.value));
-      expect(convertToSearchableTokens(read)).toEqual(convertToSearchableTokens(evaluated));
-      expect(convertToSearchableReferences(read)).toEqual(convertToSearchableReferences(evaluated));
+  it.each(cases)('%s %s reads what the full (all-types) FHIRPath expression evaluates to', (resourceType, code, resource) => {
+    const searchParam = globalSchema.types[resourceType]?.searchParams?.[code];
+    if (!searchParam?.expression) {
+      throw new Error('unreachable: filtered above');
     }
-  );
+    const read = compileSearchValueReader(resourceType, searchParam)(resource);
+    const evaluated = evalFhirPathTyped(searchParam.expression, [toTypedValue(resource)]);
+    expect(read.map((v) => v.value)).toEqual(evaluated.map((v) => v.value));
+    expect(convertToSearchableTokens(read)).toEqual(convertToSearchableTokens(evaluated));
+    expect(convertToSearchableReferences(read)).toEqual(convertToSearchableReferences(evaluated));
+  });
 });
 
 describe('search among thousands through the store', () => {
@@ -317,7 +333,9 @@ describe('search among thousands through the store', () => {
           const full = await rate('full');
           expect(await idsByTag(store, 'Observation', 'full-3-99-obs-2')).toHaveLength(1);
           expect(store.stats().resources).toBeGreaterThan(10_000);
-          lines.push(`${dataDir === dir ? 'SQLite file' : ':memory:'}: ${empty.toFixed(0)} tx/s empty, ${full.toFixed(0)} tx/s with ${store.stats().resources} stored, ratio ${(full / empty).toFixed(2)}`);
+          lines.push(
+            `${dataDir === dir ? 'SQLite file' : ':memory:'}: ${empty.toFixed(0)} tx/s empty, ${full.toFixed(0)} tx/s with ${store.stats().resources} stored, ratio ${(full / empty).toFixed(2)}`
+          );
         } finally {
           await store.close();
         }

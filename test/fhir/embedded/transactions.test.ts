@@ -4,7 +4,18 @@ import type { FhirRequest } from '@medplum/fhir-router';
 import { FhirRouter } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, Observation, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { openEmbeddedStore } from '../../../src/fhir/embedded/embeddedStore';
-import { dumpDatabase, idsByTag, memoryRepository, observation, openTestStore, patient, recordingLogger, TAG_SYSTEM, tempDataDir, triageTransaction } from './fixtures';
+import {
+  dumpDatabase,
+  idsByTag,
+  memoryRepository,
+  observation,
+  openTestStore,
+  patient,
+  recordingLogger,
+  TAG_SYSTEM,
+  tempDataDir,
+  triageTransaction,
+} from './fixtures';
 
 function request(method: FhirRequest['method'], url: string, body?: unknown, headers?: Record<string, string>): FhirRequest {
   return { method, url, pathname: '', params: {}, query: {}, body, headers, config: { transactions: true } };
@@ -65,7 +76,10 @@ const invalidTransactions: {
   },
   {
     name: 'an element FHIR does not define',
-    bad: (existing) => ({ resource: { ...observation('bad', `Patient/${existing.patient.id}`), colour: 'red' } as Resource, request: { method: 'POST', url: 'Observation' } }),
+    bad: (existing) => ({
+      resource: { ...observation('bad', `Patient/${existing.patient.id}`), colour: 'red' } as Resource,
+      request: { method: 'POST', url: 'Observation' },
+    }),
     expectedText: /Invalid additional property "colour"/,
     expectedPath: 'Observation.colour',
     validation: true,
@@ -77,12 +91,18 @@ const invalidTransactions: {
   },
   {
     name: 'an update with a stale If-Match',
-    bad: (existing) => ({ resource: { ...existing.kept, status: 'amended' }, request: { method: 'PUT', url: `Observation/${existing.kept.id}`, ifMatch: 'W/"stale"' } }),
+    bad: (existing) => ({
+      resource: { ...existing.kept, status: 'amended' },
+      request: { method: 'PUT', url: `Observation/${existing.kept.id}`, ifMatch: 'W/"stale"' },
+    }),
     expectedText: /Precondition failed/i,
   },
   {
     name: 'a patch that leaves the resource invalid',
-    bad: (existing) => ({ resource: jsonPatch([{ op: 'add', path: '/colour', value: 'red' }]), request: { method: 'PATCH', url: `Observation/${existing.kept.id}` } }),
+    bad: (existing) => ({
+      resource: jsonPatch([{ op: 'add', path: '/colour', value: 'red' }]),
+      request: { method: 'PATCH', url: `Observation/${existing.kept.id}` },
+    }),
     expectedText: /Invalid additional property "colour"/,
     expectedPath: 'Observation.colour',
     validation: true,
@@ -223,7 +243,11 @@ describe('conditional create (ifNoneExist on _tag)', () => {
       expect(first.entry?.map((e) => e.response?.status)).toEqual(['201', '201', '201']);
       expect(second.entry?.map((e) => e.response?.status)).toEqual(['200', '200', '200']);
       expect(second.entry?.map((e) => e.response?.location)).toEqual(first.entry?.map((e) => e.response?.location));
-      for (const [type, code] of [['Patient', 'twice-patient'], ['Observation', 'twice-obs-1'], ['Observation', 'twice-obs-2']] as const) {
+      for (const [type, code] of [
+        ['Patient', 'twice-patient'],
+        ['Observation', 'twice-obs-1'],
+        ['Observation', 'twice-obs-2'],
+      ] as const) {
         expect(await idsByTag(store, type, code)).toHaveLength(1);
       }
       // The urn:uuid reference was rewritten to the patient's real id.

@@ -52,7 +52,13 @@ describe('backend login: client secret', () => {
   it('logs in once with client_secret_basic, reuses the token, and logs in again once after a 401', async () => {
     const { server, revoked, tokenRequests } = await serverWithLogin({ discovery: false });
     const logger = recordingLogger();
-    const credentials: BackendCredentials = { method: 'client-secret', clientId: 'triage service', clientSecret: SECRET, tokenUrl: `${server.url}/auth/token`, scope: undefined };
+    const credentials: BackendCredentials = {
+      method: 'client-secret',
+      clientId: 'triage service',
+      clientSecret: SECRET,
+      tokenUrl: `${server.url}/auth/token`,
+      scope: undefined,
+    };
     const store = openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials, logger });
     try {
       await store.readResource('Patient', 'p1');
@@ -78,7 +84,13 @@ describe('backend login: client secret', () => {
   it('turns a refused login into a 4xx outcome naming the token endpoint, without retrying it', async () => {
     const server = await startScriptedServer((_req, res) => sendJson(res, 401, { error: 'invalid_client' }));
     try {
-      const credentials: BackendCredentials = { method: 'client-secret', clientId: 'x', clientSecret: SECRET, tokenUrl: `${server.url}/token`, scope: undefined };
+      const credentials: BackendCredentials = {
+        method: 'client-secret',
+        clientId: 'x',
+        clientSecret: SECRET,
+        tokenUrl: `${server.url}/token`,
+        scope: undefined,
+      };
       const store = openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials, logger: recordingLogger() });
       const err = await store.readResource('Patient', 'p1').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OperationOutcomeError);
@@ -99,7 +111,10 @@ describe('backend login: SMART Backend Services (private_key_jwt)', () => {
     writeFileSync(keyFile, JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: 'triage-key-1', alg: 'RS384' }] }));
     const { server, revoked, tokenRequests } = await serverWithLogin({ discovery: true });
     try {
-      const credentials = await backendCredentials({ clientId: 'triage-client', clientSecret: undefined, keyFile, tokenUrl: undefined, scopes: undefined }, TRIAGE_BACKEND_SCOPES);
+      const credentials = await backendCredentials(
+        { clientId: 'triage-client', clientSecret: undefined, keyFile, tokenUrl: undefined, scopes: undefined },
+        TRIAGE_BACKEND_SCOPES
+      );
       const store = openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials, logger: recordingLogger() });
       await store.readResource('Patient', 'p1');
       revoked.add('token-1');

@@ -36,7 +36,16 @@ export function medplumServer(): MedplumServer {
       return json(200, capabilityStatement());
     }
     const body: unknown = typeof init?.body === 'string' && init.body.length > 0 ? JSON.parse(init.body) : undefined;
-    const request: FhirRequest = { method: method as FhirRequest['method'], url: `${path}${url.search}`, pathname: '', body, params: {}, query: {}, headers: {}, config: { transactions: true } };
+    const request: FhirRequest = {
+      method: method as FhirRequest['method'],
+      url: `${path}${url.search}`,
+      pathname: '',
+      body,
+      params: {},
+      query: {},
+      headers: {},
+      config: { transactions: true },
+    };
     const [outcome, resource] = await router.handleRequest(request, repo);
     return json(getStatus(outcome), resource ?? outcome);
   };
@@ -47,7 +56,17 @@ function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/fhir+json' } });
 }
 
-const TYPES: Resource['resourceType'][] = ['Patient', 'Device', 'QuestionnaireResponse', 'RiskAssessment', 'ServiceRequest', 'CarePlan', 'GuidanceResponse', 'Task', 'Provenance'];
+const TYPES: Resource['resourceType'][] = [
+  'Patient',
+  'Device',
+  'QuestionnaireResponse',
+  'RiskAssessment',
+  'ServiceRequest',
+  'CarePlan',
+  'GuidanceResponse',
+  'Task',
+  'Provenance',
+];
 
 function capabilityStatement(): CapabilityStatement {
   return {

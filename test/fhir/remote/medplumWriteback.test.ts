@@ -18,7 +18,15 @@ const TYPES = ['Device', 'QuestionnaireResponse', 'RiskAssessment', 'ServiceRequ
 function largestTriage(now: Date): TriageTransaction {
   const response = { ...fixtureResponse('response-urgent-work'), subject: { reference: 'Patient/medplum-largest' } };
   const result = { ...scoreFixture(response, NOW), additionalReferrals: ['occupational-therapy'] };
-  return buildTriageTransaction({ result, response, content: shippedContent(), routing: shippedRouting(), now, timeZone: TIME_ZONE, responseAlreadyStored: false });
+  return buildTriageTransaction({
+    result,
+    response,
+    content: shippedContent(),
+    routing: shippedRouting(),
+    now,
+    timeZone: TIME_ZONE,
+    responseAlreadyStored: false,
+  });
 }
 
 async function counts(server: ReturnType<typeof medplumServer>): Promise<Record<string, number>> {
@@ -34,12 +42,34 @@ async function versions(server: ReturnType<typeof medplumServer>): Promise<strin
 describe('write-back to Medplum (its transaction processor at its default limits)', () => {
   it('refuses the triage as built: 11 conditional creates exceed its 8-entry strict-isolation limit', async () => {
     const server = medplumServer();
-    const store = openRemoteStore({ baseUrl: server.baseUrl, credentials: { method: 'none' }, logger: recordingLogger(), fetch: server.fetch, writeStrategy: 'conditional-create' });
+    const store = openRemoteStore({
+      baseUrl: server.baseUrl,
+      credentials: { method: 'none' },
+      logger: recordingLogger(),
+      fetch: server.fetch,
+      writeStrategy: 'conditional-create',
+    });
     const transaction = largestTriage(NOW);
     expect(transaction.bundle.entry).toHaveLength(11);
-    expect(transaction.roles).toEqual(['device', 'response', 'risk', 'referral', 'referral-ot', 'careplan', 'guidance', 'task', 'task-safety-net', 'task-ot', 'provenance']);
+    expect(transaction.roles).toEqual([
+      'device',
+      'response',
+      'risk',
+      'referral',
+      'referral-ot',
+      'careplan',
+      'guidance',
+      'task',
+      'task-safety-net',
+      'task-ot',
+      'provenance',
+    ]);
     await expect(store.executeTransaction(transaction.bundle)).rejects.toMatchObject({
-      outcome: { issue: expect.arrayContaining([expect.objectContaining({ details: expect.objectContaining({ text: expect.stringMatching(/strict isolation but has too many entries/) }) })]) },
+      outcome: {
+        issue: expect.arrayContaining([
+          expect.objectContaining({ details: expect.objectContaining({ text: expect.stringMatching(/strict isolation but has too many entries/) }) }),
+        ]),
+      },
     });
     expect(await counts(server)).toEqual(Object.fromEntries(TYPES.map((t) => [t, 0])));
   });
@@ -58,7 +88,8 @@ describe('write-back to Medplum (its transaction processor at its default limits
 
     // Every reference between the results points at a stored resource.
     const stored = new Set((first.entry ?? []).map((e) => `${e.resource?.resourceType ?? ''}/${e.resource?.id ?? ''}`));
-    const references = JSON.stringify(first).match(/"reference":"(Device|QuestionnaireResponse|RiskAssessment|ServiceRequest|CarePlan|GuidanceResponse|Task)\/[^"]+"/g) ?? [];
+    const references =
+      JSON.stringify(first).match(/"reference":"(Device|QuestionnaireResponse|RiskAssessment|ServiceRequest|CarePlan|GuidanceResponse|Task)\/[^"]+"/g) ?? [];
     expect(references.length).toBeGreaterThan(10);
     for (const reference of references) {
       expect(stored).toContain(reference.slice('"reference":"'.length, -1));

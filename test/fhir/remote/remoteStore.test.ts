@@ -43,7 +43,10 @@ describe('remote store failure behaviour', () => {
   async function storeAnswering(script: Script): Promise<{ store: FhirStore; server: ScriptedServer }> {
     server = await startScriptedServer(script);
     // The failure behaviour of one request; the write strategies have their own tests (clientIdWrite.test.ts).
-    return { store: openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials: { method: 'none' }, logger, retry: RETRY, writeStrategy: 'conditional-create' }), server };
+    return {
+      store: openRemoteStore({ baseUrl: `${server.url}/fhir`, credentials: { method: 'none' }, logger, retry: RETRY, writeStrategy: 'conditional-create' }),
+      server,
+    };
   }
 
   it('retries a 5xx with backoff, then lands the transaction in the request that succeeded', async () => {
@@ -130,11 +133,18 @@ describe('remote store failure behaviour', () => {
       sendJson(res, 200, {
         resourceType: 'Bundle',
         type: 'batch-response',
-        entry: bundle.entry?.map((e) => ({ resource: { resourceType: e.request?.url.split('/')[0], id: e.request?.url.split('/')[1] }, response: { status: '200' } })),
+        entry: bundle.entry?.map((e) => ({
+          resource: { resourceType: e.request?.url.split('/')[0], id: e.request?.url.split('/')[1] },
+          response: { status: '200' },
+        })),
       });
     });
     const answer = await store.executeTransaction(triageTransaction('minimal'));
-    expect(answer.entry?.map((e) => `${e.resource?.resourceType ?? ''}/${e.resource?.id ?? ''}`)).toEqual(['Patient/id-0', 'Observation/id-1', 'Observation/id-2']);
+    expect(answer.entry?.map((e) => `${e.resource?.resourceType ?? ''}/${e.resource?.id ?? ''}`)).toEqual([
+      'Patient/id-0',
+      'Observation/id-1',
+      'Observation/id-2',
+    ]);
     expect(server.requests).toHaveLength(2);
     expect(JSON.parse(server.requests[1]?.body ?? '{}')).toMatchObject({ type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient/id-0' } }, {}, {}] });
   });

@@ -84,7 +84,9 @@ function jsonFilesUnder(dir: string): string[] {
 }
 
 const fixtureFiles = jsonFilesUnder(FIXTURES);
-const ruleFixtures = readdirSync(join(FIXTURES, 'rules')).filter((name) => name.endsWith('.qr.json')).map((name) => JSON.parse(readFileSync(join(FIXTURES, 'rules', name), 'utf8')) as unknown);
+const ruleFixtures = readdirSync(join(FIXTURES, 'rules'))
+  .filter((name) => name.endsWith('.qr.json'))
+  .map((name) => JSON.parse(readFileSync(join(FIXTURES, 'rules', name), 'utf8')) as unknown);
 
 describe('the build-time validators agree with the run-time ones', () => {
   test('the fixtures are there to compare on', () => {
@@ -139,12 +141,63 @@ describe('loading the build-time validators', () => {
 // Values that land somewhere in a response: FHIR-shaped ones (right and wrong types, codes,
 // formats, extensions) more often than arbitrary JSON, so mutations reach deep checks.
 const fhirKey = fc.constantFrom(
-  'linkId', 'text', 'answer', 'item', 'valueBoolean', 'valueInteger', 'valueString', 'valueCoding', 'valueDecimal', 'valueDate',
-  '_valueString', '_linkId', 'extension', 'modifierExtension', 'id', 'meta', 'status', '_status', 'authored', 'subject', 'contained',
-  'url', 'valueReference', 'definition', 'code', 'system', 'display', 'resourceType', '__proto__', 'unknownElement'
+  'linkId',
+  'text',
+  'answer',
+  'item',
+  'valueBoolean',
+  'valueInteger',
+  'valueString',
+  'valueCoding',
+  'valueDecimal',
+  'valueDate',
+  '_valueString',
+  '_linkId',
+  'extension',
+  'modifierExtension',
+  'id',
+  'meta',
+  'status',
+  '_status',
+  'authored',
+  'subject',
+  'contained',
+  'url',
+  'valueReference',
+  'definition',
+  'code',
+  'system',
+  'display',
+  'resourceType',
+  '__proto__',
+  'unknownElement'
 );
 const fhirValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(true, false, 0, 1, -1, 1.5, 2 ** 31, 1e300, '', ' ', 'x', 'completed', 'done', '2026-11-20', '2026-11-20T10:00:00Z', '20/11/2026', 'urn:uuid:x', null, [], {}, [null], 'a\u0001b', 'a\u00a0b'),
+  fc.constantFrom(
+    true,
+    false,
+    0,
+    1,
+    -1,
+    1.5,
+    2 ** 31,
+    1e300,
+    '',
+    ' ',
+    'x',
+    'completed',
+    'done',
+    '2026-11-20',
+    '2026-11-20T10:00:00Z',
+    '20/11/2026',
+    'urn:uuid:x',
+    null,
+    [],
+    {},
+    [null],
+    'a\u0001b',
+    'a\u00a0b'
+  ),
   fc.string({ maxLength: 8 }),
   fc.integer(),
   fc.record({ url: fc.constantFrom('http://x', ''), valueString: fc.constantFrom('v', '') }, { requiredKeys: [] }).map((e) => [e]),
@@ -226,7 +279,12 @@ function mutate(original: Json, mutations: readonly Mutation[]): Json {
   return root;
 }
 
-const mutation: fc.Arbitrary<Mutation> = fc.record({ kind: fc.constantFrom('replace' as const, 'delete' as const, 'insert' as const), at: fc.nat(), key: fhirKey, value: fhirValue });
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  kind: fc.constantFrom('replace' as const, 'delete' as const, 'insert' as const),
+  at: fc.nat(),
+  key: fhirKey,
+  value: fhirValue,
+});
 
 /** A rule fixture (a realistic complete response), unchanged or with up to four mutations. */
 const mutatedResponse: fc.Arbitrary<Json> = fc

@@ -18,11 +18,7 @@ describe('locate', () => {
   };
 
   test.each([
-    [
-      ['item', '1', 'item', '0', 'answer', '0', 'valueInteger'],
-      'QuestionnaireResponse.item[1].item[0].answer[0].valueInteger',
-      7,
-    ],
+    [['item', '1', 'item', '0', 'answer', '0', 'valueInteger'], 'QuestionnaireResponse.item[1].item[0].answer[0].valueInteger', 7],
     [[], 'QuestionnaireResponse', resource],
     [['weird', '0'], 'QuestionnaireResponse.weird.`0`', 'key, not index'],
     [['item', '9', 'linkId'], 'QuestionnaireResponse.item[9].linkId', undefined],

@@ -53,14 +53,10 @@ describe('the QuestionnaireResponse schema', () => {
       'valueReference',
     ];
 
-    expect(definitions['QuestionnaireResponse_Answer']?.fhirChoice).toEqual([
-      { element: 'value[x]', properties: answerTypes },
-    ]);
+    expect(definitions['QuestionnaireResponse_Answer']?.fhirChoice).toEqual([{ element: 'value[x]', properties: answerTypes }]);
   });
 
   test('requires status, or its extensions in _status', () => {
-    expect(definitions['QuestionnaireResponse']?.fhirRequired).toEqual([
-      { element: 'status', properties: ['status', '_status'] },
-    ]);
+    expect(definitions['QuestionnaireResponse']?.fhirRequired).toEqual([{ element: 'status', properties: ['status', '_status'] }]);
   });
 });

@@ -1,11 +1,5 @@
 import type { StructureCheck } from '../../../src/fhir/structure';
-import {
-  checkIsResourceOfType,
-  createStructureCheck,
-  MAX_ISSUES,
-  MAX_NESTING_DEPTH,
-  MAX_VALUES_FOR_FULL_REPORT,
-} from '../../../src/fhir/structure';
+import { checkIsResourceOfType, createStructureCheck, MAX_ISSUES, MAX_NESTING_DEPTH, MAX_VALUES_FOR_FULL_REPORT } from '../../../src/fhir/structure';
 import { loadFixture } from './fixtures';
 
 const QR = 'QuestionnaireResponse';
@@ -83,9 +77,7 @@ describe('deep and large input', () => {
     const issues = check(response);
 
     expect(issues.map((issue) => issue.expression?.[0])).toEqual([`${QR}.item[0].answer[0].valueInteger`, undefined]);
-    expect(issues[1]?.details?.text).toBe(
-      `Only the first problem is listed: the resource has more than ${MAX_VALUES_FOR_FULL_REPORT} JSON values`,
-    );
+    expect(issues[1]?.details?.text).toBe(`Only the first problem is listed: the resource has more than ${MAX_VALUES_FOR_FULL_REPORT} JSON values`);
   });
 
   test('a huge valid resource passes', () => {
@@ -117,16 +109,15 @@ describe('deep and large input', () => {
 });
 
 describe('issue texts never echo submitted values', () => {
-  test.each([
-    { authored: 'Jane Doe, 2 April 1979' },
-    { status: 'Jane Doe' },
-    { item: [{ linkId: 'name', answer: [{ valueInteger: 'Jane Doe' }] }] },
-  ])('%j', (fields) => {
-    const issues = check({ resourceType: QR, status: 'completed', ...fields });
+  test.each([{ authored: 'Jane Doe, 2 April 1979' }, { status: 'Jane Doe' }, { item: [{ linkId: 'name', answer: [{ valueInteger: 'Jane Doe' }] }] }])(
+    '%j',
+    (fields) => {
+      const issues = check({ resourceType: QR, status: 'completed', ...fields });
 
-    expect(issues).toHaveLength(1);
-    expect(JSON.stringify(issues)).not.toMatch(/Jane|Doe|1979/);
-  });
+      expect(issues).toHaveLength(1);
+      expect(JSON.stringify(issues)).not.toMatch(/Jane|Doe|1979/);
+    }
+  );
 });
 
 describe('checkIsResourceOfType', () => {
@@ -153,9 +144,7 @@ describe('checkIsResourceOfType', () => {
     [{ resourceType: 'Patient' }, 'structure', `Expected resourceType ${QR}, found Patient`],
     [{ resourceType: '<img src=x> Jane Doe' }, 'structure', `Expected resourceType ${QR}, found another value`],
   ])('%j', (body, code, text) => {
-    expect(checkIsResourceOfType(body, QR)).toEqual([
-      { severity: 'error', code, details: { text }, expression: ['resourceType'] },
-    ]);
+    expect(checkIsResourceOfType(body, QR)).toEqual([{ severity: 'error', code, details: { text }, expression: ['resourceType'] }]);
   });
 
   test('accepts an object of the type without looking further', () => {

@@ -78,9 +78,7 @@ const cases: Case[] = [
   {
     name: 'two value[x] in one answer',
     fixture: 'questionnaire-response-two-values.json',
-    issues: [
-      { code: 'structure', expression: `${QR}.item[1].item[1].answer[0].value`, text: /valueBoolean, valueString/ },
-    ],
+    issues: [{ code: 'structure', expression: `${QR}.item[1].item[1].answer[0].value`, text: /valueBoolean, valueString/ }],
   },
   {
     name: 'missing required status',
@@ -145,9 +143,7 @@ describe('createStructureCheck(["QuestionnaireResponse"])', () => {
   test.each(cases)('$name', ({ fixture, issues }) => {
     const found = check(loadFixture(fixture));
 
-    expect(found.map(({ code, expression }) => ({ code, expression }))).toEqual(
-      issues.map(({ code, expression }) => ({ code, expression: [expression] })),
-    );
+    expect(found.map(({ code, expression }) => ({ code, expression }))).toEqual(issues.map(({ code, expression }) => ({ code, expression: [expression] })));
     found.forEach((issue, index) => {
       expect(issue.severity).toBe('error');
       expect(issue.details?.text).toMatch(issues[index]?.text ?? /\w/);
@@ -183,9 +179,7 @@ describe('number ranges the published schema leaves out', () => {
   ])('%j', (answer, path, text) => {
     const response = { resourceType: QR, status: 'completed', item: [{ linkId: 'age', answer: [answer] }] };
 
-    expect(check(response)).toEqual([
-      { severity: 'error', code: 'value', details: { text }, expression: [`${QR}.item[0].answer[0].${path}`] },
-    ]);
+    expect(check(response)).toEqual([{ severity: 'error', code: 'value', details: { text }, expression: [`${QR}.item[0].answer[0].${path}`] }]);
   });
 });
 

@@ -14,10 +14,20 @@ export function hapiBaseUrl(): string {
 }
 
 /** What a plain client (a kiosk, the test itself) sends and gets: no service code in between. */
-export async function hapi<T = Resource>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+export async function hapi<T = Resource>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${hapiBaseUrl()}/${path.replace(/^\//, '')}`, {
     method,
-    headers: { Accept: 'application/fhir+json', 'Cache-Control': 'no-cache', ...(body === undefined ? {} : { 'Content-Type': 'application/fhir+json' }), ...headers },
+    headers: {
+      Accept: 'application/fhir+json',
+      'Cache-Control': 'no-cache',
+      ...(body === undefined ? {} : { 'Content-Type': 'application/fhir+json' }),
+      ...headers,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });

@@ -154,7 +154,9 @@ describe('the remote path against a real HAPI FHIR server', () => {
     const questionnaires = await searchAll('Questionnaire?url=https://fhir.hip-triage.example.org/Questionnaire/hip-pain-triage');
     expect(questionnaires).toHaveLength(1);
     expect((await hapi('GET', 'HealthcareService/hip-triage-gp-practice')).status).toBe(200);
-    const [subscription] = await searchAll<Resource & { status?: string }>(`Subscription?url=${encodeURIComponent(`http://127.0.0.1:${(listener.address() as AddressInfo).port}/subscriptions/questionnaire-response`)}`);
+    const [subscription] = await searchAll<Resource & { status?: string }>(
+      `Subscription?url=${encodeURIComponent(`http://127.0.0.1:${(listener.address() as AddressInfo).port}/subscriptions/questionnaire-response`)}`
+    );
     expect(subscription?.status).toBe('active');
   });
 
@@ -165,7 +167,10 @@ describe('the remote path against a real HAPI FHIR server', () => {
     sent.length = 0;
     counting = true;
     try {
-      res = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(fixture('G1', subject)));
+      res = await request(service.app)
+        .post('/fhir/QuestionnaireResponse/$triage')
+        .set('Content-Type', 'application/fhir+json')
+        .send(JSON.stringify(fixture('G1', subject)));
     } finally {
       counting = false;
     }
@@ -182,13 +187,23 @@ describe('the remote path against a real HAPI FHIR server', () => {
   it('a redelivered response writes nothing new on HAPI: every result type counted back, no new version', async () => {
     const subject = await createPatient(`${RUN}-redelivery`);
     const response = fixture('U1', subject);
-    const first = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(response));
+    const first = await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(response));
     expect(first.status).toBe(200);
     const before = await resultsOnHapi(subject);
-    const again = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(response));
+    const again = await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(response));
     expect(again.status).toBe(200);
     const after = await resultsOnHapi(subject);
-    const versions = (r: Record<string, Resource[]>) => Object.values(r).flat().map((x) => `${x.resourceType}/${x.id ?? ''}@${x.meta?.versionId ?? ''}`).sort();
+    const versions = (r: Record<string, Resource[]>) =>
+      Object.values(r)
+        .flat()
+        .map((x) => `${x.resourceType}/${x.id ?? ''}@${x.meta?.versionId ?? ''}`)
+        .sort();
     expect(versions(after)).toEqual(versions(before));
     expect(Object.fromEntries(RESULT_TYPES.map((t) => [t, after[t].length]))).toEqual(Object.fromEntries(RESULT_TYPES.map((t) => [t, before[t].length])));
     expect(after.Task.length).toBeGreaterThanOrEqual(2); // urgent: the referral Task and its safety net
@@ -199,7 +214,10 @@ describe('the remote path against a real HAPI FHIR server', () => {
     // Stored completed, so HAPI's Subscription triages it too: both routes share the idempotency key, so one set of results.
     const stored = await hapi<QuestionnaireResponse>('POST', 'QuestionnaireResponse', fixture('G1', subject));
     expect(stored.status).toBe(201);
-    const res = await request(service.app).post(`/fhir/QuestionnaireResponse/${stored.body.id ?? ''}/$triage`).set('Content-Type', 'application/fhir+json').send('{}');
+    const res = await request(service.app)
+      .post(`/fhir/QuestionnaireResponse/${stored.body.id ?? ''}/$triage`)
+      .set('Content-Type', 'application/fhir+json')
+      .send('{}');
     expect([res.status, res.status === 200 ? '' : JSON.stringify(res.body).slice(0, 400)]).toEqual([200, '']);
     const [risk] = await searchAll<RiskAssessment>(`RiskAssessment?subject=${subject}`);
     expect(JSON.stringify(risk)).toContain(`QuestionnaireResponse/${stored.body.id ?? ''}`);
@@ -253,7 +271,15 @@ describe('the remote path against a real HAPI FHIR server', () => {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: Array.from({ length: count }, (_, i) => ({
-        resource: { resourceType: 'Task', status: 'requested', intent: 'order', priority: 'routine', for: { reference: subject }, owner: { reference: owner }, description: `queue item ${i}` } as Task,
+        resource: {
+          resourceType: 'Task',
+          status: 'requested',
+          intent: 'order',
+          priority: 'routine',
+          for: { reference: subject },
+          owner: { reference: owner },
+          description: `queue item ${i}`,
+        } as Task,
         request: { method: 'POST', url: 'Task' },
       })),
     };
@@ -266,7 +292,10 @@ describe('the remote path against a real HAPI FHIR server', () => {
 
   it('CDS Hooks patient-view: a card from a prefetch filled by HAPI, and from the fallback search against HAPI', async () => {
     const subject = await createPatient(`${RUN}-cds`);
-    const emergency = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(fixture('E5', subject)));
+    const emergency = await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(fixture('E5', subject)));
     expect(emergency.status).toBe(200);
     // Unsigned CDS calls may name HAPI on loopback: the outbound policy is told so, as a test EHR would be configured.
     const cds = express()
@@ -282,14 +311,29 @@ describe('the remote path against a real HAPI FHIR server', () => {
         })
       );
     const patientId = subject.split('/')[1] ?? '';
-    const hook = (extra: Record<string, unknown>) => ({ hook: 'patient-view', hookInstance: `instance-${patientId}`, context: { userId: 'Practitioner/1', patientId }, ...extra });
-    const lastTriage = (await hapi<Bundle>('GET', `RiskAssessment?subject=${subject}&method=https://fhir.hip-triage.example.org/CodeSystem/triage-method|hip-pain-triage&_sort=-date&_count=1`)).body;
+    const hook = (extra: Record<string, unknown>) => ({
+      hook: 'patient-view',
+      hookInstance: `instance-${patientId}`,
+      context: { userId: 'Practitioner/1', patientId },
+      ...extra,
+    });
+    const lastTriage = (
+      await hapi<Bundle>(
+        'GET',
+        `RiskAssessment?subject=${subject}&method=https://fhir.hip-triage.example.org/CodeSystem/triage-method|hip-pain-triage&_sort=-date&_count=1`
+      )
+    ).body;
     expect(lastTriage.entry?.[0]?.resource?.resourceType).toBe('RiskAssessment');
-    const prefetched = await request(cds).post('/cds-services/hip-pain-triage').send(hook({ prefetch: { lastTriage } })).expect(200);
+    const prefetched = await request(cds)
+      .post('/cds-services/hip-pain-triage')
+      .send(hook({ prefetch: { lastTriage } }))
+      .expect(200);
     expect(prefetched.body.cards[0].indicator).toBe('critical');
     const searched = await request(cds)
       .post('/cds-services/hip-pain-triage')
-      .send(hook({ fhirServer: BASE, fhirAuthorization: { access_token: 'ehr-token', token_type: 'Bearer', scope: 'patient/RiskAssessment.read', subject: 'cds' } }))
+      .send(
+        hook({ fhirServer: BASE, fhirAuthorization: { access_token: 'ehr-token', token_type: 'Bearer', scope: 'patient/RiskAssessment.read', subject: 'cds' } })
+      )
       .expect(200);
     expect(searched.body.cards[0].indicator).toBe('critical');
   });
@@ -333,7 +377,10 @@ describe('the remote path against a real HAPI FHIR server', () => {
     expect([0, 1]).toContain(meanwhile.RiskAssessment);
     expect(meanwhile).toEqual(meanwhile.RiskAssessment === 0 ? Object.fromEntries(RESULT_TYPES.map((t) => [t, 0])) : GP_COUNTS);
 
-    const after = await request(service.app).post('/fhir/QuestionnaireResponse/$triage').set('Content-Type', 'application/fhir+json').send(JSON.stringify(response));
+    const after = await request(service.app)
+      .post('/fhir/QuestionnaireResponse/$triage')
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify(response));
     expect(after.status).toBe(200);
     expect(await countsOnHapi(subject)).toEqual(GP_COUNTS);
   });
@@ -343,10 +390,14 @@ describe('the remote path against a real HAPI FHIR server', () => {
   it('`due` is indexed for Tasks HAPI held before push-content brought the SearchParameter ($reindex)', async () => {
     // On a fresh HAPI push-content created the SearchParameter and asked for the reindex; on one that had it, nothing to do.
     expect(pushed.stdout).toMatch(/^reindex {3}Task |^unchanged SearchParameter /m);
-    const found = await eventually('Task?due to find the Task stored before the SearchParameter', async () => {
-      const matches = await searchAll<Task>(`Task?due=eq2031-05-17T12:00:00Z&subject=${dueSubject}`);
-      return matches.length > 0 ? matches : undefined;
-    }, 330_000);
+    const found = await eventually(
+      'Task?due to find the Task stored before the SearchParameter',
+      async () => {
+        const matches = await searchAll<Task>(`Task?due=eq2031-05-17T12:00:00Z&subject=${dueSubject}`);
+        return matches.length > 0 ? matches : undefined;
+      },
+      330_000
+    );
     expect(found.map((t) => t.id)).toEqual([dueTaskId]);
   }, 360_000);
 });

@@ -1,4 +1,15 @@
-import type { ActivityDefinition, Bundle, CarePlan, GuidanceResponse, Parameters, Provenance, Resource, RiskAssessment, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type {
+  ActivityDefinition,
+  Bundle,
+  CarePlan,
+  GuidanceResponse,
+  Parameters,
+  Provenance,
+  Resource,
+  RiskAssessment,
+  ServiceRequest,
+  Task,
+} from '@medplum/fhirtypes';
 import { buildTriageTransaction, isClinicianOnly, isShownToAnswerer, type TriageTransaction } from '../../../src/triage/results/buildTriageTransaction';
 import { IDEMPOTENCY_TAG_SYSTEM, RESULT_IDENTIFIER_SYSTEM, resultUuid } from '../../../src/triage/results/idempotencyKey';
 import { scoreResponse } from '../../../src/triage/scoreResponse';
@@ -36,7 +47,13 @@ function only<T extends Resource>(bundle: Bundle, type: T['resourceType']): T {
 
 const content = shippedContent();
 const isMaterial = (canonical: string): boolean => (findActivityDefinition(content, canonical)?.relatedArtifact ?? []).some((a) => a.url);
-const materialCanonicals = [...new Set([...content.activityDefinitions.values()].filter((ad) => ad.relatedArtifact?.some((a) => a.url)).map((ad: ActivityDefinition) => `${ad.url ?? ''}|${ad.version ?? ''}`))];
+const materialCanonicals = [
+  ...new Set(
+    [...content.activityDefinitions.values()]
+      .filter((ad) => ad.relatedArtifact?.some((a) => a.url))
+      .map((ad: ActivityDefinition) => `${ad.url ?? ''}|${ad.version ?? ''}`)
+  ),
+];
 /** An advice item's `url|version`, at the version the shipped content has. */
 const ADVICE = (id: string): string => {
   const url = `https://fhir.hip-triage.example.org/ActivityDefinition/${id}`;
@@ -162,7 +179,10 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
 
   test('every resource is valid FHIR R4', () => {
     for (const entry of entries) {
-      expect({ type: entry.resource?.resourceType, errors: validationErrors(entry.resource as Resource) }).toEqual({ type: entry.resource?.resourceType, errors: [] });
+      expect({ type: entry.resource?.resourceType, errors: validationErrors(entry.resource as Resource) }).toEqual({
+        type: entry.resource?.resourceType,
+        errors: [],
+      });
     }
   });
 
@@ -176,7 +196,11 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
     entries.forEach((entry, i) => {
       const earlier = new Set(entries.slice(0, i).map((e) => e.fullUrl));
       for (const use of referenceUses(entry.resource as Resource, fullUrlTypes).filter((u) => u.reference.startsWith('urn:uuid:'))) {
-        expect({ from: entry.resource?.resourceType, to: use.reference, earlier: earlier.has(use.reference) }).toEqual({ from: entry.resource?.resourceType, to: use.reference, earlier: true });
+        expect({ from: entry.resource?.resourceType, to: use.reference, earlier: earlier.has(use.reference) }).toEqual({
+          from: entry.resource?.resourceType,
+          to: use.reference,
+          earlier: true,
+        });
       }
     });
   });
@@ -189,7 +213,9 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
 
   test('GuidanceResponse, RiskAssessment, CarePlan, ServiceRequests and Provenance all lead back to the response', () => {
     const guidance = only<GuidanceResponse>(bundle, 'GuidanceResponse');
-    const outputs = guidance.contained?.find((r): r is Parameters => r.resourceType === 'Parameters' && `#${r.id ?? ''}` === guidance.outputParameters?.reference);
+    const outputs = guidance.contained?.find(
+      (r): r is Parameters => r.resourceType === 'Parameters' && `#${r.id ?? ''}` === guidance.outputParameters?.reference
+    );
     expect(outputs?.parameter?.find((p) => p.name === 'response')?.valueReference?.reference).toBe(responseRef);
     expect(only<RiskAssessment>(bundle, 'RiskAssessment').basis?.map((b) => b.reference)).toContain(responseRef);
     expect(only<CarePlan>(bundle, 'CarePlan').supportingInfo?.map((b) => b.reference)).toContain(responseRef);
@@ -281,13 +307,17 @@ describe.each(cases)('$fixture ($disposition)', (c) => {
       }
     }
     // The referrals are activities too, by reference.
-    expect((plan.activity ?? []).filter((a) => a.reference).map((a) => fullUrlTypes.get(a.reference?.reference ?? ''))).toEqual(c.referrals.map(() => 'ServiceRequest'));
+    expect((plan.activity ?? []).filter((a) => a.reference).map((a) => fullUrlTypes.get(a.reference?.reference ?? ''))).toEqual(
+      c.referrals.map(() => 'ServiceRequest')
+    );
   });
 
   test('records provenance for every created resource but the clinician-only reviews', () => {
     const provenance = only<Provenance>(bundle, 'Provenance');
     // Every created resource but the clinician-only reviews, which a user's-token write takes out.
-    const created = entries.filter((e, i) => !['device', 'response', 'provenance', 'task-safeguarding', 'task-identity'].includes(roles[i] ?? '')).map((e) => e.fullUrl);
+    const created = entries
+      .filter((e, i) => !['device', 'response', 'provenance', 'task-safeguarding', 'task-identity'].includes(roles[i] ?? ''))
+      .map((e) => e.fullUrl);
     expect(provenance.target.map((t) => t.reference).sort()).toEqual([...created].sort());
     expect(provenance.agent[0]?.who?.reference).toBe(resultUuid(key, 'device'));
     expect(provenance.recorded).toBe(NOW.toISOString());
@@ -318,7 +348,15 @@ describe('buildTriageTransaction', () => {
   test('refuses a stored response without an id', () => {
     const { id: _id, ...response } = fixtureResponse('response-self-care');
     expect(() =>
-      buildTriageTransaction({ result: scoreFixture(response, NOW), response, content, routing: shippedRouting(), now: NOW, timeZone: TIME_ZONE, responseAlreadyStored: true })
+      buildTriageTransaction({
+        result: scoreFixture(response, NOW),
+        response,
+        content,
+        routing: shippedRouting(),
+        now: NOW,
+        timeZone: TIME_ZONE,
+        responseAlreadyStored: true,
+      })
     ).toThrow(/already stored must carry its id/);
   });
 
@@ -355,7 +393,10 @@ describe('buildTriageTransaction', () => {
 
   test('explains the disposition in words: every fired rule with its reason, and the action', () => {
     const risk = only<RiskAssessment>(build('response-emergency').bundle, 'RiskAssessment');
-    expect(risk.prediction?.[0]?.outcome?.coding?.[0]).toMatchObject({ system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-disposition', code: 'emergency' });
+    expect(risk.prediction?.[0]?.outcome?.coding?.[0]).toMatchObject({
+      system: 'https://fhir.hip-triage.example.org/CodeSystem/triage-disposition',
+      code: 'emergency',
+    });
     expect(risk.prediction?.[0]?.rationale).toMatch(/^E1: You cannot put weight .*; U1: .*; G3: /);
     expect(risk.mitigation).toMatch(/999/);
     expect(risk.prediction?.[0]?.qualitativeRisk).toBeUndefined();
@@ -373,7 +414,15 @@ describe('buildTriageTransaction', () => {
     const routing = shippedRouting();
     const withoutOt = { ...routing, additionalReferrals: new Map() };
     expect(() =>
-      buildTriageTransaction({ result: scoreFixture(response, NOW), response, content, routing: withoutOt, now: NOW, timeZone: TIME_ZONE, responseAlreadyStored: false })
+      buildTriageTransaction({
+        result: scoreFixture(response, NOW),
+        response,
+        content,
+        routing: withoutOt,
+        now: NOW,
+        timeZone: TIME_ZONE,
+        responseAlreadyStored: false,
+      })
     ).toThrow("no route for the additional referral 'occupational-therapy'");
   });
 
@@ -381,7 +430,15 @@ describe('buildTriageTransaction', () => {
     const response = fixtureResponse('response-self-care');
     const lacking = { ...content, activityDefinitions: new Map([...content.activityDefinitions].filter(([k]) => !k.includes('advice-safety-net'))) };
     expect(() =>
-      buildTriageTransaction({ result: scoreFixture(response, NOW), response, content: lacking, routing: shippedRouting(), now: NOW, timeZone: TIME_ZONE, responseAlreadyStored: false })
+      buildTriageTransaction({
+        result: scoreFixture(response, NOW),
+        response,
+        content: lacking,
+        routing: shippedRouting(),
+        now: NOW,
+        timeZone: TIME_ZONE,
+        responseAlreadyStored: false,
+      })
     ).toThrow(/advice-safety-net/);
   });
 });
@@ -390,7 +447,15 @@ describe('results that depend on the table and on warnings', () => {
   test('the self-care review date follows the routing table', () => {
     const response = fixtureResponse('response-self-care');
     const routing = { ...shippedRouting(), selfCare: { reviewDays: 7 } };
-    const { bundle } = buildTriageTransaction({ result: scoreFixture(response, NOW), response, content, routing, now: NOW, timeZone: TIME_ZONE, responseAlreadyStored: false });
+    const { bundle } = buildTriageTransaction({
+      result: scoreFixture(response, NOW),
+      response,
+      content,
+      routing,
+      now: NOW,
+      timeZone: TIME_ZONE,
+      responseAlreadyStored: false,
+    });
     expect(only<CarePlan>(bundle, 'CarePlan').period?.end).toBe('2025-06-17T09:00:00.000Z');
   });
 
@@ -402,8 +467,18 @@ describe('results that depend on the table and on warnings', () => {
       throw new Error('fixture should be valid');
     }
     expect(outcome.result.warnings).toHaveLength(1);
-    const { bundle } = buildTriageTransaction({ result: outcome.result, response, content, routing: shippedRouting(), now: NOW, timeZone: TIME_ZONE, responseAlreadyStored: false });
-    expect(only<RiskAssessment>(bundle, 'RiskAssessment').note?.map((n) => n.text)).toEqual([expect.stringMatching(/^Warning: The answered age \(40\) differs/)]);
+    const { bundle } = buildTriageTransaction({
+      result: outcome.result,
+      response,
+      content,
+      routing: shippedRouting(),
+      now: NOW,
+      timeZone: TIME_ZONE,
+      responseAlreadyStored: false,
+    });
+    expect(only<RiskAssessment>(bundle, 'RiskAssessment').note?.map((n) => n.text)).toEqual([
+      expect.stringMatching(/^Warning: The answered age \(40\) differs/),
+    ]);
     const guidance = only<GuidanceResponse>(bundle, 'GuidanceResponse');
     const messages = guidance.contained?.find((r) => `#${r.id ?? ''}` === guidance.evaluationMessage?.[0]?.reference);
     expect(messages?.resourceType).toBe('OperationOutcome');

@@ -142,8 +142,10 @@ export function referenceUses(resource: Resource, fullUrlTypes: ReadonlyMap<stri
 
 /** References whose target type their element does not allow (or that do not resolve). */
 export function referenceTargetProblems(resource: Resource, fullUrlTypes: ReadonlyMap<string, string> = new Map()): string[] {
-  return referenceUses(resource, fullUrlTypes)
-    // No targetProfile (Parameters.parameter.value[x]) or Resource means any type.
-    .filter((use) => use.actual === undefined || !(use.allowed.length === 0 || use.allowed.includes('Resource') || use.allowed.includes(use.actual)))
-    .map((use) => `${use.element} -> ${use.reference} (${use.actual ?? 'unresolved'}; allowed: ${use.allowed.join(' | ')})`);
+  return (
+    referenceUses(resource, fullUrlTypes)
+      // No targetProfile (Parameters.parameter.value[x]) or Resource means any type.
+      .filter((use) => use.actual === undefined || !(use.allowed.length === 0 || use.allowed.includes('Resource') || use.allowed.includes(use.actual)))
+      .map((use) => `${use.element} -> ${use.reference} (${use.actual ?? 'unresolved'}; allowed: ${use.allowed.join(' | ')})`)
+  );
 }

@@ -16,7 +16,11 @@ function reverseKeys(value: unknown): unknown {
     return value.map(reverseKeys);
   }
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverseKeys(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reverseKeys(v)])
+    );
   }
   return value;
 }
@@ -32,7 +36,10 @@ describe('idempotencyKey', () => {
   const sameKey: { name: string; change: (r: QuestionnaireResponse) => QuestionnaireResponse }[] = [
     { name: 'a different id', change: (r) => ({ ...r, id: 'stored-elsewhere-42' }) },
     { name: 'no id', change: ({ id: _id, ...r }) => r },
-    { name: 'server meta and our own tag', change: (r) => ({ ...r, meta: { versionId: '7', lastUpdated: '2025-06-10T09:31:00Z', tag: [idempotencyTag(key, 'response')] } }) },
+    {
+      name: 'server meta and our own tag',
+      change: (r) => ({ ...r, meta: { versionId: '7', lastUpdated: '2025-06-10T09:31:00Z', tag: [idempotencyTag(key, 'response')] } }),
+    },
     { name: 'a narrative', change: (r) => ({ ...r, text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Hip pain</div>' } }) },
     { name: 'every key in another order', change: (r) => reverseKeys(r) as QuestionnaireResponse },
   ];
@@ -71,7 +78,19 @@ describe('per-role identity', () => {
   });
 
   test('UUIDs are stable, well-formed (version 8, RFC variant) and distinct per role and key', () => {
-    const roles = ['response', 'guidance', 'risk', 'careplan', 'referral', 'referral-ot', 'task', 'task-ot', 'task-safety-net', 'provenance', 'device'] as const;
+    const roles = [
+      'response',
+      'guidance',
+      'risk',
+      'careplan',
+      'referral',
+      'referral-ot',
+      'task',
+      'task-ot',
+      'task-safety-net',
+      'provenance',
+      'device',
+    ] as const;
     const uuids = roles.map((role) => resultUuid(key, role));
     for (const uuid of uuids) {
       expect(uuid).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
