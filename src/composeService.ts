@@ -36,6 +36,7 @@ import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
 import type { SmartSessionStore } from './smart/smartSessions';
 import { smartFeatures } from './smart/smartFeatures';
+import { queueReview } from './review/queueReviewSeam';
 import { redFlagAdviceIssue } from './service/redFlagAdvice';
 import { RED_FLAG_DISPOSITIONS, type TriageContent } from './triage/triageContent';
 import { verifyRuleset } from './triage/verifyRuleset';
@@ -121,7 +122,13 @@ export async function composeService(
         feedback: new CdsFeedbackRecorder(store, clock),
       }),
       responseLimits(config.responseLimits, { redFlagAdvice: (body) => redFlagAdviceIssue(content, body) }),
-      queueRoutesFromConfig(config, { store, clock, logger, revoked: staffRevocations }),
+      queueRoutesFromConfig(config, {
+        store,
+        clock,
+        logger,
+        revoked: staffRevocations,
+        review: queueReview({ store, content, csrf: queueReviewCsrf, askReviewer: config.auth === undefined }),
+      }),
       dashboardRoutes({
         store,
         clock,

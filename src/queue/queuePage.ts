@@ -16,6 +16,11 @@ export interface QueuePageOptions {
   readonly signedInAs?: string | undefined;
   /** The session's CSRF token, sent back by the sign-out form. */
   readonly signOutToken?: string | undefined;
+  /**
+   * The clinician review controls (Confirm, Override) of a row's triage, or its mark once
+   * reviewed; shown in a full-width row under the task's, so the table stays tablet-wide.
+   */
+  readonly reviewCell?: ((item: QueueItem) => Html | string) | undefined;
 }
 
 const PRIORITY_WORDS: Readonly<Record<RequestPriority, string>> = {
@@ -160,7 +165,7 @@ function row(item: QueueItem, options: QueuePageOptions): Html {
         <td>${STATUS_WORDS[item.status] ?? item.status}</td>
         <td>${item.kind}${item.description ? html`<span class="detail">${item.description}</span>` : ''}</td>
         <td>${item.responseId ? html`<a href="${options.responseUrl(item.responseId)}">Open response<span class="visually-hidden"> for ${item.patient.label}</span></a>` : 'None linked'}</td>
-      </tr>`;
+      </tr>${options.reviewCell ? html`<tr class="review-row"><td colspan="8">${options.reviewCell(item)}</td></tr>` : ''}`;
 }
 
 function isOverdue(item: QueueItem, now: Date): boolean {

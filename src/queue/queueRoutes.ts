@@ -5,12 +5,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { FhirStore } from '../fhir/fhirStore';
 import { statusOf } from '../outcomes';
+import type { Html } from './html';
 import { queueAccess } from './queueAccess';
 import { QUEUE_STYLESHEET_PATH, renderMessagePage, renderQueuePage } from './queuePage';
 import { QUEUE_CSS } from './queueStyles';
 import { CookieSigner, readCookie, RevokedSessions, type StaffSession } from './staffSession';
 import { StaffSignIn } from './staffSignIn';
-import { loadWorkQueue } from './workQueue';
+import { loadWorkQueue, type QueueItem } from './workQueue';
 
 export const SESSION_COOKIE = 'hip_triage_staff';
 export const SIGN_IN_COOKIE = 'hip_triage_staff_sign_in';
@@ -41,6 +42,15 @@ export interface QueueRoutesOptions {
   readonly sessionClock?: () => number;
   /** Signed-out sessions, shared with the other staff pages (the dashboard) so a sign-out ends them there too. */
   readonly revoked?: RevokedSessions | undefined;
+  /** Clinician review on the rows (src/review), given by the composition root; no review column without it. */
+  readonly review?: QueueReview | undefined;
+}
+
+/** What the queue needs of clinician review: each row's controls, and their styles. */
+export interface QueueReview {
+  /** The review cell of each row, for the person signed in (`sub`; undefined on a loopback instance without sign-in). */
+  cells(items: readonly QueueItem[], staffSub: string | undefined): Promise<(item: QueueItem) => Html | string>;
+  readonly css: string;
 }
 
 export interface QueueSignInSettings {
@@ -56,7 +66,13 @@ export interface QueueSignInSettings {
 /** The queue feature as the configuration asks for it: the composition root's one line. */
 export function queueRoutesFromConfig(
   config: Config,
-  deps: { readonly store: FhirStore; readonly clock: () => Date; readonly logger: Logger; readonly revoked?: RevokedSessions | undefined }
+  deps: {
+    readonly store: FhirStore;
+    readonly clock: () => Date;
+    readonly logger: Logger;
+    readonly revoked?: RevokedSessions | undefined;
+    readonly review?: QueueReview | undefined;
+  }
 ): Router {
   const fhirBase = config.fhirBaseUrl ?? '/fhir';
   return queueRoutes({
@@ -105,7 +121,7 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
     // No patient data in it, so it may be cached, unlike the page.
     res.setHeader('Cache-Control', 'public, max-age=3600');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.type('text/css').send(QUEUE_CSS);
+    res.type('text/css').send(options.review ? `${QUEUE_CSS}\n${options.review.css}` : QUEUE_CSS);
   });
 
   router.get('/queue', async (req, res) => {
@@ -145,6 +161,12 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
         return;
       }
       const queue = await loadWorkQueue(options.store);
+      const reviewCell = options.review
+        ? await options.review.cells(
+            queue.services.flatMap((service) => service.items),
+            session?.sub
+          )
+        : undefined;
       sendPage(
         res,
         200,
@@ -155,6 +177,7 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
           responseUrl: options.responseUrl,
           signedInAs: session?.name,
           signOutToken: session ? signer.csrfToken(session) : undefined,
+          reviewCell,
         })
       );
     } catch (err) {

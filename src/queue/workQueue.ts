@@ -1,5 +1,5 @@
 import { formatHumanName, OperationOutcomeError } from '@medplum/core';
-import type { GuidanceResponse, HealthcareService, Parameters, Patient, Reference, Resource, Task } from '@medplum/fhirtypes';
+import type { GuidanceResponse, HealthcareService, Parameters, Patient, Reference, Resource, RiskAssessment, Task } from '@medplum/fhirtypes';
 import type { FhirStore } from '../fhir/fhirStore';
 import { statusOf } from '../outcomes';
 import type { RequestPriority } from '../routing/routingTable';
@@ -41,6 +41,8 @@ export interface QueueItem {
   readonly authoredOn: string | undefined;
   /** Id of the QuestionnaireResponse the triage read. */
   readonly responseId: string | undefined;
+  /** Id of the triage's own (automated) RiskAssessment: what a clinician confirms or overrides. */
+  readonly assessmentId?: string | undefined;
 }
 
 export interface ServiceQueue {
@@ -80,7 +82,7 @@ export async function loadWorkQueue(store: FhirStore, limit: number = QUEUE_TASK
     store.searchResources<HealthcareService>('HealthcareService', { _count: '200' }),
     mostUrgentOpenTasks(store, limit),
   ]);
-  const [guidance, patients] = await Promise.all([guidanceByKey(store, tasks), patientsById(store, tasks)]);
+  const [guidance, patients, assessments] = await Promise.all([guidanceByKey(store, tasks), patientsById(store, tasks), assessmentsByKey(store, tasks)]);
 
   const groups = new Map<string, { name: string; isService: boolean; items: QueueItem[] }>();
   for (const service of services) {
@@ -95,7 +97,7 @@ export async function loadWorkQueue(store: FhirStore, limit: number = QUEUE_TASK
       group = { name: task.owner?.display ?? (task.owner?.reference ? `Owner ${task.owner.reference}` : 'No owner'), isService: false, items: [] };
       groups.set(owner, group);
     }
-    group.items.push(queueItem(task, guidance, patients));
+    group.items.push(queueItem(task, guidance, patients, assessments));
   }
   const queues: ServiceQueue[] = [...groups.entries()].map(([reference, group]) => ({
     reference,
@@ -171,7 +173,12 @@ async function dueFirst(store: FhirStore, query: Record<string, string>, count: 
   }
 }
 
-function queueItem(task: Task, guidance: ReadonlyMap<string, TriageOutputs>, patients: ReadonlyMap<string, Patient>): QueueItem {
+function queueItem(
+  task: Task,
+  guidance: ReadonlyMap<string, TriageOutputs>,
+  patients: ReadonlyMap<string, Patient>,
+  assessments: ReadonlyMap<string, string>
+): QueueItem {
   const key = triageKey(task);
   const outputs = key ? guidance.get(key) : undefined;
   const focus = task.focus?.reference;
@@ -189,6 +196,7 @@ function queueItem(task: Task, guidance: ReadonlyMap<string, TriageOutputs>, pat
     due: due ? new Date(due) : undefined,
     authoredOn: task.authoredOn,
     responseId: outputs?.responseId ?? responseFromFocus,
+    assessmentId: key ? assessments.get(key) : undefined,
   };
 }
 
@@ -262,6 +270,25 @@ function triageOutputs(guidance: GuidanceResponse): TriageOutputs {
     rules: parameters.flatMap((p) => (p.name === 'rule' && p.valueCoding?.system === TRIAGE_RULE_SYSTEM && p.valueCoding.code ? [p.valueCoding.code] : [])),
     responseId: response?.startsWith('QuestionnaireResponse/') ? response.slice('QuestionnaireResponse/'.length) : undefined,
   };
+}
+
+/** The id of each Task's triage RiskAssessment (identified `<key>:risk`), by triage key. */
+async function assessmentsByKey(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, string>> {
+  const keys = [...new Set(tasks.map(triageKey).filter((k): k is string => k !== undefined))];
+  const found = await searchInChunks<RiskAssessment>(
+    store,
+    'RiskAssessment',
+    'identifier',
+    keys.map((k) => `${RESULT_IDENTIFIER_SYSTEM}|${k}:risk`)
+  );
+  const byKey = new Map<string, string>();
+  for (const assessment of found) {
+    const value = assessment.identifier?.find((i) => i.system === RESULT_IDENTIFIER_SYSTEM)?.value;
+    if (value?.endsWith(':risk') && assessment.id) {
+      byKey.set(value.slice(0, -':risk'.length), assessment.id);
+    }
+  }
+  return byKey;
 }
 
 async function patientsById(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, Patient>> {

@@ -61,7 +61,9 @@ export function queueReviewRoutes(options: QueueReviewOptions, csrf = new QueueR
       return;
     }
     const origin = req.get('Origin');
-    if (origin !== undefined && hostOf(origin) !== req.get('host')) {
+    // `null` is what a browser sends for a form posted from a page with Referrer-Policy
+    // no-referrer (the queue's): it names no site, so the CSRF token below is the check.
+    if (origin !== undefined && origin !== 'null' && hostOf(origin) !== req.get('host')) {
       sendPage(res, 403, 'Refused', 'This form was sent from another site.');
       return;
     }
