@@ -11,6 +11,7 @@ import { NO_RED_FLAGS } from '../../src/triage/redFlagSuite';
 import { assessResponse, scoreResponse } from '../../src/triage/scoreResponse';
 import { type Answers, answersWith, buildResponse, ROOT } from '../support/responses';
 import { RESHAPINGS, worryingItems } from '../support/reshapings';
+import { BOOLEAN_ITEMS, RISK_FACTORS } from '../../src/triage/answerGenerator';
 
 const content = buildTriageContent(readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')]));
 const now = new Date('2026-11-20T12:00:00Z');
@@ -21,29 +22,8 @@ beforeAll(() => {
   checkStructure = createStructureCheck(['QuestionnaireResponse']);
 });
 
-const BOOLEANS = [
-  'cannot-weight-bear',
-  'leg-deformed',
-  'saddle-numbness',
-  'bladder-bowel-change',
-  'fever-or-unwell',
-  'hot-swollen-joint',
-  'reduced-movement',
-  'hip-replacement',
-  'groin-lump',
-  'sudden-severe-pain',
-  'fall-or-injury',
-  'neuro-symptoms',
-  'weight-loss',
-  'cancer-history',
-  'not-improving',
-  'pain-worsening',
-  'night-pain',
-  'morning-stiffness',
-  'other-joints',
-  'work-related',
-];
-const RISK_FACTORS = ['steroids', 'immunosuppression', 'diabetes', 'sickle-cell', 'alcohol', 'radiotherapy', 'recent-joint-injection-or-surgery'];
+// The items and risk factors of the shared answer generator (the one verify-ruleset and the monotonicity test use).
+const BOOLEANS: readonly string[] = BOOLEAN_ITEMS;
 
 /** Mostly "no", so that one red flag at a time is common (the hard case for a salvage). */
 const rarelyYes = fc.integer({ min: 0, max: 14 }).map((n) => n === 0);
