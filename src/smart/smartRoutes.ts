@@ -12,8 +12,10 @@ import { badRequestError, errorIssue } from '../outcomes';
 import type { TriageServiceDeps } from '../service/createTriageHandler';
 import { transactionSupportLookup } from './capabilityLookup';
 import { smartAssets } from './smartAssets';
-import { ageFromBirthDate, initialResponse, presentationQuestionnaire, questionnaireForLaunch, withAgeFromRecord } from './formPrefill';
+import { dateInZone } from '../triage/age';
+import { answersFromRecord, presentationQuestionnaire, questionnaireForLaunch, recordAnswer, withAnswersFromRecord } from './formPrefill';
 import { HeldAnswersStore } from './heldAnswers';
+import { populateResponse } from './populateResponse';
 import { beginLaunch, completeLaunch, refreshLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
 import { errorPage, formPage, formPagePolicy, resultPage, resultPagePolicy } from './smartPages';
@@ -248,13 +250,16 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         const { session, context } = signedIn(current, nowMs());
         const patient = await userStore(context).readResource<Patient>('Patient', context.patientId);
         const now = deps.triage.clock();
-        // Only a full birth date gives the age: then it is shown read-only; otherwise the form asks it.
-        const age = ageFromBirthDate(patient.birthDate, now, deps.triage.timeZone);
         const questionnaire = deps.triage.content.questionnaire.questionnaire;
+        // The Questionnaire's own SDC prefill, with "today" the clinical time zone's (as the engine's): only a
+        // full birth date gives the age, then shown read-only; otherwise the form asks it.
+        const populated = populateResponse(questionnaire, { context: { patient }, today: dateInZone(now, deps.triage.timeZone), now });
+        const fromRecord = answersFromRecord(populated);
+        const age = recordAnswer(fromRecord, 'age')?.valueInteger;
         // Not reset here: a reload or the back button shows the same form instance (see the callback).
         session.formAuthored ??= now.toISOString();
         session.patient = rememberedPatient(patient);
-        session.formAge = age;
+        session.formFromRecord = fromRecord;
         session.banner = context.needPatientBanner ? session.patient : undefined;
         await sessions.save(session);
         const earlier = heldFor(session);
@@ -269,8 +274,8 @@ export function smartRoutes(deps: SmartAppDeps): Router {
             csrfToken: session.csrfToken,
             asset,
             data: {
-              questionnaire: presentationQuestionnaire(questionnaireForLaunch(questionnaire, { ageFromRecord: age })),
-              initialResponse: initialResponse(questionnaire, age),
+              questionnaire: presentationQuestionnaire(questionnaireForLaunch(questionnaire, { fromRecord })),
+              initialResponse: populated,
               subject: `Patient/${context.patientId}`,
               author: context.fhirUser,
               csrfToken: session.csrfToken,
@@ -302,7 +307,8 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         authored: session.formAuthored ?? deps.triage.clock().toISOString(),
         canonical: deps.triage.content.questionnaire.canonical,
       });
-      const response = session.formAge === undefined ? answered : withAgeFromRecord(deps.triage.content.questionnaire.questionnaire, answered, session.formAge);
+      // What the form showed from the record (read-only) is put back over whatever the page sent for it.
+      const response = withAnswersFromRecord(deps.triage.content.questionnaire.questionnaire, answered, session.formFromRecord ?? []);
       if (tokenUsable(context, nowMs())) {
         await serialised(session, () => saveWithSignIn(submission, { session, context, response, logger }));
       } else {

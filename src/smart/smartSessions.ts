@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { RecordAnswer } from './formPrefill';
 import type { ResultView } from './resultView';
 import type { SmartEndpoints } from './smartDiscovery';
 import type { PatientBanner } from './smartPages';
@@ -62,8 +63,12 @@ export interface SmartSession {
   banner: PatientBanner | undefined;
   /** The launch patient as read when the form was shown. */
   patient: RememberedPatient | undefined;
-  /** The age shown (read-only) on the form, from a full birth date; undefined when the age was asked. */
-  formAge: number | undefined;
+  /**
+   * The answers the form was populated with from the record (the Questionnaire's SDC
+   * initialExpressions: the age from a full birth date), shown read-only and put back over
+   * whatever the page sends for them; empty when the form asked everything.
+   */
+  formFromRecord: readonly RecordAnswer[] | undefined;
   /**
    * Answers kept server-side because their results could not be saved (HeldAnswers ids, at
    * most one per EHR and patient, newest last); they pass to the next launch in the same browser.
@@ -212,7 +217,7 @@ export class SmartSessions {
       result: undefined,
       banner: undefined,
       patient: undefined,
-      formAge: undefined,
+      formFromRecord: undefined,
       heldAnswersIds: [],
     };
     await this.store.set(session);
