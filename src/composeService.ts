@@ -34,6 +34,7 @@ import { CdsFeedbackRecorder } from './review/cdsFeedback';
 import { QueueReviewCsrf, queueReviewRoutes } from './review/queueReviewRoutes';
 import { reviewOperationRoutes } from './review/reviewRoutes';
 import { loadSmartClientCredentials } from './smart/smartClientCredentials';
+import type { HeldAnswersStore } from './smart/heldAnswers';
 import type { SmartSessionStore } from './smart/smartSessions';
 import { smartFeatures } from './smart/smartFeatures';
 import { queueReview } from './review/queueReviewSeam';
@@ -68,6 +69,8 @@ export async function composeService(
     readonly keySetPolicy?: KeySetPolicy | undefined;
     /** Where the SMART app keeps its sessions; replicas share one (default: this process's memory). */
     readonly smartSessionStore?: SmartSessionStore | undefined;
+    /** Where the SMART app keeps answers it could not save; replicas share one, beside the sessions (default: this process's memory). */
+    readonly smartHeldAnswersStore?: HeldAnswersStore | undefined;
   } = {}
 ): Promise<Service> {
   const { keySetPolicy } = seams;
@@ -158,6 +161,7 @@ export async function composeService(
         store,
         clientCredentials: await loadSmartClientCredentials(config.smart.clientAuth),
         sessionStore: seams.smartSessionStore,
+        heldAnswersStore: seams.smartHeldAnswersStore,
       }),
     ],
   });

@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import type { Config } from '../config';
 import type { FhirStore } from '../fhir/fhirStore';
 import type { TriageServiceDeps } from '../service/createTriageHandler';
+import type { HeldAnswersStore } from './heldAnswers';
 import type { SmartClientCredentials } from './smartClientCredentials';
 import { smartClientJwksRoute } from './smartClientJwksRoute';
 import { smartConfigurationRoute } from './smartConfigurationRoute';
@@ -22,6 +23,8 @@ export function smartFeatures(
     readonly clientCredentials?: SmartClientCredentials | undefined;
     /** Shared by replicas; default: this process's memory. */
     readonly sessionStore?: SmartSessionStore | undefined;
+    /** Answers held for a later sign-in, shared by replicas as the sessions are; default: this process's memory. */
+    readonly heldAnswersStore?: HeldAnswersStore | undefined;
   }
 ): Router[] {
   const app = smartRoutes({
@@ -38,6 +41,7 @@ export function smartFeatures(
     allowedIss: config.smart.allowedIss,
     frameAncestors: config.smart.frameAncestors,
     sessionStore: services.sessionStore,
+    heldAnswersStore: services.heldAnswersStore,
     // The service's own store is its access to one FHIR server: FHIR_BASE_URL, or its own embedded /fhir.
     backend: { fhirBaseUrl: config.fhirBaseUrl ?? `${config.publicBaseUrl}/fhir`, store: services.store },
     assetsDir: join(config.contentRoot, 'public', 'smart'),

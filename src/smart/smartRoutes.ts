@@ -14,7 +14,7 @@ import { transactionSupportLookup } from './capabilityLookup';
 import { smartAssets } from './smartAssets';
 import { dateInZone } from '../triage/age';
 import { answersFromRecord, presentationQuestionnaire, questionnaireForLaunch, recordAnswer, withAnswersFromRecord } from './formPrefill';
-import { HeldAnswersStore } from './heldAnswers';
+import { HeldAnswersKeeper, type HeldAnswersStore, MemoryHeldAnswersStore } from './heldAnswers';
 import { populateResponse } from './populateResponse';
 import { beginLaunch, completeLaunch, refreshLaunch, type SmartClientSettings } from './smartAuthorization';
 import { discoverSmartEndpoints, type FetchFunction, readIss } from './smartDiscovery';
@@ -60,6 +60,8 @@ export interface SmartAppDeps {
   readonly frameAncestors?: readonly string[] | undefined;
   /** Where sessions are kept; default a MemorySmartSessionStore (this process only). Replicas share one. */
   readonly sessionStore?: SmartSessionStore | undefined;
+  /** Where answers that could not be saved are kept; default a MemoryHeldAnswersStore (this process only). Replicas share one. */
+  readonly heldAnswersStore?: HeldAnswersStore | undefined;
   /** Session bounds of the default store (tests make them small); default DEFAULT_SESSION_LIMITS. */
   readonly sessionLimits?: SessionLimits | undefined;
 }
@@ -75,7 +77,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
   const router = Router();
   const nowMs = (): number => deps.triage.clock().getTime();
   const sessions = new SmartSessions(deps.sessionSecret ?? randomBytes(32), { nowMs, limits: deps.sessionLimits, store: deps.sessionStore });
-  const held = new HeldAnswersStore(nowMs);
+  const held = new HeldAnswersKeeper(deps.heldAnswersStore ?? new MemoryHeldAnswersStore(nowMs), nowMs);
   const fetchImpl = deps.fetch ?? globalThis.fetch;
   const frameAncestors = deps.frameAncestors ?? [];
   const framed = frameAncestors.length > 0;
@@ -172,7 +174,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         : undefined;
     },
   };
-  const heldFor = (session: SmartSession) => (session.context ? held.find(session.heldAnswersIds, session.context) : undefined);
+  const heldFor = async (session: SmartSession) => (session.context ? held.find(session.heldAnswersIds, session.context) : undefined);
 
   router.get(
     '/smart/launch',
@@ -262,7 +264,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         session.formFromRecord = fromRecord;
         session.banner = context.needPatientBanner ? session.patient : undefined;
         await sessions.save(session);
-        const earlier = heldFor(session);
+        const earlier = await heldFor(session);
         res.setHeader('Content-Security-Policy', formPolicy);
         res.setHeader('Cache-Control', 'no-store');
         res.type('html').send(
@@ -336,7 +338,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
         if (!sameToken(session.csrfToken, body.csrf)) {
           throw forbiddenError('This form has expired or did not come from this app. Please go back and try again.');
         }
-        const earlier = heldFor(session);
+        const earlier = await heldFor(session);
         if (!earlier) {
           res.redirect(303, '/smart/app');
           return;
@@ -360,7 +362,7 @@ export function smartRoutes(deps: SmartAppDeps): Router {
           res.redirect(303, '/smart/app');
           return;
         }
-        const earlier = heldFor(session);
+        const earlier = await heldFor(session);
         const usable = tokenUsable(session.context, nowMs());
         res.setHeader('Content-Security-Policy', resultPolicy);
         res.setHeader('Cache-Control', 'no-store');

@@ -6,7 +6,7 @@ import { statusOf } from '../http/sendOutcome';
 import { createTriageRunner, type TriageRun, type TriageServiceDeps } from '../service/createTriageHandler';
 import { dispositionAdviceIssue } from '../triage/adviceIssue';
 import { isClinicianOnly, type ServiceWriter, userTokenWrites, writeClinicianOnly } from './clinicianOnlyWrites';
-import type { HeldAnswersStore } from './heldAnswers';
+import type { HeldAnswersKeeper } from './heldAnswers';
 import { patientTokenStore, RECORD_TYPES } from './patientTokenWriteBack';
 import { rememberedPatientStore } from './rememberedPatientStore';
 import { ACT_NOW_DISPOSITIONS, buildResultView, heldView, notSavedView, type SavingView, savedView } from './resultView';
@@ -21,7 +21,7 @@ import { planWrite, type WritePlan, writeReach } from './writePlan';
  */
 export interface SubmissionDeps {
   readonly triage: TriageServiceDeps;
-  readonly held: HeldAnswersStore;
+  readonly held: HeldAnswersKeeper;
   /** A FhirStore on the launch's EHR with the user's token. */
   readonly userStore: (context: LaunchContext) => FhirStore;
   /** Whether the EHR takes transactions (its CapabilityStatement); undefined when unknown. */
@@ -111,7 +111,7 @@ export async function saveWithSignIn(deps: SubmissionDeps, submission: Submissio
     }
   }
   logger.info({ plan: plan.kind, saved: saving.saved, held: saving.held, disposition: scored.result.disposition.code }, 'SMART triage');
-  keepOrRelease(deps.held, session, context, response, saving);
+  await keepOrRelease(deps.held, session, context, response, saving);
   session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
 }
 
@@ -151,18 +151,24 @@ export async function scoreAfterSignInEnded(deps: SubmissionDeps, submission: Su
     saving = heldView('Your sign-in had ended, so the results are not saved yet.');
   }
   logger.info({ plan: 'sign-in-ended', saved: saving.saved, held: saving.held, disposition: run.result.disposition.code }, 'SMART triage');
-  keepOrRelease(deps.held, session, context, response, saving);
+  await keepOrRelease(deps.held, session, context, response, saving);
   session.result = buildResultView({ content: deps.triage.content, result: run.result, transaction: run.transaction, saving });
 }
 
 /** Saved: the held copy is no longer needed. Held: kept (replacing this session's earlier copy for the same patient). */
-function keepOrRelease(held: HeldAnswersStore, session: SmartSession, context: LaunchContext, response: QuestionnaireResponse, saving: SavingView): void {
+async function keepOrRelease(
+  held: HeldAnswersKeeper,
+  session: SmartSession,
+  context: LaunchContext,
+  response: QuestionnaireResponse,
+  saving: SavingView
+): Promise<void> {
   if (saving.held) {
-    session.heldAnswersIds = held.hold({ iss: context.iss, patientId: context.patientId, response }, session.heldAnswersIds);
+    session.heldAnswersIds = await held.hold({ iss: context.iss, patientId: context.patientId, response }, session.heldAnswersIds);
   } else if (saving.saved) {
-    const earlier = held.find(session.heldAnswersIds, context);
+    const earlier = await held.find(session.heldAnswersIds, context);
     if (earlier) {
-      session.heldAnswersIds = held.release(earlier.id, session.heldAnswersIds);
+      session.heldAnswersIds = await held.release(earlier.id, session.heldAnswersIds);
     }
   }
 }
