@@ -97,7 +97,7 @@ function initialAnswers(
     const atom = withClock(parseFhirPath(expression.expression), evaluation.options);
     values = evalFhirPathTyped(atom, [], evaluation.variables);
   } catch (err) {
-    // The Questionnaire's own expression is broken (a content error, not the patient's): said precisely, never guessed round.
+    // The Questionnaire's own expression is broken (a content error, not the patient's): said precisely, not skipped in silence.
     throw new OperationOutcomeError({
       resourceType: 'OperationOutcome',
       issue: [
