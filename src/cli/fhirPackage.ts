@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { create } from 'tar';
 import { SOFTWARE_VERSION } from '../composeService';
+import { publishableContent } from '../content/buildTriageContent';
 import { fhirPackageFiles, type FhirPackageManifest } from '../content/fhirPackage';
 import { TRIAGE_BASE } from '../triage/ruleset';
 import type { CliCommand } from './cliCommand';
@@ -32,7 +33,8 @@ export const fhirPackageCommand: CliCommand = (program, io, run) => {
     .action(async (options: { out: string }) => {
       const staging = mkdtempSync(join(tmpdir(), 'hip-triage-package-'));
       try {
-        const files = fhirPackageFiles(readShippedContent(), PACKAGE_MANIFEST);
+        // As push-content publishes them (the safety-net advice with its lists): one url and version, one content, on every server.
+        const files = fhirPackageFiles(publishableContent(readShippedContent()), PACKAGE_MANIFEST);
         for (const [path, text] of files) {
           mkdirSync(dirname(join(staging, path)), { recursive: true });
           writeFileSync(join(staging, path), text);

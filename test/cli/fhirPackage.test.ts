@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { extract } from 'tar';
+import { publishableContent } from '../../src/content/buildTriageContent';
 import { PACKAGED_TYPES } from '../../src/content/fhirPackage';
 import { readResourceFiles } from '../../src/content/readResourceFiles';
 import { indexFhirDefinitions } from '../../src/fhir/fhirDefinitions';
@@ -56,6 +57,17 @@ describe('hip-triage fhir-package', () => {
         url: resource.url,
         version: resource.version,
       });
+    }
+  });
+
+  it('carries every resource as push-content publishes it (the safety-net advice with its lists filled in), so both give a server one content per url and version', () => {
+    const published = publishableContent(readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')])).filter((r) =>
+      PACKAGED_TYPES.has(r.resourceType)
+    );
+    const safetyNet = published.find((r) => r.id === 'advice-safety-net') as (Resource & { description?: string }) | undefined;
+    expect(safetyNet?.description).toMatch(/Call 999 if:\n- /);
+    for (const resource of published) {
+      expect(readJson(`${resource.resourceType}-${resource.id ?? ''}.json`)).toEqual(resource);
     }
   });
 

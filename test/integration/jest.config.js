@@ -13,4 +13,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
   testTimeout: 120000,
   maxWorkers: 1,
+  // One HAPI for every suite: those that need it fresh run first (see the sequencer).
+  testSequencer: '<rootDir>/test/integration/freshServerFirst.js',
 };

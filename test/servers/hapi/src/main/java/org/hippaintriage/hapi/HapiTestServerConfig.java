@@ -14,6 +14,7 @@ import ca.uhn.fhir.jpa.config.util.HapiEntityManagerFactoryUtil;
 import ca.uhn.fhir.jpa.model.config.PartitionSettings;
 import ca.uhn.fhir.jpa.model.config.SubscriptionSettings;
 import ca.uhn.fhir.jpa.model.dialect.HapiFhirH2Dialect;
+import ca.uhn.fhir.jpa.packages.IPackageInstallerSvc;
 import ca.uhn.fhir.jpa.provider.IJpaSystemProvider;
 import ca.uhn.fhir.jpa.provider.JpaCapabilityStatementProvider;
 import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
@@ -138,12 +139,19 @@ public class HapiTestServerConfig {
     return new ReindexProvider();
   }
 
+  /** HAPI's package installer (a bean of HAPI's JpaConfig) as the JPA starter's ImplementationGuide/$install. */
+  @Bean
+  public PackageInstallProvider packageInstallProvider(IPackageInstallerSvc installer) {
+    return new PackageInstallProvider(installer);
+  }
+
   @Bean
   public RestfulServer restfulServer(
       IFhirSystemDao<?, ?> systemDao,
       ResourceProviderFactory resourceProviders,
       IJpaSystemProvider systemProvider,
       ReindexProvider reindexProvider,
+      PackageInstallProvider packageInstallProvider,
       JpaStorageSettings storageSettings,
       ISearchParamRegistry searchParamRegistry,
       IValidationSupport validationSupport,
@@ -152,6 +160,7 @@ public class HapiTestServerConfig {
     server.registerProviders(resourceProviders.createProviders());
     server.registerProvider(systemProvider);
     server.registerProvider(reindexProvider);
+    server.registerProvider(packageInstallProvider);
     server.setServerConformanceProvider(new JpaCapabilityStatementProvider(server, systemDao, storageSettings, searchParamRegistry, validationSupport));
     // HAPI's own paging defaults (10 a page, at most 50 whatever `_count` asks): the service must page.
     server.setPagingProvider(pagingProvider);
