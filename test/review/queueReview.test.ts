@@ -127,6 +127,21 @@ describe('/queue marks each row with its review (auth off: loopback, the form na
     );
   });
 
+  it('an override to a less urgent disposition: the emergency work left open says it was overridden and offers nothing; the review-downgrade row belongs to the override', async () => {
+    const risk = await triageRule(service.app, 'E1', 'p-row-downgrade');
+    const res = await review(service.app, risk.id, overrideBody('physio', { code: 'rule-misfired', reviewer: 'Practitioner/dr-row' })).expect(200);
+    const successorId = (parameter(res.body as Parameters, 'assessment')?.valueReference?.reference ?? '').replace('RiskAssessment/', '');
+    const page = await queue();
+    const kept = reviewBlock(page, risk.id);
+    expect(spoken(kept)).toBe(
+      'Overridden: Emergency changed to Physiotherapy by Dr Rowena Reviewer on Fri, 20 Nov 2026, 12:00 GMT , reason: Rule misfired. This triage is no longer in force: this more urgent task was left open for the duty clinician to close or keep.'
+    );
+    expect(rowForms(kept).size).toBe(0);
+    const successorRows = [...page.matchAll(new RegExp(`action="/queue/review/${successorId}"`, 'g'))];
+    // The physio referral's row and the duty clinician's review-downgrade row: Override again on each.
+    expect(successorRows).toHaveLength(2);
+  });
+
   it('a triage with two rows (referral and safety net) has unique ids on the page, and one anchor', async () => {
     const risk = await triageRule(service.app, 'E1', 'p-row-two');
     const page = await queue();
