@@ -190,20 +190,23 @@ ${o.bars.map((b, i) => {
 function weeklyChart(figures: DashboardFigures, dispositions: readonly DispositionInfo[]): Html {
   const columnWidth = 44;
   const chartHeight = 200;
+  // Room above the tallest column for its total, so no label is clipped at the top edge.
+  const headroom = 20;
+  const base = headroom + chartHeight;
   const left = 40;
   const width = left + figures.weeks.length * columnWidth + 10;
   const max = Math.max(1, ...figures.weeks.map((w) => w.total));
   const description =
     figures.weeks.map((w) => `Week of ${w.week}: ${dispositions.map((d) => `${w.counts[d.code] ?? 0} ${d.display}`).join(', ')}`).join('; ') ||
     'No weeks in this range.';
-  return html`<svg role="img" aria-labelledby="chart-weekly-title chart-weekly-desc" viewBox="0 0 ${width} ${chartHeight + 50}" width="${width}" height="${chartHeight + 50}" xmlns="http://www.w3.org/2000/svg">
+  return html`<svg role="img" aria-labelledby="chart-weekly-title chart-weekly-desc" viewBox="0 0 ${width} ${base + 40}" width="${width}" height="${base + 40}" xmlns="http://www.w3.org/2000/svg">
 <title id="chart-weekly-title">Triages per week by disposition (stacked)</title>
 <desc id="chart-weekly-desc">${description}</desc>
-<text x="0" y="14" font-size="12" fill="#1b1b1b">${max}</text>
-<line x1="${left - 4}" y1="${chartHeight + 10}" x2="${width}" y2="${chartHeight + 10}" stroke="#1b1b1b"></line>
+<text x="0" y="${headroom + 4}" font-size="12" fill="#1b1b1b">${max}</text>
+<line x1="${left - 4}" y1="${base}" x2="${width}" y2="${base}" stroke="#1b1b1b"></line>
 ${figures.weeks.map((w, i) => {
   const x = left + i * columnWidth;
-  let top = chartHeight + 10;
+  let top = base;
   const parts = dispositions.map((d) => {
     const h = Math.round(((w.counts[d.code] ?? 0) / max) * chartHeight);
     top -= h;
@@ -212,7 +215,7 @@ ${figures.weeks.map((w, i) => {
       : html`<rect x="${x + 4}" y="${top}" width="${columnWidth - 8}" height="${h}" fill="${FILL[d.code] ?? '#1d4ed8'}" stroke="#fff"></rect>`;
   });
   return html`${parts}<text x="${x + columnWidth / 2}" y="${top - 4}" text-anchor="middle" font-size="12" fill="#1b1b1b">${w.total}</text>
-<text x="${x + columnWidth / 2}" y="${chartHeight + 28}" text-anchor="middle" font-size="11" fill="#1b1b1b">${w.week.slice(5)}</text>`;
+<text x="${x + columnWidth / 2}" y="${base + 18}" text-anchor="middle" font-size="12" fill="#1b1b1b">${w.week.slice(5)}</text>`;
 })}
 </svg>`;
 }

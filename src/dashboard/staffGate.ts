@@ -6,7 +6,10 @@ import { CookieSigner, readCookie, type RevokedSessions } from '../queue/staffSe
 
 /** What the staff pages outside the queue router (the dashboard, the review form) decide about a request. */
 export type StaffDecision =
-  | { readonly kind: 'allowed'; readonly staff: { readonly sub: string; readonly name: string } | undefined }
+  | {
+      readonly kind: 'allowed';
+      readonly staff: { readonly sub: string; readonly name: string; readonly fhirUser?: string | undefined } | undefined;
+    }
   | { readonly kind: 'forbidden' | 'sign-in' | 'unavailable' };
 
 /**
@@ -41,6 +44,8 @@ export function staffGateFromConfig(
       remoteAddress: req.socket.remoteAddress,
       hasStaffSession: session !== undefined,
     });
-    return access === 'allowed' ? { kind: 'allowed', staff: session ? { sub: session.sub, name: session.name } : undefined } : { kind: access };
+    return access === 'allowed'
+      ? { kind: 'allowed', staff: session ? { sub: session.sub, name: session.name, fhirUser: session.fhirUser } : undefined }
+      : { kind: access };
   };
 }

@@ -48,8 +48,11 @@ export interface QueueRoutesOptions {
 
 /** What the queue needs of clinician review: each row's controls, and their styles. */
 export interface QueueReview {
-  /** The review cell of each row, for the person signed in (`sub`; undefined on a loopback instance without sign-in). */
-  cells(items: readonly QueueItem[], staffSub: string | undefined): Promise<(item: QueueItem) => Html | string>;
+  /**
+   * The review cell of each row (items in page order), for the person signed in (`staffSub`;
+   * undefined on a loopback instance without sign-in), with times in the clinic's zone.
+   */
+  cells(items: readonly QueueItem[], viewer: { readonly staffSub: string | undefined; readonly timeZone: string }): Promise<(item: QueueItem) => Html | string>;
   readonly css: string;
 }
 
@@ -164,7 +167,7 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
       const reviewCell = options.review
         ? await options.review.cells(
             queue.services.flatMap((service) => service.items),
-            session?.sub
+            { staffSub: session?.sub, timeZone: options.timeZone }
           )
         : undefined;
       sendPage(
@@ -201,10 +204,14 @@ export function queueRoutes(options: QueueRoutesOptions): Router {
       const staff = await signIn.complete(req.originalUrl, expected);
       const exp = nowMs() + SESSION_LIFETIME_MS;
       const sid = randomBytes(18).toString('base64url');
-      res.cookie(SESSION_COOKIE, signer.sign({ purpose: 'session', sid, sub: staff.sub, name: staff.name, exp }), {
-        ...cookieBase,
-        maxAge: SESSION_LIFETIME_MS,
-      });
+      res.cookie(
+        SESSION_COOKIE,
+        signer.sign({ purpose: 'session', sid, sub: staff.sub, name: staff.name, ...(staff.fhirUser ? { fhirUser: staff.fhirUser } : {}), exp }),
+        {
+          ...cookieBase,
+          maxAge: SESSION_LIFETIME_MS,
+        }
+      );
       res.redirect(303, '/queue');
     } catch (err) {
       // Why it failed, never who: no claims, names or tokens in the log.

@@ -7,6 +7,8 @@ export interface StaffSession {
   readonly sid: string;
   readonly sub: string;
   readonly name: string;
+  /** `Practitioner/{id}` from the ID token's fhirUser claim, when it had one: the reviewer of the queue's review forms. */
+  readonly fhirUser?: string | undefined;
   /** Milliseconds since the epoch. */
   readonly exp: number;
 }

@@ -27,7 +27,15 @@ export interface StaffSignInOptions {
 export interface StaffIdentity {
   readonly sub: string;
   readonly name: string;
+  /**
+   * The ID token's `fhirUser` claim (SMART), reduced to `Practitioner/{id}` or
+   * `PractitionerRole/{id}`: who a review from the queue is recorded against. Undefined when
+   * the issuer sends none, or names anything else (a Patient is never a reviewer).
+   */
+  readonly fhirUser: string | undefined;
 }
+
+const FHIR_USER = /(?:^|\/)((?:Practitioner|PractitionerRole)\/[A-Za-z0-9\-.]{1,64})$/;
 
 /**
  * OpenID Connect authorization-code sign-in for staff (with PKCE, state and nonce), by
@@ -96,7 +104,8 @@ export class StaffSignIn {
     }
     const sub = typeof claims.sub === 'string' ? claims.sub : '';
     const name = typeof claims.name === 'string' ? claims.name : typeof claims.preferred_username === 'string' ? claims.preferred_username : '';
-    return { sub, name };
+    const fhirUser = typeof claims.fhirUser === 'string' ? FHIR_USER.exec(claims.fhirUser)?.[1] : undefined;
+    return { sub, name, fhirUser };
   }
 
   /** Discovery once, on first use; a failure is not kept, so the next request tries again. */

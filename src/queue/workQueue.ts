@@ -177,10 +177,12 @@ function queueItem(
   task: Task,
   guidance: ReadonlyMap<string, TriageOutputs>,
   patients: ReadonlyMap<string, Patient>,
-  assessments: ReadonlyMap<string, string>
+  assessments: ReadonlyMap<string, TaskAssessment>
 ): QueueItem {
   const key = triageKey(task);
   const outputs = key ? guidance.get(key) : undefined;
+  const wanted = assessmentIdentifier(task);
+  const assessment = wanted ? assessments.get(wanted) : undefined;
   const focus = task.focus?.reference;
   const responseFromFocus = focus?.startsWith('QuestionnaireResponse/') ? focus.slice('QuestionnaireResponse/'.length) : undefined;
   const due = task.restriction?.period?.end;
@@ -191,12 +193,13 @@ function queueItem(
     kind: kindOf(task),
     description: task.description,
     patient: patientOf(task.for, patients),
-    disposition: outputs?.disposition,
+    // A clinician's override has its own disposition: the row shows what is in force, not what the rules said.
+    disposition: assessment?.disposition ?? outputs?.disposition,
     rules: outputs?.rules ?? [],
     due: due ? new Date(due) : undefined,
     authoredOn: task.authoredOn,
     responseId: outputs?.responseId ?? responseFromFocus,
-    assessmentId: key ? assessments.get(key) : undefined,
+    assessmentId: assessment?.id,
   };
 }
 
@@ -243,12 +246,11 @@ interface TriageOutputs {
  */
 async function guidanceByKey(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, TriageOutputs>> {
   const keys = [...new Set(tasks.map(triageKey).filter((k): k is string => k !== undefined))];
-  const found = await searchInChunks<GuidanceResponse>(
-    store,
-    'GuidanceResponse',
-    'identifier',
-    keys.map((k) => `${IDEMPOTENCY_TAG_SYSTEM}|${k}`)
-  );
+  const found = await searchInChunks<GuidanceResponse>(store, {
+    resourceType: 'GuidanceResponse',
+    parameter: 'identifier',
+    values: keys.map((k) => `${IDEMPOTENCY_TAG_SYSTEM}|${k}`),
+  });
   const byKey = new Map<string, TriageOutputs>();
   for (const guidance of found) {
     const key = guidance.requestIdentifier?.system === IDEMPOTENCY_TAG_SYSTEM ? guidance.requestIdentifier.value : undefined;
@@ -272,43 +274,77 @@ function triageOutputs(guidance: GuidanceResponse): TriageOutputs {
   };
 }
 
-/** The id of each Task's triage RiskAssessment (identified `<key>:risk`), by triage key. */
-async function assessmentsByKey(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, string>> {
-  const keys = [...new Set(tasks.map(triageKey).filter((k): k is string => k !== undefined))];
-  const found = await searchInChunks<RiskAssessment>(
-    store,
-    'RiskAssessment',
-    'identifier',
-    keys.map((k) => `${RESULT_IDENTIFIER_SYSTEM}|${k}:risk`)
-  );
-  const byKey = new Map<string, string>();
+/** The RiskAssessment a Task's row is about: its id, and the disposition of a clinician's override (undefined for the automated one). */
+interface TaskAssessment {
+  readonly id: string;
+  readonly disposition: string | undefined;
+}
+
+/**
+ * The result identifier of the RiskAssessment a Task came from: the triage's own
+ * (`<key>:risk`), or, for the Tasks a clinician's override made (`<key>:rv-<review>-task`,
+ * its safety net, its review-downgrade), that override's RiskAssessment (`<key>:rv-<review>-risk`),
+ * so a clinician reviews the assessment in force and the row shows the override.
+ */
+function assessmentIdentifier(task: Task): string | undefined {
+  const key = triageKey(task);
+  if (!key) {
+    return undefined;
+  }
+  const value = task.identifier?.find((i) => i.system === RESULT_IDENTIFIER_SYSTEM)?.value ?? '';
+  const review = /^rv-([0-9a-f]{16})-/.exec(value.slice(key.length + 1))?.[1];
+  return review ? `${key}:rv-${review}-risk` : `${key}:risk`;
+}
+
+/** Each Task's RiskAssessment by its result identifier, in one search per 40 Tasks. */
+async function assessmentsByKey(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, TaskAssessment>> {
+  const wanted = [...new Set(tasks.map(assessmentIdentifier).filter((k): k is string => k !== undefined))];
+  const found = await searchInChunks<RiskAssessment>(store, {
+    resourceType: 'RiskAssessment',
+    parameter: 'identifier',
+    values: wanted.map((k) => `${RESULT_IDENTIFIER_SYSTEM}|${k}`),
+  });
+  const byIdentifier = new Map<string, TaskAssessment>();
   for (const assessment of found) {
     const value = assessment.identifier?.find((i) => i.system === RESULT_IDENTIFIER_SYSTEM)?.value;
-    if (value?.endsWith(':risk') && assessment.id) {
-      byKey.set(value.slice(0, -':risk'.length), assessment.id);
+    if (value && assessment.id) {
+      const outcome = assessment.prediction?.[0]?.outcome;
+      const override = !value.endsWith(':risk');
+      byIdentifier.set(value, {
+        id: assessment.id,
+        disposition: override ? (outcome?.text ?? outcome?.coding?.[0]?.display ?? outcome?.coding?.[0]?.code) : undefined,
+      });
     }
   }
-  return byKey;
+  return byIdentifier;
 }
 
 async function patientsById(store: FhirStore, tasks: readonly Task[]): Promise<Map<string, Patient>> {
   const ids = [...new Set(tasks.map((t) => patientId(t.for)).filter((id): id is string => id !== undefined))];
-  const found = await searchInChunks<Patient>(store, 'Patient', '_id', ids);
+  const found = await searchInChunks<Patient>(store, { resourceType: 'Patient', parameter: '_id', values: ids });
   return new Map(found.flatMap((p) => (p.id ? [[p.id, p] as const] : [])));
 }
 
-async function searchInChunks<T extends Resource>(
+/** A search by many values of one parameter, 40 values a search (URLs stay short), the answers joined. */
+export async function searchInChunks<T extends Resource>(
   store: FhirStore,
-  resourceType: T['resourceType'],
-  parameter: string,
-  values: readonly string[]
+  search: {
+    readonly resourceType: T['resourceType'];
+    readonly parameter: string;
+    readonly values: readonly string[];
+    /** How many matches to ask for per value (2 unless said). */
+    readonly perValue?: number;
+  }
 ): Promise<T[]> {
+  const { values } = search;
   const chunks: string[][] = [];
   for (let i = 0; i < values.length; i += IDS_PER_SEARCH) {
     chunks.push(values.slice(i, i + IDS_PER_SEARCH));
   }
   const pages = await Promise.all(
-    chunks.map((chunk) => store.searchResources<T>(resourceType, { [parameter]: chunk.join(','), _count: String(chunk.length * 2) }))
+    chunks.map((chunk) =>
+      store.searchResources<T>(search.resourceType, { [search.parameter]: chunk.join(','), _count: String(chunk.length * (search.perValue ?? 2)) })
+    )
   );
   return pages.flat();
 }

@@ -47,7 +47,7 @@ const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 /**
  * `POST /queue/review/{riskAssessmentId}`: the Confirm and Override forms of a queue row
  * (queueReviewForm.ts), as the seam /queue mounts. Staff only, CSRF-checked, then the same
- * review service as `$review`; on success 303 back to the row (`/queue#review-{id}`), where
+ * review service as `$review`; on success 303 back to the row of the assessment now in force (`/queue#review-{id}`: after an override, the new referral's), where
  * the row now shows its mark.
  */
 export function queueReviewRoutes(options: QueueReviewOptions, csrf = new QueueReviewCsrf(options.sessionSecret)): Router {
@@ -79,8 +79,9 @@ export function queueReviewRoutes(options: QueueReviewOptions, csrf = new QueueR
       return;
     }
     try {
+      // Signed in: the ID token's fhirUser, else the Practitioner identified by the issuer and sub.
       const reviewer = decision.staff
-        ? await practitionerOf(options, decision.staff.sub)
+        ? (decision.staff.fhirUser ?? (await practitionerOf(options, decision.staff.sub)))
         : typeof form.reviewer === 'string' && ID.test(form.reviewer)
           ? `Practitioner/${form.reviewer}`
           : undefined;
@@ -89,12 +90,16 @@ export function queueReviewRoutes(options: QueueReviewOptions, csrf = new QueueR
           res,
           403,
           'No Practitioner record',
-          'A review is recorded against your Practitioner record, and none was found for your sign-in (identifier AUTH_ISSUER|sub).'
+          'A review is recorded against your Practitioner record, and none was found for your sign-in (a fhirUser claim, or identifier AUTH_ISSUER|sub).'
         );
         return;
       }
-      await reviewTriage(options, { assessmentId: id, body: parametersOf(form, reviewer), ifMatch: `W/"${version}"`, authenticated: undefined });
-      res.redirect(303, `/queue#review-${id}`);
+      const answer = await reviewTriage(options, { assessmentId: id, body: parametersOf(form, reviewer), ifMatch: `W/"${version}"`, authenticated: undefined });
+      // Back to the row of the assessment now in force: after an override, the new referral's.
+      const current = /^RiskAssessment\/([A-Za-z0-9\-.]{1,64})$/.exec(
+        answer.parameter?.find((p) => p.name === 'assessment')?.valueReference?.reference ?? ''
+      )?.[1];
+      res.redirect(303, `/queue#review-${current ?? id}`);
     } catch (err) {
       if (!(err instanceof OperationOutcomeError)) {
         throw err;

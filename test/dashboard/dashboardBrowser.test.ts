@@ -51,10 +51,12 @@ async function inPage<T = unknown>(expression: string): Promise<T> {
 interface AxeSummary {
   violations: { id: string; impact: string | null; nodes: number }[];
   passes: string[];
+  /** What axe-core could not decide and leaves for a person: each node with the reasons its checks gave. */
+  incomplete: { id: string; nodes: { target: string; reasons: string[] }[] }[];
 }
 
 describe('/queue/dashboard in headless Chromium', () => {
-  it('renders the charts and tables, takes a screenshot, and axe-core finds no violation at all', async () => {
+  it('renders the charts and tables, takes a screenshot, and axe-core finds no violation and nothing left for a person to check', async () => {
     const response = await page.goto(`${base}/queue/dashboard?from=2026-11-01&to=2026-11-30`, { waitUntil: 'load' });
     expect(response?.status()).toBe(200);
     await expect(page.title()).resolves.toBe('Triage dashboard: hip pain triage');
@@ -70,10 +72,19 @@ describe('/queue/dashboard in headless Chromium', () => {
     await page.evaluate(`${axeSource}\n;undefined`);
     const results = await inPage<AxeSummary>(`(async () => {
       const run = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
-      return { violations: run.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })), passes: run.passes.map((p) => p.id) };
+      return {
+        violations: run.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })),
+        passes: run.passes.map((p) => p.id),
+        incomplete: run.incomplete.map((v) => ({
+          id: v.id,
+          nodes: v.nodes.map((n) => ({ target: n.target.join(' '), reasons: [...n.any, ...n.all, ...n.none].map((c) => c.data?.messageKey ?? c.message) })),
+        })),
+      };
     })()`);
     expect(results.passes).toEqual(expect.arrayContaining(['color-contrast', 'html-has-lang', 'landmark-one-main', 'svg-img-alt', 'label']));
     expect(results.violations).toEqual([]);
+    // The chart text and the table cells a scrolling wrapper clips declare their white background, so contrast is computed, not guessed.
+    expect(results.incomplete).toEqual([]);
   });
 
   it('the range form is keyboard-operable and changes the figures', async () => {

@@ -3,13 +3,14 @@ import request from 'supertest';
 import type { Service } from '../../src/composeService';
 import { type SecondInstance, startSecondInstance } from '../support/secondInstance';
 import { startTestService } from '../support/testService';
+import { reviewBlock, spoken } from './queueRows';
 import { overrideBody, parameter, readBack, review, search, triageRule } from './reviewFixtures';
 
 /**
  * Remote mode: `$review` and the dashboard go through the same port to an external FHIR
  * server (a second instance of this service over loopback HTTP), and nothing is kept locally.
  */
-describe('$review and the dashboard against an external FHIR server', () => {
+describe('$review, the /queue marks and the dashboard against an external FHIR server', () => {
   let external: SecondInstance;
   let service: Service;
   beforeAll(async () => {
@@ -21,7 +22,7 @@ describe('$review and the dashboard against an external FHIR server', () => {
     await external.close();
   });
 
-  it('an override is written there in one transaction, resent it is replayed, and the dashboard reads it back from there', async () => {
+  it('an override is written there in one transaction, resent it is replayed, and the queue and the dashboard read it back from there', async () => {
     const risk = await triageRule(service.app, 'G3', 'p-remote');
     const res = await review(service.app, risk.id, overrideBody('physio', { code: 'patient-preference', reviewer: 'Practitioner/dr-remote' }), {
       'If-Match': `W/"${risk.meta?.versionId}"`,
@@ -40,6 +41,13 @@ describe('$review and the dashboard against an external FHIR server', () => {
     expect(
       (await search<ServiceRequest>(there, 'ServiceRequest?subject=Patient/p-remote&status=active')).map((s) => s.category?.[1]?.coding?.[0]?.code)
     ).toEqual(['physio']);
+
+    // The queue reads the marks from there too: the new referral's row says what the override changed.
+    const successorId = (parameter(res.body, 'assessment')?.valueReference?.reference ?? '').replace('RiskAssessment/', '');
+    const queue = (await request(service.app).get('/queue').expect(200)).text;
+    expect(spoken(reviewBlock(queue, successorId))).toBe(
+      'Overridden: See a GP changed to Physiotherapy by Practitioner/dr-remote on Fri, 20 Nov 2026, 12:00 GMT , reason: Patient preference.'
+    );
 
     const csv = (await request(service.app).get('/queue/dashboard.csv?from=2026-11-01&to=2026-11-30').expect(200)).text.split('\r\n');
     expect(csv).toEqual(expect.arrayContaining(['per rule,G3,triages,1', 'per rule,G3,override rate %,100', 'per rule,G3,overridden down,1']));
