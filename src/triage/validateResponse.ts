@@ -1,4 +1,10 @@
-import type { OperationOutcomeIssue, QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
+import type {
+  OperationOutcomeIssue,
+  QuestionnaireItem,
+  QuestionnaireResponse,
+  QuestionnaireResponseItem,
+  QuestionnaireResponseItemAnswer,
+} from '@medplum/fhirtypes';
 import { type AnswerValue, type AnswerView, emptyAnswerView } from './answerView';
 import { isItemEnabled } from './enableWhen';
 import { responseIssue } from './outcomeIssues';
@@ -32,6 +38,7 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
   const itemPlaces = new Map<string, ItemPlace>();
   const groupPlaces = new Map<string, ItemPlace>();
   const answered = new Set<string>();
+  const known = knownItems(index);
 
   const walk = (items: readonly QuestionnaireResponseItem[] | undefined, parent: ItemPlace | undefined, parentLinkId: string | undefined): void => {
     if (!items) {
@@ -41,8 +48,8 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
       const responseItem = items[position] as QuestionnaireResponseItem;
       const place: ItemPlace = { parent, position };
       const linkId = responseItem.linkId;
-      const definition = index.items.get(linkId);
-      if (!definition) {
+      const entry = known.get(linkId);
+      if (!entry) {
         issues.push(
           responseIssue({
             code: 'structure',
@@ -66,7 +73,7 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
         );
         continue;
       }
-      const expectedParent = index.parents.get(linkId);
+      const { definition, parent: expectedParent, question } = entry;
       if (expectedParent !== parentLinkId) {
         const where = expectedParent === undefined ? 'at the top level' : `inside group '${expectedParent}'`;
         issues.push(
@@ -97,7 +104,6 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
         continue;
       }
       itemPlaces.set(linkId, place);
-      const question = index.questionsByLinkId.get(linkId);
       if (!question) {
         continue;
       }
@@ -374,6 +380,26 @@ function missingItemPath(question: IndexedQuestion, groupPlaces: ReadonlyMap<str
   }
   const chain = [...question.ancestors.map((a) => a.linkId), question.linkId];
   return `QuestionnaireResponse${chain.map((id) => `.item.where(linkId='${id}')`).join('')}`;
+}
+
+/** What the item walk needs of a Questionnaire item, found with one lookup instead of three. */
+interface KnownItem {
+  readonly definition: QuestionnaireItem;
+  readonly parent: string | undefined;
+  readonly question: IndexedQuestion | undefined;
+}
+
+const knownItemsByIndex = new WeakMap<QuestionnaireIndex, ReadonlyMap<string, KnownItem>>();
+
+function knownItems(index: QuestionnaireIndex): ReadonlyMap<string, KnownItem> {
+  let known = knownItemsByIndex.get(index);
+  if (!known) {
+    known = new Map(
+      [...index.items].map(([linkId, definition]) => [linkId, { definition, parent: index.parents.get(linkId), question: index.questionsByLinkId.get(linkId) }])
+    );
+    knownItemsByIndex.set(index, known);
+  }
+  return known;
 }
 
 /** An item's position in its parent's `item` list, and the parent's place (none at the top level). */
