@@ -1,4 +1,5 @@
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import standaloneCode from 'ajv/dist/standalone';
 import routingSchema from '../../config/routing.schema.json';
 import type { AgeBand, DispositionRouting, DueRule, Route, RoutingTable } from './routingTable';
 
@@ -22,10 +23,24 @@ interface RoutingTableJson {
 
 let compiledDefault: SchemaValidator | undefined;
 
-/** The validator for config/routing.schema.json, compiled once. */
+/**
+ * Where the build (`npm run build`, generateStructureValidators) writes the routing schema's
+ * validator as ajv standalone code, beside this module in dist/; absent under ts-jest.
+ */
+export const ROUTING_VALIDATOR_FILE = `${__dirname}/generated/routingSchemaValidator.js`;
+
+const ROUTING_AJV_OPTIONS = { allErrors: true } as const;
+
+/** The validator for config/routing.schema.json, as standalone code (a CommonJS module exporting it). */
+export function routingSchemaCode(): string {
+  const ajv = new Ajv({ ...ROUTING_AJV_OPTIONS, code: { source: true } });
+  return standaloneCode(ajv, ajv.compile(routingSchema));
+}
+
+/** The validator for config/routing.schema.json: the one the build wrote when there is one, else compiled once. */
 export function routingSchemaValidator(): SchemaValidator {
   if (!compiledDefault) {
-    const validate = new Ajv({ allErrors: true }).compile(routingSchema);
+    const validate = builtRoutingValidator() ?? new Ajv(ROUTING_AJV_OPTIONS).compile(routingSchema);
     compiledDefault = (json) =>
       validate(json)
         ? []
@@ -35,6 +50,20 @@ export function routingSchemaValidator(): SchemaValidator {
             .map(describeSchemaError);
   }
   return compiledDefault;
+}
+
+/** The build's validator; undefined when there is none (tests under ts-jest), so the schema is compiled as before. */
+export function builtRoutingValidator(file: string = ROUTING_VALIDATOR_FILE): ValidateFunction | undefined {
+  try {
+    // A runtime path on purpose: the module exists only in a build.
+    return require(file) as ValidateFunction;
+  } catch (error) {
+    // Only the module itself missing; one it requires missing (a broken build) is an error.
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (error as Error).message.startsWith(`Cannot find module '${file}'`)) {
+      return undefined;
+    }
+    throw error;
+  }
 }
 
 /**

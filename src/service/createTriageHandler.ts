@@ -1,9 +1,9 @@
 import { OperationOutcomeError } from '@medplum/core';
-import type { Bundle, BundleEntry, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, CarePlan, CarePlanActivity, OperationOutcomeIssue, Patient, QuestionnaireResponse, Resource } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 import type { FhirStore } from '../fhir/fhirStore';
 import type { StructureCheck } from '../fhir/structure';
-import type { TriageHandler, TriageRequest } from './triageRequest';
+import type { AnswerPreference, TriageHandler, TriageRequest } from './triageRequest';
 import { badGatewayError, badRequestError, errorIssue, serviceUnavailableError, statusOf, unprocessableError } from '../outcomes';
 import type { RoutingTable } from '../routing/routingTable';
 import { dispositionAdviceIssue } from '../triage/adviceIssue';
@@ -128,7 +128,7 @@ export function createTriageHandler(deps: TriageServiceDeps): TriageHandler {
       body = extractResponse(request.body).response;
     }
     const run = await runTriage({ response: body, persist: request.persist && bodyPersist !== false, responseAlreadyStored, logger: request.logger });
-    return answerBundle(run, request.baseUrl);
+    return answerBundle(run, { baseUrl: request.baseUrl, prefer: request.prefer });
   };
 }
 
@@ -253,15 +253,44 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message.slice(0, 200) : 'unknown error';
 }
 
-function answerBundle(run: TriageRun, baseUrl: string): Bundle {
+/**
+ * The answer of `$triage`, as the caller preferred (`Prefer: return=…`, FHIR's convention):
+ * - `representation`: every result shown to the answerer, in full (as stored, or as it would be);
+ * - `minimal`: the RiskAssessment alone (disposition, fired rules in words, what to do);
+ * - neither (the default): every result, but the CarePlan's advice and material activities
+ *   reference their ActivityDefinitions by canonical (kind, code, status) instead of
+ *   repeating the reviewed text and links in every answer: those are the same for every
+ *   triage and are served at `/fhir/ActivityDefinition?url=…`. What is stored is unchanged.
+ * The warnings (an age left unchecked) travel in an OperationOutcome in every form.
+ */
+function answerBundle(run: TriageRun, options: { readonly baseUrl: string; readonly prefer: AnswerPreference | undefined }): Bundle {
   // SG1's review Task is written, but the caller (possibly the person who answered) is not shown it.
-  const entries: BundleEntry[] = run.stored
-    ? run.stored.filter(isShownToAnswerer).map((resource) => ({ fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource }))
+  let entries: BundleEntry[] = run.stored
+    ? run.stored.filter(isShownToAnswerer).map((resource) => ({ fullUrl: `${options.baseUrl}/${resource.resourceType}/${resource.id ?? ''}`, resource }))
     : (run.transaction.bundle.entry ?? [])
         .filter((e) => e.resource && e.resource.resourceType !== 'Device' && isShownToAnswerer(e.resource))
         .map((e) => ({ fullUrl: e.fullUrl, resource: e.resource }));
+  if (options.prefer === 'minimal') {
+    entries = entries.filter((e) => e.resource?.resourceType === 'RiskAssessment');
+  } else if (options.prefer !== 'representation') {
+    entries = entries.map((e) => (e.resource?.resourceType === 'CarePlan' ? { ...e, resource: leanCarePlan(e.resource) } : e));
+  }
   if (run.result.warnings.length > 0) {
     entries.push({ resource: { resourceType: 'OperationOutcome', issue: [...run.result.warnings] } });
   }
   return { resourceType: 'Bundle', type: 'collection', timestamp: run.result.evaluatedAt, entry: entries };
+}
+
+/** A copy of the CarePlan whose activities that instantiate a shared definition name it instead of repeating its text. */
+function leanCarePlan(plan: CarePlan): CarePlan {
+  return { ...plan, activity: plan.activity?.map(leanActivity) };
+}
+
+function leanActivity(activity: CarePlanActivity): CarePlanActivity {
+  const detail = activity.detail;
+  if (!detail?.instantiatesCanonical?.length) {
+    return activity;
+  }
+  const { description: _description, instantiatesUri: _links, ...kept } = detail;
+  return { ...activity, detail: kept };
 }

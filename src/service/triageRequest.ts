@@ -1,6 +1,8 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Logger } from 'pino';
 
+export type AnswerPreference = 'minimal' | 'representation';
+
 /** One request to triage a response, from whichever adapter received it. */
 export interface TriageRequest {
   readonly body: unknown;
@@ -10,6 +12,11 @@ export interface TriageRequest {
   readonly storedResponseId?: string | undefined;
   /** The request's own base URL, for fullUrls in the answer. */
   readonly baseUrl: string;
+  /**
+   * What the answer holds (`Prefer: return=…`): `representation` every result in full,
+   * `minimal` the RiskAssessment only; absent, the lean default (see answerBundle).
+   */
+  readonly prefer?: AnswerPreference | undefined;
   /** The request's own logger (its lines carry the request id); the service's when absent. */
   readonly logger?: Logger | undefined;
 }

@@ -163,8 +163,16 @@ function summarise(ruleset: CompiledRuleset, fired: CompiledRule[], notes: reado
   return { disposition, firedRules: ordered, notes };
 }
 
-/** Advice chosen without reading an answer, per ruleset, by disposition and fired rules. */
-const adviceByFiredRules = new WeakMap<CompiledRuleset, Map<string, CompiledAdvice[]>>();
+/** What advice selection keeps per disposition and set of fired rules: the variables, and the verdicts that read no answer. */
+interface AdviceChoice {
+  readonly variables: Record<string, boolean | number | string>;
+  /** Per advice of the ruleset, in order: its verdict when it reads no answer, undefined when it does. */
+  readonly verdicts: readonly (boolean | undefined)[];
+}
+
+/** Per ruleset, by disposition and fired rules. Bounded: a ruleset has few combinations in practice, but nothing guarantees it. */
+const adviceChoices = new WeakMap<CompiledRuleset, Map<string, AdviceChoice>>();
+const MAX_ADVICE_CHOICES = 4096;
 
 /**
  * The advice and materials the ruleset attaches to a result. Advice conditions read the
@@ -172,34 +180,58 @@ const adviceByFiredRules = new WeakMap<CompiledRuleset, Map<string, CompiledAdvi
  * and so on for every rule of the ruleset) and possibly answers such as `age`. The fired
  * rules must be all those the result reports (for an age checked against the birth date,
  * every scoring that reached the kept disposition), so that a child's G1 always removes
- * the advice a child must not get. When no advice condition reads an answer the choice is
- * made once per disposition and set of fired rules, and reused.
+ * the advice a child must not get. Advice whose condition reads no answer is judged once
+ * per disposition and set of fired rules, and its verdict reused; the rest is judged on
+ * every call.
  */
 export function selectAdvice(
   ruleset: CompiledRuleset,
   answers: AnswerView,
   evaluation: Pick<RuleEvaluation, 'disposition' | 'firedRules'>
 ): readonly CompiledAdvice[] {
+  let choices = adviceChoices.get(ruleset);
+  if (!choices) {
+    choices = new Map();
+    adviceChoices.set(ruleset, choices);
+  }
+  // Looked up first: the variables are built only for a combination not seen before.
+  const key = `${evaluation.disposition.code}|${firedRuleKey(evaluation.firedRules)}`;
+  let choice = choices.get(key);
+  if (!choice) {
+    const variables = adviceVariables(ruleset, evaluation);
+    choice = { variables, verdicts: ruleset.advice.map((advice) => (advice.inputs.length > 0 ? undefined : evaluate(advice, answers, variables))) };
+    if (choices.size >= MAX_ADVICE_CHOICES) {
+      choices.clear();
+    }
+    choices.set(key, choice);
+  }
+  const chosen: CompiledAdvice[] = [];
+  const { variables, verdicts } = choice;
+  for (let i = 0; i < ruleset.advice.length; i++) {
+    const advice = ruleset.advice[i] as CompiledAdvice;
+    if (verdicts[i] ?? evaluate(advice, answers, variables)) {
+      chosen.push(advice);
+    }
+  }
+  return chosen;
+}
+
+/** `%disposition` and one `%firedX` per rule of the ruleset, as advice conditions read them. */
+function adviceVariables(ruleset: CompiledRuleset, evaluation: Pick<RuleEvaluation, 'disposition' | 'firedRules'>): Record<string, boolean | number | string> {
   const fired = new Set(evaluation.firedRules.map((r) => r.id));
   const variables: Record<string, boolean | number | string> = { [DISPOSITION_VARIABLE]: evaluation.disposition.code };
   for (const rule of ruleset.rules) {
     variables[firedRuleVariable(rule.id)] = fired.has(rule.id);
   }
-  if (ruleset.advice.some((advice) => advice.inputs.length > 0)) {
-    return ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
+  return variables;
+}
+
+/** The fired rules' ids, distinct and sorted: the same set gives the same key whatever the order. */
+function firedRuleKey(firedRules: readonly CompiledRule[]): string {
+  if (firedRules.length === 1) {
+    return firedRules[0]?.id ?? '';
   }
-  let cache = adviceByFiredRules.get(ruleset);
-  if (!cache) {
-    cache = new Map();
-    adviceByFiredRules.set(ruleset, cache);
-  }
-  const key = `${evaluation.disposition.code}|${[...fired].sort().join(',')}`;
-  let chosen = cache.get(key);
-  if (!chosen) {
-    chosen = ruleset.advice.filter((advice) => evaluate(advice, answers, variables));
-    cache.set(key, chosen);
-  }
-  return chosen;
+  return [...new Set(firedRules.map((r) => r.id))].sort().join(',');
 }
 
 /** Extra referrals (P2's occupational therapy) that apply under the final disposition. */

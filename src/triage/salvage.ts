@@ -177,6 +177,10 @@ export function mostUrgentUnion(ruleset: CompiledRuleset, evaluations: readonly 
   if (!top) {
     return undefined;
   }
+  if (evaluations.length === 1) {
+    // One evaluation (summarise's): its rules are already in this order, its notes already in ruleset order.
+    return { disposition: top.disposition, firedRules: [...top.firedRules], notes: [...top.notes] };
+  }
   const reaching = evaluations.filter((e) => e.disposition.rank === top.disposition.rank);
   const ids = new Set(reaching.flatMap((e) => e.firedRules.map((r) => r.id)));
   const noteIds = new Set(evaluations.flatMap((e) => e.notes.map((n) => n.id)));

@@ -71,20 +71,23 @@ export interface AssessRequest extends Omit<ScoreRequest, 'response' | 'salvaged
 
 /**
  * The whole judgement of one body that says it is a QuestionnaireResponse. The red flags are
- * salvaged FIRST, from the answers wherever they stand (contract 1.1.0, "Validity"), so a
- * response the structure check or the Questionnaire rejects still carries the disposition
- * and advice its answers show. Then the structure check, then validation and scoring.
+ * salvaged from the answers wherever they stand (contract 1.1.0, "Validity"), so a response
+ * the structure check or the Questionnaire rejects still carries the disposition and advice
+ * its answers show. The salvage reads the raw body and does not depend on the structure
+ * check, so it runs only for a response that is rejected: a valid one is scored directly.
  */
 export function assessResponse(request: AssessRequest): ScoreOutcome {
   const { content, body } = request;
   const authored = typeof (body as { authored?: unknown }).authored === 'string' ? (body as { authored: string }).authored : undefined;
-  const birthAges = birthDateAges(request.birthDate, authored, request.now, request.timeZone);
-  const salvaged = salvageRedFlags(content, body, birthAges);
   const structure = request.checkStructure(body);
   if (structure.length > 0) {
+    const birthAges = birthDateAges(request.birthDate, authored, request.now, request.timeZone);
+    const salvaged = salvageRedFlags(content, body, birthAges);
     return { valid: false, issues: structure, warnings: [], redFlags: salvaged.redFlags, redFlagAdvice: salvaged.advice };
   }
-  return scoreResponse({ ...request, response: body as QuestionnaireResponse, salvaged });
+  // Structurally valid: scoreResponse salvages the same answers itself if, and only if, the
+  // response turns out invalid (the structure check never changes the body, so the order is free).
+  return scoreResponse({ ...request, response: body as QuestionnaireResponse });
 }
 
 /**
@@ -99,12 +102,13 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
   const answers = validation.answers;
   const answeredAge = typeof answers[AGE] === 'number' ? answers[AGE] : undefined;
   const birthAges = birthDateAges(request.birthDate, response.authored, request.now, request.timeZone);
-  const agePath = validation.itemPaths.get(AGE) ?? 'QuestionnaireResponse';
   const warnings: OperationOutcomeIssue[] = [];
   const issues = [...validation.issues];
+  // Formatted only when a warning or an issue points at the age item.
+  const agePath = (): string => validation.itemPath(AGE) ?? 'QuestionnaireResponse';
 
   if (request.birthDate !== undefined && birthAges.length === 0) {
-    warnings.push(warning('The birth date could not be read as a date before the response, so the answered age could not be checked against it.', agePath));
+    warnings.push(warning('The birth date could not be read as a date before the response, so the answered age could not be checked against it.', agePath()));
   }
   const birthViews = birthAges.filter((age) => age !== answeredAge).map((age) => ({ age, view: withAnswers(answers, { [AGE]: age }) }));
   const identityMismatch =
@@ -115,12 +119,12 @@ export function scoreResponse(request: ScoreRequest): ScoreOutcome {
     warnings.push(
       warning(
         `The answered age (${answeredAge}) differs by more than a year from the age from the birth date (${birthAges.join(' or ')}): possibly the wrong record, or answers given for someone else.`,
-        agePath
+        agePath()
       )
     );
   }
   for (const { age, view } of birthViews) {
-    issues.push(...skippedChildQuestions(content, answers, view, birthAges.length > 1 ? `possibly ${age}` : String(age), agePath));
+    issues.push(...skippedChildQuestions(content, answers, view, birthAges.length > 1 ? `possibly ${age}` : String(age), agePath()));
   }
   const views = [answers, ...birthViews.map((b) => b.view)];
 

@@ -1,4 +1,10 @@
-import type { OperationOutcomeIssue, QuestionnaireResponse, QuestionnaireResponseItem, QuestionnaireResponseItemAnswer } from '@medplum/fhirtypes';
+import type {
+  OperationOutcomeIssue,
+  QuestionnaireItem,
+  QuestionnaireResponse,
+  QuestionnaireResponseItem,
+  QuestionnaireResponseItemAnswer,
+} from '@medplum/fhirtypes';
 import { type AnswerValue, type AnswerView, emptyAnswerView } from './answerView';
 import { isItemEnabled } from './enableWhen';
 import { responseIssue } from './outcomeIssues';
@@ -13,8 +19,8 @@ export interface ResponseValidation {
   readonly issues: OperationOutcomeIssue[];
   /** The answers that are themselves valid (invalid ones are absent: unknown, never "no"). */
   readonly answers: AnswerView;
-  /** FHIRPath of each answered item, for pointing later issues (age checks) at it. */
-  readonly itemPaths: ReadonlyMap<string, string>;
+  /** FHIRPath of an answered item, for pointing later issues (age checks) at it; undefined when it is absent. */
+  readonly itemPath: (linkId: string) => string | undefined;
 }
 
 /**
@@ -27,40 +33,47 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
   checkEnvelope(index, response, issues);
 
   const answers = emptyAnswerView();
-  const itemPaths = new Map<string, string>();
-  const groupPaths = new Map<string, string>();
+  // Where each item stands, as a chain of positions: the FHIRPath string is formatted only
+  // for an issue (or a caller asking), not for each of the ~40 items of every response.
+  const itemPlaces = new Map<string, ItemPlace>();
+  const groupPlaces = new Map<string, ItemPlace>();
   const answered = new Set<string>();
+  const known = knownItems(index);
 
-  const walk = (items: readonly QuestionnaireResponseItem[] | undefined, path: string, parentLinkId: string | undefined): void => {
-    (items ?? []).forEach((responseItem, position) => {
-      const itemPath = `${path}.item[${position}]`;
+  const walk = (items: readonly QuestionnaireResponseItem[] | undefined, parent: ItemPlace | undefined, parentLinkId: string | undefined): void => {
+    if (!items) {
+      return;
+    }
+    for (let position = 0; position < items.length; position++) {
+      const responseItem = items[position] as QuestionnaireResponseItem;
+      const place: ItemPlace = { parent, position };
       const linkId = responseItem.linkId;
-      const definition = index.items.get(linkId);
-      if (!definition) {
+      const entry = known.get(linkId);
+      if (!entry) {
         issues.push(
           responseIssue({
             code: 'structure',
             problem: 'unknown-item',
             text: `The Questionnaire has no item with linkId '${linkId}'.`,
-            expression: itemPath,
+            expression: placePath(place),
             linkId: linkId,
           })
         );
-        return;
+        continue;
       }
-      if (itemPaths.has(linkId) || groupPaths.has(linkId)) {
+      if (itemPlaces.has(linkId) || groupPlaces.has(linkId)) {
         issues.push(
           responseIssue({
             code: 'structure',
             problem: 'repeated-item',
             text: `Item '${linkId}' appears more than once; give all its answers in one item.`,
-            expression: itemPath,
+            expression: placePath(place),
             linkId: linkId,
           })
         );
-        return;
+        continue;
       }
-      const expectedParent = index.parents.get(linkId);
+      const { definition, parent: expectedParent, question } = entry;
       if (expectedParent !== parentLinkId) {
         const where = expectedParent === undefined ? 'at the top level' : `inside group '${expectedParent}'`;
         issues.push(
@@ -68,11 +81,11 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
             code: 'structure',
             problem: 'misplaced-item',
             text: `Item '${linkId}' belongs ${where}, as in the Questionnaire.`,
-            expression: itemPath,
+            expression: placePath(place),
             linkId: linkId,
           })
         );
-        return;
+        continue;
       }
       if (definition.type === 'group' || definition.type === 'display') {
         if (responseItem.answer?.length) {
@@ -81,31 +94,30 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
               code: 'structure',
               problem: 'answer-on-group',
               text: `Item '${linkId}' is a ${definition.type} and cannot have answers.`,
-              expression: `${itemPath}.answer[0]`,
+              expression: `${placePath(place)}.answer[0]`,
               linkId: linkId,
             })
           );
         }
-        groupPaths.set(linkId, itemPath);
-        walk(responseItem.item, itemPath, linkId);
-        return;
+        groupPlaces.set(linkId, place);
+        walk(responseItem.item, place, linkId);
+        continue;
       }
-      itemPaths.set(linkId, itemPath);
-      const question = index.questionsByLinkId.get(linkId);
+      itemPlaces.set(linkId, place);
       if (!question) {
-        return;
+        continue;
       }
       if (responseItem.answer?.length) {
         answered.add(linkId);
-        const value = readAnswers(question, responseItem.answer, itemPath, issues);
+        const value = readAnswers(question, responseItem.answer, place, issues);
         if (value !== undefined) {
           answers[linkId] = value;
         }
       }
-      walk(responseItem.item, itemPath, linkId);
-    });
+      walk(responseItem.item, place, linkId);
+    }
   };
-  walk(response.item, 'QuestionnaireResponse', undefined);
+  walk(response.item, undefined, undefined);
 
   for (const question of index.questions) {
     const enabled = isItemEnabled(question.item, question.ancestors, answers);
@@ -116,7 +128,7 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
           code: 'business-rule',
           problem: 'disabled-item-answered',
           text: `Item '${linkId}' must not be answered: the answers it depends on make it not apply.`,
-          expression: itemPaths.get(linkId) ?? 'QuestionnaireResponse',
+          expression: placePathOf(itemPlaces, linkId) ?? 'QuestionnaireResponse',
           linkId,
         })
       );
@@ -126,13 +138,13 @@ export function validateResponse(index: QuestionnaireIndex, response: Questionna
           code: 'required',
           problem: 'required-missing',
           text: `Item '${linkId}' is required and has no answer.`,
-          expression: missingItemPath(question, groupPaths),
+          expression: missingItemPath(question, groupPlaces),
           linkId: linkId,
         })
       );
     }
   }
-  return { issues, answers, itemPaths };
+  return { issues, answers, itemPath: (linkId) => placePathOf(itemPlaces, linkId) };
 }
 
 function checkEnvelope(index: QuestionnaireIndex, response: QuestionnaireResponse, issues: OperationOutcomeIssue[]): void {
@@ -179,17 +191,18 @@ function checkEnvelope(index: QuestionnaireIndex, response: QuestionnaireRespons
 function readAnswers(
   question: IndexedQuestion,
   answers: readonly QuestionnaireResponseItemAnswer[],
-  itemPath: string,
+  place: ItemPlace,
   issues: OperationOutcomeIssue[]
 ): AnswerValue | undefined {
   const linkId = question.linkId;
+  const itemPath = (): string => placePath(place);
   if (!question.item.repeats && answers.length > 1) {
     issues.push(
       responseIssue({
         code: 'structure',
         problem: 'too-many-answers',
         text: `Item '${linkId}' takes one answer; it has ${answers.length}.`,
-        expression: `${itemPath}.answer[1]`,
+        expression: `${itemPath()}.answer[1]`,
         linkId: linkId,
       })
     );
@@ -198,7 +211,7 @@ function readAnswers(
   const values: (boolean | number | string)[] = [];
   let allValid = true;
   answers.forEach((answer, position) => {
-    const value = readAnswer(question, answer, `${itemPath}.answer[${position}]`, issues);
+    const value = readAnswer(question, answer, { place, position }, issues);
     if (value === undefined) {
       allValid = false;
     } else if (values.includes(value)) {
@@ -207,7 +220,7 @@ function readAnswers(
           code: 'structure',
           problem: 'repeated-answer',
           text: `Item '${linkId}' repeats the answer '${String(value)}'.`,
-          expression: `${itemPath}.answer[${position}]`,
+          expression: `${itemPath()}.answer[${position}]`,
           linkId: linkId,
         })
       );
@@ -229,7 +242,7 @@ function readAnswers(
         code: 'business-rule',
         problem: 'exclusive-with-others',
         text: `In '${linkId}', '${String(exclusive)}' cannot be chosen together with other answers.`,
-        expression: itemPath,
+        expression: itemPath(),
         linkId: linkId,
       })
     );
@@ -241,7 +254,7 @@ function readAnswers(
 function readAnswer(
   question: IndexedQuestion,
   answer: QuestionnaireResponseItemAnswer,
-  answerPath: string,
+  at: AnswerPlace,
   issues: OperationOutcomeIssue[]
 ): boolean | number | string | undefined {
   const linkId = question.linkId;
@@ -251,7 +264,7 @@ function readAnswer(
         code: 'structure',
         problem: 'nested-under-answer',
         text: `Answers to '${linkId}' cannot have nested items.`,
-        expression: `${answerPath}.item[0]`,
+        expression: `${answerPath(at)}.item[0]`,
         linkId: linkId,
       })
     );
@@ -267,22 +280,22 @@ function readAnswer(
           code: 'value',
           problem: 'boolean-expected',
           text: `Item '${linkId}' needs a yes/no answer (valueBoolean).`,
-          expression: answerPath,
+          expression: answerPath(at),
           linkId: linkId,
         })
       );
       return undefined;
     case 'integer':
-      return readInteger(question, answer, answerPath, issues);
+      return readInteger(question, answer, at, issues);
     case 'choice':
-      return readChoice(question, answer, answerPath, issues);
+      return readChoice(question, answer, at, issues);
     default:
       issues.push(
         responseIssue({
           code: 'not-supported',
           problem: 'unsupported-type',
           text: `Item '${linkId}' has a type this service does not score.`,
-          expression: answerPath,
+          expression: answerPath(at),
           linkId: linkId,
         })
       );
@@ -290,12 +303,7 @@ function readAnswer(
   }
 }
 
-function readInteger(
-  question: IndexedQuestion,
-  answer: QuestionnaireResponseItemAnswer,
-  answerPath: string,
-  issues: OperationOutcomeIssue[]
-): number | undefined {
+function readInteger(question: IndexedQuestion, answer: QuestionnaireResponseItemAnswer, at: AnswerPlace, issues: OperationOutcomeIssue[]): number | undefined {
   const linkId = question.linkId;
   const value = answer.valueInteger;
   if (typeof value !== 'number' || !Number.isInteger(value) || !onlyValue(answer, 'valueInteger')) {
@@ -304,7 +312,7 @@ function readInteger(
         code: 'value',
         problem: 'integer-expected',
         text: `Item '${linkId}' needs a whole number (valueInteger).`,
-        expression: answerPath,
+        expression: answerPath(at),
         linkId: linkId,
       })
     );
@@ -317,7 +325,7 @@ function readInteger(
         code: 'value',
         problem: 'out-of-range',
         text: `Item '${linkId}' must be between ${String(minValue ?? '-∞')} and ${String(maxValue ?? '∞')}; it is ${value}.`,
-        expression: `${answerPath}.valueInteger`,
+        expression: `${answerPath(at)}.valueInteger`,
         linkId,
         bounds: { low: minValue, high: maxValue },
       })
@@ -327,12 +335,7 @@ function readInteger(
   return value;
 }
 
-function readChoice(
-  question: IndexedQuestion,
-  answer: QuestionnaireResponseItemAnswer,
-  answerPath: string,
-  issues: OperationOutcomeIssue[]
-): string | undefined {
+function readChoice(question: IndexedQuestion, answer: QuestionnaireResponseItemAnswer, at: AnswerPlace, issues: OperationOutcomeIssue[]): string | undefined {
   const linkId = question.linkId;
   const coding = answer.valueCoding;
   if (!coding || !onlyValue(answer, 'valueCoding')) {
@@ -341,7 +344,7 @@ function readChoice(
         code: 'value',
         problem: 'coding-expected',
         text: `Item '${linkId}' needs one of its options as a valueCoding.`,
-        expression: answerPath,
+        expression: answerPath(at),
         linkId: linkId,
       })
     );
@@ -356,7 +359,7 @@ function readChoice(
         code: 'code-invalid',
         problem: 'not-an-option',
         text: `'${String(coding.system)}|${String(code)}' is not an option of '${linkId}' (options: ${allowed}; system ${String(question.optionSystem[question.optionCodes[0] ?? ''])}).`,
-        expression: `${answerPath}.valueCoding`,
+        expression: `${answerPath(at)}.valueCoding`,
         linkId,
       })
     );
@@ -370,11 +373,61 @@ function onlyValue(answer: QuestionnaireResponseItemAnswer, expected: string): b
   return Object.keys(answer).every((key) => !key.startsWith('value') || key === expected);
 }
 
-function missingItemPath(question: IndexedQuestion, groupPaths: ReadonlyMap<string, string>): string {
-  const parentPath = question.parentLinkId === undefined ? undefined : groupPaths.get(question.parentLinkId);
+function missingItemPath(question: IndexedQuestion, groupPlaces: ReadonlyMap<string, ItemPlace>): string {
+  const parentPath = question.parentLinkId === undefined ? undefined : placePathOf(groupPlaces, question.parentLinkId);
   if (parentPath !== undefined) {
     return `${parentPath}.item.where(linkId='${question.linkId}')`;
   }
   const chain = [...question.ancestors.map((a) => a.linkId), question.linkId];
   return `QuestionnaireResponse${chain.map((id) => `.item.where(linkId='${id}')`).join('')}`;
+}
+
+/** What the item walk needs of a Questionnaire item, found with one lookup instead of three. */
+interface KnownItem {
+  readonly definition: QuestionnaireItem;
+  readonly parent: string | undefined;
+  readonly question: IndexedQuestion | undefined;
+}
+
+const knownItemsByIndex = new WeakMap<QuestionnaireIndex, ReadonlyMap<string, KnownItem>>();
+
+function knownItems(index: QuestionnaireIndex): ReadonlyMap<string, KnownItem> {
+  let known = knownItemsByIndex.get(index);
+  if (!known) {
+    known = new Map(
+      [...index.items].map(([linkId, definition]) => [linkId, { definition, parent: index.parents.get(linkId), question: index.questionsByLinkId.get(linkId) }])
+    );
+    knownItemsByIndex.set(index, known);
+  }
+  return known;
+}
+
+/** An item's position in its parent's `item` list, and the parent's place (none at the top level). */
+interface ItemPlace {
+  readonly parent: ItemPlace | undefined;
+  readonly position: number;
+}
+
+/** An answer's position in its item's `answer` list. */
+interface AnswerPlace {
+  readonly place: ItemPlace;
+  readonly position: number;
+}
+
+/** The FHIRPath of an item: `QuestionnaireResponse.item[2].item[0]`. */
+function placePath(place: ItemPlace): string {
+  let path = '';
+  for (let at: ItemPlace | undefined = place; at; at = at.parent) {
+    path = `.item[${at.position}]${path}`;
+  }
+  return `QuestionnaireResponse${path}`;
+}
+
+function placePathOf(places: ReadonlyMap<string, ItemPlace>, linkId: string): string | undefined {
+  const place = places.get(linkId);
+  return place ? placePath(place) : undefined;
+}
+
+function answerPath(at: AnswerPlace): string {
+  return `${placePath(at.place)}.answer[${at.position}]`;
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ROUTING_VALIDATOR_FILE, routingSchemaCode } from '../../routing/parseRoutingTable';
 import { COMPILED_VALIDATORS_FILE } from './compiledValidators';
 import { standaloneValidatorsCode } from './standaloneValidators';
 
@@ -14,6 +15,13 @@ export function writeStructureValidators(file: string = COMPILED_VALIDATORS_FILE
   writeFileSync(file, standaloneValidatorsCode());
 }
 
+/** The routing table's schema validator, likewise: start-up loads it instead of compiling config/routing.schema.json. */
+export function writeRoutingValidator(file: string = ROUTING_VALIDATOR_FILE): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, routingSchemaCode());
+}
+
 if (require.main === module) {
   writeStructureValidators();
+  writeRoutingValidator();
 }
