@@ -23,6 +23,15 @@ jest.setTimeout(60_000);
 const SCOPES =
   'launch openid fhirUser patient/Patient.r patient/QuestionnaireResponse.crus patient/RiskAssessment.crus patient/CarePlan.crus patient/ServiceRequest.crus patient/Task.crus';
 const SECRET = 'replicas-share-this-session-secret-0123456789';
+/**
+ * The instances' clock runs this far ahead of the real one: a token is made to expire by moving
+ * it on, not by waiting, so a busy machine can neither expire a token early nor late.
+ */
+let clockAheadMs = 0;
+const instanceClock = (): Date => new Date(Date.now() + clockAheadMs);
+beforeEach(() => {
+  clockAheadMs = 0;
+});
 
 interface Replicas {
   readonly base: string;
@@ -48,7 +57,7 @@ async function startReplicas(stores: readonly [ReplicaStores, ReplicaStores]): P
   for (const store of stores) {
     const config = loadConfig({ DATA_DIR: ':memory:', PUBLIC_BASE_URL: base, RATE_LIMIT_PER_MINUTE: '0', SESSION_SECRET: SECRET }, ROOT);
     instances.push(
-      await composeService(config, createLogger(config.logLevel, new LogCapture()), () => new Date(), {
+      await composeService(config, createLogger(config.logLevel, new LogCapture()), instanceClock, {
         smartSessionStore: store.sessions,
         smartHeldAnswersStore: store.held,
       })
@@ -144,7 +153,6 @@ describe('two app instances behind one cookie', () => {
 });
 
 describe('answers held by one instance', () => {
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
   const retry = (browser: CookieBrowser, base: string, csrf: string): Promise<Response> =>
     browser.request(`${base}/smart/retry`, {
       method: 'POST',
@@ -159,12 +167,11 @@ describe('answers held by one instance', () => {
    */
   async function holdOnOneSignInOnTheOther(replicas: Replicas, patient: string): Promise<{ browser: CookieBrowser; html: string }> {
     replicas.pin(0);
-    // Long enough for the launch to reach the form on a busy machine; then waited out.
-    const expiresAt = Date.now() + 3_000;
-    authorization.grant({ patient, scope: SCOPES, expiresIn: 3 });
+    authorization.grant({ patient, scope: SCOPES, expiresIn: 60 });
     const first = await launchOverHttp({ app: replicas.base, iss: ehr.fhirBase, launch: `${patient}-a`, authorization });
     expect(first.page.status).toBe(200);
-    await sleep(Math.max(0, expiresAt + 500 - Date.now()));
+    // The token's minute passes while the form is open (it has no refresh token).
+    clockAheadMs = 61_000;
     const response = buildResponse(answersWith({ age: 68, 'saddle-numbness': true }), { subject: { reference: `Patient/${patient}` } });
     expect((await submitResponse(first.browser, replicas.base, { response }, pageData(first.html).csrfToken)).status).toBe(200);
     expect(await (await first.browser.request(`${replicas.base}/smart/result`)).text()).toContain('Sign in again to save your answers');
