@@ -14,9 +14,12 @@ export interface BulkPoolOptions {
   readonly now: Date;
   /** Raw lines per message to a worker: large enough to amortise the messaging, small enough to keep memory flat. */
   readonly batchLines?: number | undefined;
+  /** A batch is sent once its lines hold this many characters, however few they are (long lines keep memory flat too). */
+  readonly batchChars?: number | undefined;
 }
 
 const DEFAULT_BATCH_LINES = 512;
+const DEFAULT_BATCH_CHARS = 2_000_000;
 /** Batches in flight per worker: one being scored, one queued behind it, so no worker waits on the main thread. */
 const BATCHES_PER_WORKER = 2;
 /**
@@ -28,26 +31,31 @@ const YOUNG_GENERATION_MB = 8;
 
 /**
  * Triages NDJSON lines on worker threads, yielding each batch's result lines in input order.
- * Constant memory: at most `BATCHES_PER_WORKER × workers` batches are in flight (read,
+ * Constant memory: a batch is at most `batchLines` lines or `batchChars` characters (a
+ * longer line alone), and at most `BATCHES_PER_WORKER × workers` batches are in flight (read,
  * scoring, or scored and waiting for an earlier one), and reading waits while they are.
  * A bad line is a result line like any other; a worker that cannot load the content, or
  * dies, fails the run (the generator throws) and the others are stopped.
  */
 export async function* triageInWorkers(lines: AsyncIterable<string>, options: BulkPoolOptions): AsyncGenerator<ScoredBatch> {
   const batchLines = options.batchLines ?? DEFAULT_BATCH_LINES;
+  const batchChars = options.batchChars ?? DEFAULT_BATCH_CHARS;
   const pool = new WorkerPool(options);
   try {
     const inFlight: Promise<ScoredBatch>[] = [];
     let batch: string[] = [];
+    let chars = 0;
     let firstLine = 1;
     for await (const raw of lines) {
       batch.push(raw);
-      if (batch.length < batchLines) {
+      chars += raw.length;
+      if (batch.length < batchLines && chars < batchChars) {
         continue;
       }
       inFlight.push(pool.score({ firstLine, lines: batch }));
       firstLine += batch.length;
       batch = [];
+      chars = 0;
       if (inFlight.length >= options.workers * BATCHES_PER_WORKER) {
         yield await (inFlight.shift() as Promise<ScoredBatch>);
       }
