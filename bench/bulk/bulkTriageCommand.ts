@@ -8,6 +8,8 @@ import { loadRuleFixtures, responseVariant } from '../support/fixtures';
 
 export interface BulkSection {
   readonly responses: number;
+  /** `--workers` given to the command (undefined: its default, the cores). */
+  readonly workers: number | undefined;
   readonly inputMb: number;
   readonly wallSeconds: number;
   readonly perSecond: number;
@@ -26,14 +28,14 @@ const TIME = '/usr/bin/time';
  * The command's own start-up (FHIR definitions, content) is inside the wall time, as a user
  * running it would see.
  */
-export async function measureBulkTriage(options: { responses: number }, log: (line: string) => void): Promise<BulkSection> {
+export async function measureBulkTriage(options: { responses: number; workers?: number | undefined }, log: (line: string) => void): Promise<BulkSection> {
   const work = mkdtempSync(join(tmpdir(), 'hip-triage-bench-bulk-'));
   try {
     const input = join(work, 'responses.ndjson');
     const output = join(work, 'results.ndjson');
     writeNdjson(input, options.responses);
     const cli = join(DIST, 'src/cli/main.js');
-    const args = ['triage', input, '--out', output];
+    const args = ['triage', input, '--out', output, ...(options.workers === undefined ? [] : ['--workers', String(options.workers)])];
     const useTime = existsSync(TIME);
     const started = performance.now();
     const child = useTime
@@ -79,6 +81,7 @@ export async function measureBulkTriage(options: { responses: number }, log: (li
     }
     const section: BulkSection = {
       responses: options.responses,
+      workers: options.workers,
       inputMb: Math.round(statSync(input).size / 1e5) / 10,
       wallSeconds: Math.round(wallSeconds * 100) / 100,
       perSecond: Math.round(options.responses / wallSeconds),
@@ -88,7 +91,7 @@ export async function measureBulkTriage(options: { responses: number }, log: (li
       dispositions,
     };
     log(
-      `  ${options.responses} responses (${section.inputMb} MB): ${section.wallSeconds} s, ${section.perSecond}/s, peak RSS ${section.peakRssMb} MB (${section.peakRssSource})`
+      `  ${options.responses} responses (${section.inputMb} MB), workers ${options.workers ?? 'default'}: ${section.wallSeconds} s, ${section.perSecond}/s, peak RSS ${section.peakRssMb} MB (${section.peakRssSource})`
     );
     return section;
   } finally {

@@ -66,30 +66,29 @@ export async function* bulkTriage(lines: AsyncIterable<string>, options: BulkTri
 }
 
 async function triageLine(raw: string, line: number, options: BulkTriageOptions): Promise<BulkResult> {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { line, id: null, outcome: outcomeOf('structure', `Line ${line} is not JSON.`) };
+  const persist = options.persist;
+  if (!persist) {
+    return scoreLine(raw, line, options);
   }
-  const id = typeof (body as { id?: unknown })?.id === 'string' ? (body as { id: string }).id : null;
-  try {
-    const { response } = extractResponse(body);
-    const responseId = typeof (response as { id?: unknown }).id === 'string' ? (response as { id: string }).id : id;
-    const qr = response as QuestionnaireResponse;
-    const stale = staleSince(qr, options.now);
-    const flag = stale ? ({ stale: true } as const) : {};
-    if (options.persist) {
-      try {
-        const run = await options.persist(qr, stale);
-        return { line, id: responseId, disposition: run.result.disposition.code, rules: run.result.firedRules.map((r) => r.id), ...flag };
-      } catch (err) {
-        if (err instanceof OperationOutcomeError) {
-          return { line, id: responseId, ...invalidLine(err.outcome), ...flag };
-        }
-        throw err;
+  return judgeLine({ raw, line, now: options.now }, async (response, responseId, stale) => {
+    try {
+      const run = await persist(response, stale);
+      return { line, id: responseId, disposition: run.result.disposition.code, rules: run.result.firedRules.map((r) => r.id) };
+    } catch (err) {
+      if (err instanceof OperationOutcomeError) {
+        return { line, id: responseId, ...invalidLine(err.outcome) };
       }
+      throw err;
     }
+  });
+}
+
+/** What scoring one line needs, without writing anything back: all a worker thread holds. */
+export type LineScoring = Pick<BulkTriageOptions, 'content' | 'checkStructure' | 'now' | 'timeZone'>;
+
+/** One line scored without write-back (synchronous: the in-process path and the worker threads share it). */
+export function scoreLine(raw: string, line: number, options: LineScoring): BulkResult {
+  return judgeLine({ raw, line, now: options.now }, (response, responseId) => {
     // Red flags first, whatever the structure check finds: the same judgement as `$triage`.
     const outcome = assessResponse({
       content: options.content,
@@ -99,14 +98,44 @@ async function triageLine(raw: string, line: number, options: BulkTriageOptions)
       timeZone: options.timeZone,
     });
     if (!outcome.valid) {
-      return { line, id: responseId, ...invalidLine({ resourceType: 'OperationOutcome', issue: invalidIssues(options.content, outcome) }), ...flag };
+      return { line, id: responseId, ...invalidLine({ resourceType: 'OperationOutcome', issue: invalidIssues(options.content, outcome) }) };
     }
-    return { line, id: responseId, disposition: outcome.result.disposition.code, rules: outcome.result.firedRules.map((r) => r.id), ...flag };
-  } catch (err) {
+    return { line, id: responseId, disposition: outcome.result.disposition.code, rules: outcome.result.firedRules.map((r) => r.id) };
+  });
+}
+
+/**
+ * Parses and unwraps one line and hands the response to `judge`, adding the stale flag to
+ * what it returns; a line that is not JSON, not a response, or makes `judge` throw (or
+ * reject) becomes an outcome line. Synchronous when `judge` is.
+ */
+function judgeLine<R extends BulkResult | Promise<BulkResult>>(
+  { raw, line, now }: { raw: string; line: number; now: Date },
+  judge: (response: QuestionnaireResponse, responseId: string | null, stale: { authored: Date } | undefined) => R
+): R | BulkResult {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return { line, id: null, outcome: outcomeOf('structure', `Line ${line} is not JSON.`) };
+  }
+  const id = typeof (body as { id?: unknown })?.id === 'string' ? (body as { id: string }).id : null;
+  const failed = (err: unknown): BulkResult => {
     if (err instanceof OperationOutcomeError) {
       return { line, id, outcome: err.outcome };
     }
     return { line, id, outcome: outcomeOf('exception', err instanceof Error ? err.message : 'The line could not be triaged.') };
+  };
+  try {
+    const { response } = extractResponse(body);
+    const responseId = typeof (response as { id?: unknown }).id === 'string' ? (response as { id: string }).id : id;
+    const qr = response as QuestionnaireResponse;
+    const stale = staleSince(qr, now);
+    const flagged = (result: BulkResult): BulkResult => (stale ? { ...result, stale: true } : result);
+    const judged = judge(qr, responseId, stale);
+    return (judged instanceof Promise ? judged.then(flagged, failed) : flagged(judged)) as R;
+  } catch (err) {
+    return failed(err);
   }
 }
 
@@ -145,6 +174,42 @@ export function tally(summary: BulkSummary, result: BulkResult): BulkSummary {
     stale: summary.stale + (result.stale ? 1 : 0),
     byDisposition,
   };
+}
+
+/** Two running summaries as one (a worker thread's batch added to the run's). */
+export function mergeSummaries(a: BulkSummary, b: BulkSummary): BulkSummary {
+  const byDisposition = { ...a.byDisposition };
+  for (const [code, count] of Object.entries(b.byDisposition)) {
+    byDisposition[code] = (byDisposition[code] ?? 0) + count;
+  }
+  return { total: a.total + b.total, invalid: a.invalid + b.invalid, stale: a.stale + b.stale, byDisposition };
+}
+
+/** Consecutive input lines, the first numbered `firstLine`: what the main thread hands a worker. */
+export interface LineBatch {
+  readonly firstLine: number;
+  readonly lines: readonly string[];
+}
+
+/** A batch's result lines as NDJSON text (one per non-blank input line, in order), and their summary. */
+export interface ScoredBatch {
+  readonly text: string;
+  readonly summary: BulkSummary;
+}
+
+/** Scores a batch as bulkTriage scores each line without `--persist` (blank lines skipped, still counted). */
+export function scoreBatch(batch: LineBatch, scoring: LineScoring): ScoredBatch {
+  let text = '';
+  let summary = EMPTY_SUMMARY;
+  batch.lines.forEach((raw, i) => {
+    if (raw.trim() === '') {
+      return;
+    }
+    const result = scoreLine(raw, batch.firstLine + i, scoring);
+    summary = tally(summary, result);
+    text += `${JSON.stringify(result)}\n`;
+  });
+  return { text, summary };
 }
 
 export const EMPTY_SUMMARY: BulkSummary = { total: 0, invalid: 0, stale: 0, byDisposition: {} };

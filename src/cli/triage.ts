@@ -1,25 +1,27 @@
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import pino from 'pino';
 import { ConfigError, loadConfig } from '../config';
-import { loadContent, loadRouting, openStore, StartupError } from '../composeService';
+import { loadRouting, openStore, StartupError } from '../composeService';
 import { findContentRoot } from '../contentRoot';
 import type { FhirStore } from '../fhir/fhirStore';
-import { indexFhirDefinitions } from '../fhir/fhirDefinitions';
-import { createStructureCheck } from '../fhir/structure';
 import { createTriageRunner } from '../service/createTriageHandler';
-import { type BulkSummary, bulkTriage, EMPTY_SUMMARY, tally } from './bulkTriage';
+import { triageInWorkers } from './bulkPool';
+import { loadLineScoring } from './bulkScoring';
+import { type BulkResult, type BulkSummary, bulkTriage, EMPTY_SUMMARY, mergeSummaries, type ScoredBatch, tally } from './bulkTriage';
 import type { CliCommand, CliIo } from './cliCommand';
 import { createProgressLine } from './progressLine';
-import { describeError, readShippedContent } from './shippedContent';
+import { describeError } from './shippedContent';
 
 interface TriageCommandOptions {
   persist?: boolean;
   out?: string;
   concurrency: string;
+  workers: string;
 }
 
 /**
@@ -38,6 +40,7 @@ export const triageCommand: CliCommand = (program, io, run) => {
     .option('--persist', 'write the results back (FHIR_BASE_URL, or the embedded store under DATA_DIR)')
     .option('--out <file>', 'write the NDJSON results to a file instead of standard output')
     .option('--concurrency <n>', 'write-backs in flight at once with --persist', '8')
+    .option('--workers <n>', 'worker threads scoring an NDJSON stream (0: score on the main thread; --persist always does)', String(availableParallelism()))
     .action(async (input: string, options: TriageCommandOptions) => {
       run.exitCode = await runTriageCommand(input, options, io);
     });
@@ -47,6 +50,11 @@ async function runTriageCommand(input: string, options: TriageCommandOptions, io
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     io.stderr(`triage: --concurrency must be a whole number from 1 to 64 (got '${options.concurrency}')\n`);
+    return 2;
+  }
+  const workers = Number(options.workers);
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
+    io.stderr(`triage: --workers must be a whole number from 0 to 64 (got '${options.workers}')\n`);
     return 2;
   }
   let source: { stream: Readable; totalBytes: number | undefined; singleJson: boolean };
@@ -66,16 +74,16 @@ async function runTriageCommand(input: string, options: TriageCommandOptions, io
   const logger = pino({ level: 'warn' }, pino.destination(2));
   let store: FhirStore | undefined;
   try {
-    indexFhirDefinitions();
-    const resources = readShippedContent();
-    const content = loadContent(config, resources);
-    const checkStructure = createStructureCheck(['QuestionnaireResponse']);
+    const now = new Date();
+    const pooled = workers > 0 && !options.persist;
+    // Pooled, the main thread only reads and writes: each worker loads the content itself.
+    const loaded = pooled ? undefined : loadLineScoring(config, now);
     let persist: Parameters<typeof bulkTriage>[1]['persist'];
-    if (options.persist) {
-      store = (await openStore(config, logger, resources)).store;
+    if (options.persist && loaded) {
+      store = (await openStore(config, logger, loaded.resources)).store;
       const runTriage = createTriageRunner({
-        content,
-        checkStructure,
+        content: loaded.scoring.content,
+        checkStructure: loaded.scoring.checkStructure,
         store,
         routing: loadRouting(config),
         clock: () => new Date(),
@@ -94,10 +102,11 @@ async function runTriageCommand(input: string, options: TriageCommandOptions, io
     const lines = countingLines(source, (n) => {
       bytesRead += n;
     });
+    const batches = loaded ? inProcess(bulkTriage(lines, { ...loaded.scoring, persist, concurrency })) : triageInWorkers(lines, { workers, env: io.env, now });
     let summary: BulkSummary = EMPTY_SUMMARY;
-    for await (const result of bulkTriage(lines, { content, checkStructure, now: new Date(), timeZone: config.timeZone, persist, concurrency })) {
-      summary = tally(summary, result);
-      await writeLine(out, io, `${JSON.stringify(result)}\n`);
+    for await (const batch of batches) {
+      summary = mergeSummaries(summary, batch.summary);
+      await writeLine(out, io, batch.text);
       progress?.update(summary.total, bytesRead);
     }
     progress?.finish();
@@ -112,6 +121,13 @@ async function runTriageCommand(input: string, options: TriageCommandOptions, io
     return 1;
   } finally {
     await store?.close();
+  }
+}
+
+/** The in-process results as one-line batches, the shape the worker threads answer in. */
+async function* inProcess(results: AsyncIterable<BulkResult>): AsyncGenerator<ScoredBatch> {
+  for await (const result of results) {
+    yield { text: `${JSON.stringify(result)}\n`, summary: tally(EMPTY_SUMMARY, result) };
   }
 }
 
