@@ -37,6 +37,56 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 
 /** The wall clock in `timeZone` at an instant. Throws a RangeError for an unknown zone. */
 export function wallClockAt(instant: Date, timeZone: string): WallClock {
+  const ms = instant.getTime();
+  const offset = minuteOffset(ms, timeZone);
+  if (offset === undefined) {
+    return formattedWallClock(instant, timeZone);
+  }
+  const wall = new Date(ms + offset);
+  return {
+    year: wall.getUTCFullYear(),
+    month: wall.getUTCMonth() + 1,
+    day: wall.getUTCDate(),
+    hour: wall.getUTCHours(),
+    minute: wall.getUTCMinutes(),
+    second: wall.getUTCSeconds(),
+    millisecond: wall.getUTCMilliseconds(),
+  };
+}
+
+/**
+ * Intl's formatToParts is most of a due time's cost, and every triage in the same minute asks
+ * about the same few minutes (now, a day either side, the target day). So the zone's offset is
+ * kept per (zone, UTC minute), and only for a minute whose first and last millisecond have the
+ * same offset: a minute with an offset change in it (none in today's tz data, possible in the
+ * old local-mean-time rules) is formatted every time. Correct whatever the clock does.
+ */
+const OFFSETS_KEPT = 4096;
+const minuteOffsets = new Map<string, number | null>();
+
+function minuteOffset(ms: number, timeZone: string): number | undefined {
+  if (!Number.isFinite(ms)) {
+    return undefined;
+  }
+  const start = Math.floor(ms / 60_000) * 60_000;
+  const key = `${timeZone}|${start}`;
+  let offset = minuteOffsets.get(key);
+  if (offset === undefined) {
+    const first = formattedOffset(start, timeZone);
+    offset = first === formattedOffset(start + 59_999, timeZone) ? first : null;
+    if (minuteOffsets.size >= OFFSETS_KEPT) {
+      minuteOffsets.clear();
+    }
+    minuteOffsets.set(key, offset);
+  }
+  return offset ?? undefined;
+}
+
+function formattedOffset(ms: number, timeZone: string): number {
+  return wallAsUtcMs(formattedWallClock(new Date(ms), timeZone)) - ms;
+}
+
+function formattedWallClock(instant: Date, timeZone: string): WallClock {
   const parts = formatter(timeZone).formatToParts(instant);
   const part = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value ?? NaN);
   return {

@@ -1,4 +1,5 @@
 import { dueTime } from '../../src/routing/dueTime';
+import { type WallClock, wallClockAt } from '../../src/routing/zonedTime';
 import type { DueRule } from '../../src/routing/routingTable';
 
 const LONDON = 'Europe/London';
@@ -98,5 +99,62 @@ describe('dueTime', () => {
 
   test('an unknown time zone is refused, not guessed', () => {
     expect(() => dueTime({ kind: 'days', days: 1 }, new Date('2025-06-10T09:00:00Z'), 'Europe/Atlantis')).toThrow(RangeError);
+  });
+});
+
+/** The wall clock straight from Intl, as zonedTime read it before it kept offsets per minute. */
+function formattedWall(instant: Date, timeZone: string): WallClock {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(instant);
+  const part = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
+  return {
+    year: part('year'),
+    month: part('month'),
+    day: part('day'),
+    hour: part('hour'),
+    minute: part('minute'),
+    second: part('second'),
+    millisecond: instant.getUTCMilliseconds(),
+  };
+}
+
+describe('the offset kept per minute', () => {
+  // Around London's spring-forward and fall-back instants, Lord Howe's half-hour change, and a
+  // minute boundary, every 7.5 s: asked twice, so the second answer comes from what was kept.
+  const around: [string, string][] = [
+    [LONDON, '2025-03-30T01:00:00.000Z'],
+    [LONDON, '2025-10-26T01:00:00.000Z'],
+    ['Australia/Lord_Howe', '2025-04-05T15:00:00.000Z'],
+    ['Asia/Kolkata', '2025-06-10T09:17:00.000Z'],
+  ];
+  test.each(around)('%s around %s: the wall clock and the due times agree with Intl read afresh', (zone, change) => {
+    for (let step = -16; step <= 16; step++) {
+      const now = new Date(new Date(change).getTime() + step * 7_500 + 250);
+      for (let ask = 0; ask < 2; ask++) {
+        expect(wallClockAt(now, zone)).toEqual(formattedWall(now, zone));
+      }
+      const due = dueTime({ kind: 'days', days: 1 }, now, zone);
+      const wallNow = formattedWall(now, zone);
+      const wallDue = formattedWall(due, zone);
+      expect(
+        [wallDue.hour, wallDue.minute, wallDue.second].join(':') === [wallNow.hour, wallNow.minute, wallNow.second].join(':') || due.getTime() > now.getTime()
+      ).toBe(true);
+      const endOfDay = formattedWall(dueTime({ kind: 'end-of-day-or-hours', hours: 0 }, now, zone), zone);
+      expect([endOfDay.day, endOfDay.hour, endOfDay.minute, endOfDay.second]).toEqual([wallNow.day, 23, 59, 59]);
+    }
+  });
+
+  test('a triage a minute later gets a due time a minute later', () => {
+    const first = new Date('2025-06-10T09:17:59.900Z');
+    const second = new Date('2025-06-10T09:18:59.900Z');
+    expect(dueTime({ kind: 'days', days: 42 }, second, LONDON).getTime() - dueTime({ kind: 'days', days: 42 }, first, LONDON).getTime()).toBe(60_000);
   });
 });

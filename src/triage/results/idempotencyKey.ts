@@ -36,20 +36,65 @@ export function additionalReferralRoles(service: string): { readonly referral: R
 /**
  * JSON with object keys sorted at every depth and undefined members dropped, so two
  * encodings of the same content (different key order, different whitespace) agree.
+ * Built by appending to one string (no per-level arrays): it is on every triage's path,
+ * and its output is the idempotency key's input, so it must never change (the test pins
+ * it against the first, array-based version and a stored key).
  */
 export function canonicalJson(value: unknown): string {
+  // Undefined for a lone function or undefined, as JSON.stringify gives (and as before).
+  return appendCanonical('', value) as string;
+}
+
+/** Member names repeat across every response (FHIR's element names): quoted once each, at most this many kept. */
+const QUOTED_KEYS_KEPT = 1000;
+const quotedKeys = new Map<string, string>();
+
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_KEPT) {
+      quotedKeys.set(key, quoted);
+    }
+  }
+  return quoted;
+}
+
+/** `out` with `value`'s canonical JSON appended; undefined where JSON.stringify gives undefined (a function, a symbol). */
+function appendCanonical(out: string, value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    return out + JSON.stringify(value);
+  }
+  if (value === null || typeof value !== 'object') {
+    const primitive = JSON.stringify(value) as string | undefined;
+    return primitive === undefined ? undefined : out + primitive;
+  }
   if (Array.isArray(value)) {
-    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+    let text = `${out}[`;
+    for (let i = 0; i < value.length; i++) {
+      const head = i === 0 ? text : `${text},`;
+      // A hole, or an element JSON cannot encode (a function), leaves nothing, as Array.map then join did.
+      text = i in value ? (appendCanonical(head, value[i] === undefined ? null : value[i]) ?? head) : head;
+    }
+    return `${text}]`;
   }
-  if (value !== null && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    const members = Object.keys(record)
-      .filter((k) => record[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`);
-    return `{${members.join(',')}}`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length > 1) {
+    keys.sort();
   }
-  return JSON.stringify(value);
+  let text = `${out}{`;
+  let first = true;
+  for (const key of keys) {
+    const member = record[key];
+    if (member === undefined) {
+      continue;
+    }
+    const head = `${first ? text : `${text},`}${quotedKey(key)}:`;
+    text = appendCanonical(head, member) ?? `${head}undefined`;
+    first = false;
+  }
+  return `${text}}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
+import fc from 'fast-check';
 import {
   additionalReferralRoles,
   canonicalJson,
@@ -9,6 +10,22 @@ import {
   resultUuid,
 } from '../../../src/triage/results/idempotencyKey';
 import { fixtureResponse } from './resultFixtures';
+
+/** The first, array-based canonical JSON: stored idempotency keys were made with it, so every later version must agree. */
+function firstCanonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => firstCanonicalJson(v === undefined ? null : v)).join(',')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const members = Object.keys(record)
+      .filter((k) => record[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${firstCanonicalJson(record[k])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
 
 /** The same JSON with every object's keys in reverse order, at every depth. */
 function reverseKeys(value: unknown): unknown {
@@ -57,6 +74,24 @@ describe('idempotencyKey', () => {
   ];
   test.each(otherKey)('changes with $name', ({ change, version }) => {
     expect(idempotencyKey(change(structuredClone(response)), version ?? '1.0.0')).not.toBe(key);
+  });
+
+  test('is the key the first version gave this response (a changed key would write a redelivery twice)', () => {
+    expect(key).toBe('53b18f72509ab59f5aff595dd6e4ad78934a13843376b42a89048b9d9b536610');
+  });
+
+  test('canonical JSON agrees with the first version on any JSON, with undefined members, holes and unencodable values', () => {
+    fc.assert(
+      fc.property(fc.anything({ withSparseArray: true, withNullPrototype: true, withObjectString: true, withBoxedValues: false }), (value) => {
+        expect(canonicalJson(value)).toBe(firstCanonicalJson(value));
+      }),
+      { numRuns: 500 }
+    );
+    const odd = [[() => 1, 2], { f: () => 1, s: Symbol('s') }, [undefined, null], undefined, { a: undefined }];
+    for (const value of odd) {
+      expect(canonicalJson(value)).toBe(firstCanonicalJson(value));
+    }
+    expect(canonicalJson(fixtureResponse('response-physio-work'))).toBe(firstCanonicalJson(fixtureResponse('response-physio-work')));
   });
 
   test('canonical JSON sorts keys at every depth and drops undefined members', () => {
