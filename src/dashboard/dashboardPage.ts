@@ -1,4 +1,4 @@
-import { type Html, html } from '../queue/html';
+import { type Html, html, staffPage } from '../queue/html';
 import type { DashboardFigures, DispositionInfo, RateRow } from './dashboardFigures';
 
 export const DASHBOARD_PATH = '/queue/dashboard';
@@ -86,21 +86,7 @@ export function renderDashboardPage(o: DashboardPageOptions): string {
 }
 
 function page(title: string, body: Html): string {
-  return html`<!doctype html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${title}: hip pain triage</title>
-<link rel="stylesheet" href="${DASHBOARD_STYLESHEET_PATH}">
-</head>
-<body>
-<a class="skip" href="#main">Skip to the figures</a>
-${body}
-</body>
-</html>
-`.text;
+  return staffPage({ title, stylesheet: DASHBOARD_STYLESHEET_PATH, skipTo: 'Skip to the figures', body });
 }
 
 export function renderDashboardMessage(title: string, message: string): string {

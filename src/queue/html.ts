@@ -38,3 +38,25 @@ export function html(strings: TemplateStringsArray, ...values: readonly HtmlValu
   });
   return new Html(out);
 }
+
+/**
+ * A whole staff page (/queue and its dashboard share the frame): never indexed, a skip link to
+ * `#main` that says where it goes, and the page's own stylesheet.
+ */
+export function staffPage(page: { readonly title: string; readonly stylesheet: string; readonly skipTo: string; readonly body: Html }): string {
+  return html`<!doctype html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${page.title}: hip pain triage</title>
+<link rel="stylesheet" href="${page.stylesheet}">
+</head>
+<body>
+<a class="skip" href="#main">${page.skipTo}</a>
+${page.body}
+</body>
+</html>
+`.text;
+}

@@ -1,6 +1,6 @@
 import type { Task } from '@medplum/fhirtypes';
 import type { RequestPriority } from '../routing/routingTable';
-import { Html, html } from './html';
+import { Html, html, staffPage } from './html';
 import type { QueueItem, ServiceQueue, WorkQueue } from './workQueue';
 
 export const QUEUE_STYLESHEET_PATH = '/queue/queue.css';
@@ -84,21 +84,7 @@ export function renderMessagePage(title: string, message: string): string {
 }
 
 function page(title: string, body: Html): string {
-  return html`<!doctype html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${title}: hip pain triage</title>
-<link rel="stylesheet" href="${QUEUE_STYLESHEET_PATH}">
-</head>
-<body>
-<a class="skip" href="#main">Skip to the queues</a>
-${body}
-</body>
-</html>
-`.text;
+  return staffPage({ title, stylesheet: QUEUE_STYLESHEET_PATH, skipTo: 'Skip to the queues', body });
 }
 
 function signOut(name: string, token: string): Html {
