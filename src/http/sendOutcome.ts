@@ -9,8 +9,17 @@ export { statusOf };
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const RETRY_AFTER_SECONDS = '5';
 
+/**
+ * Straight to node's response rather than through express's `send`: that one hashes every body for a
+ * weak ETag (SHA-1 of a triage answer of several KB, on every POST, where no client can use it) and
+ * copies the string to a Buffer to measure it. A FHIR read sets its own `W/"versionId"` ETag.
+ */
 export function sendFhir(res: Response, status: number, body: unknown): void {
-  res.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.statusCode = status;
+  res.setHeader('Content-Type', FHIR_JSON);
+  res.setHeader('Content-Length', bytes.length);
+  res.end(bytes);
 }
 
 /** The one place an OperationOutcome becomes an HTTP answer. */

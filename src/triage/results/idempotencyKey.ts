@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { Coding, Identifier, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { TRIAGE_BASE } from '../ruleset';
 
@@ -106,9 +106,7 @@ function appendCanonical(out: string, value: unknown): string | undefined {
  */
 export function idempotencyKey(response: QuestionnaireResponse, rulesetVersion: string): string {
   const { id: _id, meta: _meta, text: _text, ...content } = response;
-  return createHash('sha256')
-    .update(`${canonicalJson(content)}|${rulesetVersion}`)
-    .digest('hex');
+  return hash('sha256', `${canonicalJson(content)}|${rulesetVersion}`, 'hex');
 }
 
 export function idempotencyCode(key: string, role: ResultRole): string {
@@ -133,9 +131,23 @@ export function ifNoneExistQuery(key: string, role: ResultRole): string {
  * from SHA-256 of `key:role`, so rebuilding the bundle gives identical fullUrls.
  */
 export function resultUuid(key: string, role: ResultRole): string {
-  const bytes = createHash('sha256').update(idempotencyCode(key, role)).digest().subarray(0, 16);
+  // One triage asks for the same few roles over and over (each entry's fullUrl, then every reference to it):
+  // the UUIDs of the latest key are kept, so each is hashed once. Same output, a pure function still.
+  if (key !== uuidsOf.key) {
+    uuidsOf.key = key;
+    uuidsOf.byRole.clear();
+  }
+  const known = uuidsOf.byRole.get(role);
+  if (known !== undefined) {
+    return known;
+  }
+  // crypto.hash is the one-shot form of createHash(…).update(…).digest(): same bytes, no Hash object.
+  const bytes = hash('sha256', idempotencyCode(key, role), 'buffer').subarray(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
-  return `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const uuid = `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  uuidsOf.byRole.set(role, uuid);
+  return uuid;
 }
+const uuidsOf = { key: '', byRole: new Map<string, string>() };

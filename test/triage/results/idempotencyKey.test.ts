@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { QuestionnaireResponse } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import {
@@ -7,6 +8,7 @@ import {
   idempotencyTag,
   ifNoneExistQuery,
   resultIdentifier,
+  type ResultRole,
   resultUuid,
 } from '../../../src/triage/results/idempotencyKey';
 import { fixtureResponse } from './resultFixtures';
@@ -134,4 +136,30 @@ describe('per-role identity', () => {
     expect(resultUuid(key, 'careplan')).toBe(uuids[3]);
     expect(resultUuid('b'.repeat(64), 'careplan')).not.toBe(uuids[3]);
   });
+
+  it('gives the UUID the first version gave (pinned): stored bundles and answers keep their fullUrls', () => {
+    expect(resultUuid('a'.repeat(64), 'careplan')).toBe('urn:uuid:d59fe455-cdb7-8d66-99d7-e5e15fea7077');
+  });
+
+  it('agrees with the first, unmemoised version on any sequence of keys and roles (the memo never leaks between keys)', () => {
+    const key = fc.constantFrom('a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64));
+    const role = fc.constantFrom<ResultRole>('response', 'risk', 'careplan', 'referral', 'task', 'task-safety-net', 'device', 'referral-ot', 'task-ot');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, role), { minLength: 1, maxLength: 40 }), (calls) => {
+        for (const [k, r] of calls) {
+          expect(resultUuid(k, r)).toBe(firstResultUuid(k, r));
+        }
+      }),
+      { numRuns: 300 }
+    );
+  });
 });
+
+/** The first version: SHA-256 of `key:role` through a Hash object, computed afresh each call. */
+function firstResultUuid(key: string, role: string): string {
+  const bytes = createHash('sha256').update(`${key}:${role}`).digest().subarray(0, 16);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
