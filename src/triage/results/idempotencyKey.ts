@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Coding, Identifier, QuestionnaireResponse } from '@medplum/fhirtypes';
 import { TRIAGE_BASE } from '../ruleset';
 
