@@ -1,17 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, CarePlan } from '@medplum/fhirtypes';
-import { buildTriageContent } from '../../src/content/buildTriageContent';
-import { readResourceFiles } from '../../src/content/readResourceFiles';
-import { openEmbeddedStore, type EmbeddedStore } from '../../src/fhir/embedded/embeddedStore';
-import { indexFhirDefinitions } from '../../src/fhir/fhirDefinitions';
-import { createStructureCheck } from '../../src/fhir/structure';
-import { createLogger } from '../../src/logger';
-import { parseRoutingTable } from '../../src/routing/parseRoutingTable';
+import type { EmbeddedStore } from '../../src/fhir/embedded/embeddedStore';
 import { createTriageHandler, createTriageRunner } from '../../src/service/createTriageHandler';
 import { buildResultView, notSavedView } from '../../src/smart/resultView';
+import { openInProcessTriage, type TriageRunnerDeps } from '../support/inProcessTriage';
 import { ROOT } from '../support/responses';
-import { FIXED_NOW } from '../support/testService';
 
 /**
  * The lean default `$triage` answer takes nothing from the other consumers: the SMART result
@@ -21,20 +15,9 @@ import { FIXED_NOW } from '../support/testService';
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(ROOT, 'test/fixtures/rules', `${name}.qr.json`), 'utf8'));
 
 let store: EmbeddedStore;
-let deps: Parameters<typeof createTriageRunner>[0];
+let deps: TriageRunnerDeps;
 beforeAll(async () => {
-  indexFhirDefinitions();
-  const resources = readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')]);
-  store = await openEmbeddedStore({ dataDir: ':memory:', logger: createLogger('silent'), seed: resources });
-  deps = {
-    content: buildTriageContent(resources),
-    checkStructure: createStructureCheck(['QuestionnaireResponse']),
-    store,
-    routing: parseRoutingTable(JSON.parse(readFileSync(join(ROOT, 'config/routing.json'), 'utf8'))),
-    clock: () => FIXED_NOW,
-    timeZone: 'Europe/London',
-    logger: createLogger('silent'),
-  };
+  ({ store, deps } = await openInProcessTriage());
 });
 afterAll(async () => {
   await store.close();

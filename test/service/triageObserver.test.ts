@@ -1,30 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildTriageContent } from '../../src/content/buildTriageContent';
-import { readResourceFiles } from '../../src/content/readResourceFiles';
-import { openEmbeddedStore, type EmbeddedStore } from '../../src/fhir/embedded/embeddedStore';
-import { indexFhirDefinitions } from '../../src/fhir/fhirDefinitions';
-import { createStructureCheck } from '../../src/fhir/structure';
-import { parseRoutingTable } from '../../src/routing/parseRoutingTable';
+import type { EmbeddedStore } from '../../src/fhir/embedded/embeddedStore';
 import { createTriageRunner, type TriageObserver } from '../../src/service/createTriageHandler';
 import { createLogger } from '../../src/logger';
-import { answersWith, buildResponse, ROOT } from '../support/responses';
-import { FIXED_NOW, LogCapture } from '../support/testService';
+import { openInProcessTriage, type TriageRunnerDeps } from '../support/inProcessTriage';
+import { answersWith, buildResponse } from '../support/responses';
+import { LogCapture } from '../support/testService';
 
 let store: EmbeddedStore;
-let deps: Omit<Parameters<typeof createTriageRunner>[0], 'observer' | 'logger'>;
+let deps: TriageRunnerDeps;
 beforeAll(async () => {
-  indexFhirDefinitions();
-  const resources = readResourceFiles([join(ROOT, 'questionnaires'), join(ROOT, 'fhir-resources')]);
-  store = await openEmbeddedStore({ dataDir: ':memory:', logger: createLogger('silent'), seed: resources });
-  deps = {
-    content: buildTriageContent(resources),
-    checkStructure: createStructureCheck(['QuestionnaireResponse']),
-    store,
-    routing: parseRoutingTable(JSON.parse(readFileSync(join(ROOT, 'config/routing.json'), 'utf8'))),
-    clock: () => FIXED_NOW,
-    timeZone: 'Europe/London',
-  };
+  ({ store, deps } = await openInProcessTriage());
 });
 afterAll(async () => {
   await store.close();
